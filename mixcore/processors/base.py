@@ -1,0 +1,156 @@
+"""The one lifecycle every processor follows, native or hosted.
+
+``prepare(spec) -> process(block) -> reset()``, plus ``latency_samples`` and
+``tail_samples``. A block is a float32, C-contiguous array of shape
+``(n_channels, n_samples)`` that ``process`` rewrites in place; ``n_samples``
+may be anything from 0 to ``spec.max_block_size`` and the result never depends
+on how a signal is cut into blocks.
+
+Parameters are declared as data (:class:`mixcore.params.Param`) and read or set
+as attributes (``comp.threshold_db = -18``). Setting one validates it and calls
+``_update()`` so derived values (coefficients) are never stale.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import MixcoreError
+from ..params import Param, ParamSet
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """What a processor is prepared for. Equal specs need no re-prepare."""
+
+    sample_rate: float
+    max_block_size: int
+    num_channels: int
+
+
+class Processor:
+    """Base class of every processor.
+
+    Subclasses set ``type_name`` and ``PARAMS`` and implement ``_prepare``
+    (allocate state for a spec), ``_update`` (recompute derived values from the
+    parameters), ``reset`` (zero the state, never touching parameters) and
+    ``process`` (in place).
+    """
+
+    type_name: ClassVar[str] = ""
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, *, id: str | None = None, **params: Any) -> None:
+        object.__setattr__(self, "_values", ParamSet(self.PARAMS))
+        object.__setattr__(self, "spec", None)
+        object.__setattr__(self, "id", id or self.type_name)
+        for name, value in params.items():
+            self._values.set(name, value)
+
+    # -- parameters -------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if values is not None and name in values.by_name:
+            return values.values[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._values.by_name:
+            self.set_param(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Set one parameter (validated); smoothed processors ramp to it."""
+        self._values.set(name, value)
+        if self.spec is not None:
+            self._update()
+
+    def get_param(self, name: str) -> Any:
+        return self._values.values[name]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Current parameter values, by name."""
+        return dict(self._values.values)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._values.values.items())
+        return f"{type(self).__name__}({args})"
+
+    # -- lifecycle --------------------------------------------------------
+    def prepare(self, spec: ProcessSpec) -> None:
+        """Allocate for ``spec``; a no-op when already prepared for it."""
+        if spec == self.spec:
+            return
+        if spec.num_channels < 1 or spec.max_block_size < 1 or spec.sample_rate <= 0:
+            raise MixcoreError(f"{type(self).__name__}: invalid process spec {spec}")
+        object.__setattr__(self, "spec", spec)
+        self._prepare(spec)
+        self._update()
+        self.reset()
+
+    def _prepare(self, spec: ProcessSpec) -> None:
+        """Allocate state arrays for ``spec`` (subclasses)."""
+
+    def _update(self) -> None:
+        """Recompute derived values from the parameters (subclasses)."""
+
+    def reset(self) -> None:
+        """Clear the processing state (filters, envelopes, delay lines)."""
+
+    def process(self, block: np.ndarray) -> None:
+        """Process ``block`` (float32, shape (channels, n), C-contiguous) in place."""
+        raise NotImplementedError
+
+    @property
+    def latency_samples(self) -> int:
+        """Delay this processor adds to its output, in samples (after prepare)."""
+        return 0
+
+    @property
+    def tail_samples(self) -> int:
+        """How long the output may go on after the input falls silent, in samples."""
+        return 0
+
+    # -- one-shot use, pedalboard-style -----------------------------------
+    def __call__(self, audio: np.ndarray, sample_rate: float, *, block_size: int = 4096) -> np.ndarray:
+        """Process a whole signal and return it aligned (latency removed).
+
+        ``audio`` has shape (channels, samples) or (samples,); the result has
+        the same shape, dtype float32. The processor is reset first.
+        """
+        return process_whole(self, audio, sample_rate, block_size=block_size)
+
+
+def process_whole(proc: Processor, audio: np.ndarray, sample_rate: float, *, block_size: int = 4096) -> np.ndarray:
+    """Run ``proc`` over a whole signal block by block, removing its latency."""
+    x = np.asarray(audio)
+    if x.ndim not in (1, 2):
+        raise MixcoreError(f"audio must have shape (channels, samples) or (samples,), got {x.shape}")
+    squeeze = x.ndim == 1
+    x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.float32)
+    n_ch, n = x2.shape
+    proc.prepare(ProcessSpec(float(sample_rate), int(block_size), int(n_ch)))
+    proc.reset()
+    lat = int(proc.latency_samples)
+    total = n + lat
+    out = np.empty((n_ch, total), dtype=np.float32)
+    buf = np.zeros((n_ch, block_size), dtype=np.float32)
+    pos = 0
+    while pos < total:
+        m = min(block_size, total - pos)
+        blk = buf[:, :m]
+        if pos < n:
+            k = min(m, n - pos)
+            blk[:, :k] = x2[:, pos:pos + k]
+            blk[:, k:] = 0.0
+        else:
+            blk[...] = 0.0
+        proc.process(blk)
+        out[:, pos:pos + m] = blk
+        pos += m
+    y = out[:, lat:lat + n]
+    return np.ascontiguousarray(y[0] if squeeze else y)
