@@ -1,0 +1,1 @@
+"""The ``mixcore`` command line. Each command lives in ``cmd_<name>.py``."""
