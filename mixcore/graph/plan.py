@@ -1,0 +1,89 @@
+"""Compile a graph once into a render plan: order, layers, latencies, delays.
+
+Plugin delay compensation (SPEC §2): a node's *arrival* latency is the largest
+latency among the signals that reach it, so every path into a summing point is
+delayed up to it (``EdgePlan.delay``). A sidechain key is aligned with the
+signal at the input of the processor that takes it. The master's output
+latency is the graph's total latency, which the engine removes from the output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..processors.base import ProcessSpec
+from .graph import Edge, Graph, Node
+
+
+@dataclass
+class EdgePlan:
+    edge: Edge
+    delay: int = 0  # samples of compensation on this edge
+    gain: float = 1.0  # linear send level
+
+
+@dataclass
+class NodePlan:
+    node: Node
+    arrival: int = 0  # latency of the signals at the node's input
+    pre_latency: list[int] = field(default_factory=list)  # latency before processor k of the chain
+    chain_latency: int = 0
+    tail: int = 0  # samples the node may ring on after its inputs fall silent
+    inputs: list[EdgePlan] = field(default_factory=list)
+    outputs: list[EdgePlan] = field(default_factory=list)
+
+    @property
+    def out_latency(self) -> int:
+        return self.arrival + self.chain_latency
+
+
+@dataclass
+class RenderPlan:
+    graph: Graph
+    sample_rate: int
+    block_size: int
+    order: list[str]
+    layers: list[list[str]]
+    nodes: dict[str, NodePlan]
+
+    @property
+    def total_latency(self) -> int:
+        return self.nodes["master"].out_latency
+
+    @property
+    def tail_samples(self) -> int:
+        return self.nodes["master"].tail
+
+
+def compile_plan(graph: Graph, sample_rate: int, block_size: int) -> RenderPlan:
+    """Prepare every processor for its node and compute all compensation delays."""
+    order = graph.topological_order()
+    plans: dict[str, NodePlan] = {}
+    for name in order:
+        node = graph.nodes[name]
+        spec = ProcessSpec(float(sample_rate), int(block_size), int(node.channels))
+        pre: list[int] = []
+        acc = 0
+        tail = 0
+        for proc in node.processors:
+            proc.prepare(spec)
+            pre.append(acc)
+            acc += int(proc.latency_samples)
+            tail += int(proc.tail_samples)
+        np_ = NodePlan(node=node, pre_latency=pre, chain_latency=acc)
+        in_edges = graph.inputs(name)
+        arrival = 0
+        for e in in_edges:
+            src_out = plans[e.src].out_latency
+            need = src_out - (pre[e.processor_index] if e.kind == "sidechain" else 0)
+            arrival = max(arrival, need)
+        np_.arrival = arrival
+        np_.tail = tail + max((plans[e.src].tail for e in in_edges if e.kind != "sidechain"), default=0)
+        for e in in_edges:
+            src_out = plans[e.src].out_latency
+            target = arrival + (pre[e.processor_index] if e.kind == "sidechain" else 0)
+            ep = EdgePlan(edge=e, delay=target - src_out, gain=10.0 ** (e.level_db / 20.0))
+            np_.inputs.append(ep)
+            plans[e.src].outputs.append(ep)
+        plans[name] = np_
+    return RenderPlan(graph=graph, sample_rate=int(sample_rate), block_size=int(block_size), order=order,
+                      layers=graph.layers(order), nodes=plans)

@@ -1,0 +1,1 @@
+"""Running a compiled plan: sources, engine, automation, writers."""

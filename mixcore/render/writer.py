@@ -1,0 +1,101 @@
+"""Atomic, block-by-block audio writers with seeded TPDF dither.
+
+The file is written to a temporary name beside the target and renamed into
+place only when complete, so a failed render never leaves a partial file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import MixcoreError
+
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF"}
+
+
+def output_format(path: Path, bit_depth: int | str, where: str = "output") -> tuple[str, str]:
+    """(soundfile format, subtype) for ``path``'s extension and the bit depth."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise MixcoreError(f"{where}: {path}: unknown format {path.suffix!r}; use .wav, .flac or .aiff")
+    if bit_depth == "float":
+        if fmt == "FLAC":
+            raise MixcoreError(f"{where}: {path}: FLAC holds no float samples; set bit_depth = 16 or 24")
+        return fmt, "FLOAT"
+    return fmt, {16: "PCM_16", 24: "PCM_24"}[int(bit_depth)]
+
+
+class Ditherer:
+    """Quantises float blocks to 16/24-bit integers with TPDF dither (±1 LSB, triangular).
+
+    The noise comes from one PCG64 stream seeded by ``seed``; it is drawn in
+    order, sample after sample, so the result does not depend on block sizes.
+    """
+
+    def __init__(self, bit_depth: int, channels: int, seed: int) -> None:
+        self.bits = int(bit_depth)
+        self.channels = channels
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.scale = float(2 ** (self.bits - 1))
+
+    def quantise(self, block: np.ndarray) -> np.ndarray:
+        """(channels, n) float -> (n, channels) int16 or int32 (24-bit left-justified)."""
+        n = block.shape[1]
+        u = self.rng.random((n, 2 * self.channels))  # interleaved in time: block-size independent
+        tpdf = u[:, : self.channels] - u[:, self.channels:]
+        x = block.T.astype(np.float64) * self.scale + tpdf
+        q = np.clip(np.rint(x), -self.scale, self.scale - 1)
+        if self.bits == 16:
+            return q.astype(np.int16)
+        return q.astype(np.int32) << 8
+
+
+class AtomicWriter:
+    """``with AtomicWriter(path, sr, ch, bit_depth, seed) as w: w.write(block)``."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int, bit_depth: int | str = "float",
+                 seed: int = 0, where: str = "output") -> None:
+        self.path = Path(path)
+        self.format, self.subtype = output_format(self.path, bit_depth, where)
+        self.sample_rate = int(sample_rate)
+        self.channels = channels
+        self.dither = None if bit_depth == "float" else Ditherer(int(bit_depth), channels, seed)
+        self.where = where
+        self._tmp: str | None = None
+        self._file: sf.SoundFile | None = None
+
+    def __enter__(self) -> "AtomicWriter":
+        folder = self.path.parent
+        if not folder.exists():
+            raise MixcoreError(f"{self.where}: folder does not exist: {folder}")
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
+        os.close(fd)
+        try:
+            self._file = sf.SoundFile(self._tmp, "w", samplerate=self.sample_rate, channels=self.channels,
+                                      format=self.format, subtype=self.subtype)
+        except Exception as e:
+            os.unlink(self._tmp)
+            raise MixcoreError(f"{self.where}: cannot write {self.path}: {e}") from None
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        """Append a (channels, n) float32 block."""
+        assert self._file is not None
+        if block.shape[1] == 0:
+            return
+        if self.dither is not None:
+            self._file.write(self.dither.quantise(block))
+        else:
+            self._file.write(np.ascontiguousarray(block.T))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._file is not None and self._tmp is not None
+        self._file.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        else:
+            os.unlink(self._tmp)

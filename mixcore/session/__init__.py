@@ -1,0 +1,267 @@
+"""Sessions: load, build in Python, save, render and stream (SPEC §2).
+
+The path of the audio: session file -> :class:`SessionModel` (validated) ->
+:class:`~mixcore.graph.Graph` (processors made by :mod:`.build`, connected by
+the graph) -> :class:`~mixcore.graph.plan.RenderPlan` (compiled once) ->
+:class:`~mixcore.render.engine.Engine` (Cython kernels, block by block) ->
+:class:`~mixcore.render.writer.AtomicWriter`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import MixcoreError
+from ..graph.plan import RenderPlan, compile_plan
+from ..processors.base import Processor
+from ..render.engine import Engine, Trim, view
+from ..render.writer import AtomicWriter, output_format
+from .build import build_graph, build_lanes, resolve, session_sample_rate
+from .io import model_from_dict, model_to_toml, read_session_model, write_text_atomic
+from .model import Bus, SessionModel, Track
+
+#: Block size of offline renders when the session sets none (never changes the output).
+DEFAULT_RENDER_BLOCK = 4096
+MAX_AUTO_TAIL_S = 30.0
+
+
+@dataclass
+class RenderResult:
+    """What a render produced."""
+
+    path: Path | None
+    sample_rate: int
+    frames: int
+    latency_samples: int
+    seconds: float  # wall-clock time of the render
+    stems: dict[str, Path] = field(default_factory=dict)
+    loudness: Any = None  # mixcore.metering.AnalysisResult when the meter is available
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.duration_s / self.seconds if self.seconds > 0 else float("inf")
+
+
+def processor_entry(proc: Processor) -> dict[str, Any]:
+    """A chain entry (dict) that rebuilds ``proc`` with its current parameters."""
+    if proc.type_name in ("vst3", "pedalboard"):
+        from ..hosting import hosted_state
+
+        return hosted_state(proc)
+    entry: dict[str, Any] = {"type": proc.type_name}
+    if proc.id != proc.type_name:
+        entry["id"] = proc.id
+    for name, value in proc.parameters.items():
+        param = proc._values.by_name[name]
+        if value is not None and value != param.default:
+            entry[name] = value
+    return entry
+
+
+def _entries(chain: list[Any] | None) -> list[dict[str, Any]]:
+    return [processor_entry(p) if isinstance(p, Processor) else dict(p) for p in (chain or [])]
+
+
+class Session:
+    """A mix: tracks, buses, master, automation.
+
+    >>> s = Session(sample_rate=48000)
+    >>> s.add_track("kick", "stems/kick.wav", gain_db=-2.0, chain=[Compressor(threshold_db=-18)])
+    >>> s.render("mix.wav")
+    """
+
+    def __init__(self, model: SessionModel | None = None, *, base_dir: str | Path | None = None,
+                 path: str | Path | None = None, **settings: Any) -> None:
+        if model is None:
+            model = model_from_dict(settings)
+        elif settings:
+            model = model.model_copy(update=settings)
+        self.model = model
+        self.path = Path(path) if path else None
+        self.base_dir = Path(base_dir) if base_dir else (self.path.parent if self.path else Path.cwd())
+
+    # -- files --------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> "Session":
+        p = Path(path)
+        return cls(read_session_model(p), path=p)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the session as TOML; relative paths are rewritten relative to the new file."""
+        p = Path(path)
+        if p.suffix.lower() != ".toml":
+            raise MixcoreError(f"{p}: a session file ends in .toml")
+        model = self._relocated(p.parent.resolve())
+        write_text_atomic(p, model_to_toml(model))
+        return p
+
+    def _relocated(self, new_dir: Path) -> SessionModel:
+        import os
+
+        def rel(s: str) -> str:
+            full = resolve(self.base_dir, s).resolve()
+            return os.path.relpath(full, new_dir)
+
+        data = self.model.model_dump(mode="python")
+        for t in data["tracks"]:
+            t["source"] = rel(t["source"])
+        for m in data["midi"]:
+            m["file"] = rel(m["file"])
+        for chain in [t["chain"] for t in data["tracks"]] + [b["chain"] for b in data["buses"]] + [data["master"]["chain"]]:
+            for entry in chain:
+                for key in ("path", "preset"):
+                    if isinstance(entry.get(key), str):
+                        entry[key] = rel(entry[key])
+        return SessionModel.model_validate(data)
+
+    def to_toml(self) -> str:
+        return model_to_toml(self.model)
+
+    # -- building in Python -------------------------------------------------
+    def add_track(self, name: str, source: str | Path, *, chain: list[Any] | None = None, **kw: Any) -> None:
+        """Add a track; ``chain`` holds processors or chain-entry dicts."""
+        self._append("tracks", Track, name=name, source=str(source), chain=_entries(chain), **kw)
+
+    def add_bus(self, name: str, *, chain: list[Any] | None = None, **kw: Any) -> None:
+        self._append("buses", Bus, name=name, chain=_entries(chain), **kw)
+
+    def set_master(self, chain: list[Any] | None = None, gain_db: float = 0.0) -> None:
+        data = self.model.model_dump()
+        data["master"] = {"chain": _entries(chain), "gain_db": gain_db}
+        self.model = model_from_dict(data)
+
+    def automate(self, target: str, points: list[tuple[float, float]]) -> None:
+        data = self.model.model_dump()
+        data["automation"].append({"target": target, "points": [list(p) for p in points]})
+        self.model = model_from_dict(data)
+
+    def _append(self, key: str, _cls: type, **kw: Any) -> None:
+        data = self.model.model_dump()
+        data[key].append(kw)
+        self.model = model_from_dict(data)
+
+    # -- rendering ----------------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return session_sample_rate(self.model, self.base_dir)
+
+    def compile(self, block_size: int | None = None) -> tuple[RenderPlan, dict, int]:
+        """Build and compile: (plan, automation lanes, output length in samples)."""
+        sr = self.sample_rate
+        B = int(block_size or self.model.block_size or DEFAULT_RENDER_BLOCK)
+        if B < 1:
+            raise MixcoreError(f"block_size: {B} must be at least 1")
+        graph = build_graph(self.model, self.base_dir, sr)
+        plan = compile_plan(graph, sr, B)
+        lanes = build_lanes(self.model, graph, self.base_dir)
+        longest = max(n.source.frames for n in graph.nodes.values() if n.source is not None)
+        if self.model.tail_s == "auto":
+            tail = min(plan.tail_samples, int(MAX_AUTO_TAIL_S * sr))
+        else:
+            tail = int(round(float(self.model.tail_s) * sr))
+        return plan, lanes, longest + tail
+
+    def stream(self, block_size: int = 512, *, threads: int = 1) -> Iterator[np.ndarray]:
+        """Yield the mix as float32 blocks of shape (2, block_size) (the last may be shorter)."""
+        for master, _taps in self._run(block_size, threads, taps=()):
+            yield master
+
+    def _run(self, block_size: int | None, threads: int, taps: tuple[str, ...] = ()):
+        plan, lanes, frames = self.compile(block_size)
+        engine = Engine(plan, lanes, threads=threads)
+        L = plan.total_latency
+        trims = {"master": Trim(L, frames)}
+        for name in taps:
+            trims[name] = Trim(plan.nodes[name].out_latency, frames)
+        self._last = (plan, frames)
+        try:
+            engine.reset()
+            for e0, n in engine.blocks(frames + L):
+                master = trims["master"](view(engine.states["master"].out, 2, n))
+                tapped = {name: trims[name](view(engine.states[name].out, 2, n)).copy() for name in taps}
+                if master.shape[1] or any(v.shape[1] for v in tapped.values()):
+                    yield master.copy(), tapped
+        finally:
+            engine.close()
+
+    def input_paths(self) -> list[Path]:
+        paths = [resolve(self.base_dir, t.source) for t in self.model.tracks]
+        paths += [resolve(self.base_dir, m.file) for m in self.model.midi]
+        if self.path is not None:
+            paths.append(self.path)
+        return paths
+
+    def render(self, out: str | Path | None = None, *, block_size: int | None = None, threads: int = 1,
+               stems: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
+               meter: bool = True) -> RenderResult:
+        """Render to ``out`` (default: the session's ``output``) block by block, atomically."""
+        if out is None:
+            if not self.model.output:
+                raise MixcoreError("output: no output file given (use -o OUT or set output = \"mix.wav\")")
+            out = resolve(self.base_dir, self.model.output)
+        out = Path(out)
+        output_format(out, self.model.bit_depth)
+        inputs = {p.resolve() for p in self.input_paths()}
+        if out.resolve() in inputs:
+            raise MixcoreError(f"output: {out} is an input of the session; refusing to overwrite it")
+        stem_dir = Path(stems) if stems else None
+        if stem_dir is not None:
+            stem_dir.mkdir(parents=True, exist_ok=True)
+        track_names = [t.name for t in self.model.tracks] if stem_dir else []
+        stem_paths = {n: stem_dir / f"{n}{out.suffix}" for n in track_names} if stem_dir else {}
+        for p in stem_paths.values():
+            if p.resolve() in inputs or p.resolve() == out.resolve():
+                raise MixcoreError(f"--stems: {p} would overwrite an input or the output")
+        sr = self.sample_rate
+        loud = _make_meter(sr) if meter else None
+        t0 = time.perf_counter()
+        frames_done = 0
+        from contextlib import ExitStack
+
+        with ExitStack() as stack:
+            writer = stack.enter_context(AtomicWriter(out, sr, 2, self.model.bit_depth, self.model.seed))
+            stem_writers = {n: stack.enter_context(AtomicWriter(p, sr, 2, self.model.bit_depth, self.model.seed + 1 + i,
+                                                                where="--stems"))
+                            for i, (n, p) in enumerate(stem_paths.items())}
+            runner = self._run(block_size, threads, taps=tuple(track_names))
+            total = None
+            for master, tapped in runner:
+                if total is None:
+                    total = self._last[1]
+                writer.write(master)
+                if loud is not None and master.shape[1]:
+                    loud.process(master)
+                for name, blk in tapped.items():
+                    stem_writers[name].write(blk)
+                frames_done += master.shape[1]
+                if progress is not None:
+                    progress(frames_done, total)
+        seconds = time.perf_counter() - t0
+        plan, frames = self._last
+        return RenderResult(path=out, sample_rate=sr, frames=frames, latency_samples=plan.total_latency,
+                            seconds=seconds, stems=stem_paths, loudness=loud.result() if loud is not None else None)
+
+
+def _make_meter(sample_rate: int):
+    try:
+        from ..metering import LoudnessMeter
+    except ImportError:
+        return None
+    return LoudnessMeter(sample_rate, 2)
+
+
+def load_session(path: str | Path) -> Session:
+    """Load and validate a session file."""
+    return Session.load(path)
+
+
+__all__ = ["Session", "SessionModel", "RenderResult", "load_session"]

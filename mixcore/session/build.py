@@ -1,0 +1,186 @@
+"""Session model -> processors and a connected :class:`~mixcore.graph.Graph`.
+
+This is where processors are *created* (from their ``type``), with every bad
+key reported by its path. The graph then only connects them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import MixcoreError, did_you_mean
+from ..graph.graph import Edge, Graph, Node
+from ..processors.base import Processor
+from ..processors.registry import processor_types
+from ..render.automation import Lane
+from ..render.sources import SourceReader, probe
+from .model import SessionModel
+
+HOSTED_TYPES = ("vst3", "pedalboard")
+STRIP_PARAMS = {"gain_db": (-120.0, 24.0), "pan": (-1.0, 1.0)}
+
+
+def known_types() -> list[str]:
+    return sorted([*processor_types(), *HOSTED_TYPES])
+
+
+def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 120.0) -> Processor:
+    """Create one processor from a chain entry (a dict with ``type``)."""
+    if isinstance(entry, Processor):
+        return entry
+    if not isinstance(entry, dict):
+        raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {entry!r}")
+    kind = entry.get("type")
+    if kind is None:
+        raise MixcoreError(f"{where}.type: required key is missing; one of {', '.join(known_types())}")
+    if kind in HOSTED_TYPES:
+        from ..hosting import make_hosted
+
+        return make_hosted(entry, base_dir, where)
+    types = processor_types()
+    cls = types.get(kind)
+    if cls is None:
+        raise MixcoreError(f"{where}.type: unknown processor type {kind!r}{did_you_mean(str(kind), known_types())}; "
+                           f"expected one of {', '.join(known_types())}")
+    ident = entry.get("id", kind)
+    if not isinstance(ident, str) or not ident:
+        raise MixcoreError(f"{where}.id: expected a non-empty string, got {ident!r}")
+    proc = cls(id=ident)
+    for key, value in entry.items():
+        if key in ("type", "id"):
+            continue
+        proc._values.set(key, value, where=f"{where}.")
+    if "tempo_bpm" in getattr(cls, "__dict__", {}) or hasattr(type(proc), "tempo_bpm"):
+        proc.tempo_bpm = tempo_bpm
+    return proc
+
+
+def build_chain(entries: list[Any], where: str, base_dir: Path, tempo_bpm: float) -> list[Processor]:
+    procs = [build_processor(e, f"{where}[{i}]", base_dir, tempo_bpm) for i, e in enumerate(entries)]
+    seen: dict[str, int] = {}
+    for i, p in enumerate(procs):
+        if p.id in seen:
+            raise MixcoreError(f"{where}[{i}].id: two processors with id {p.id!r} in one chain "
+                               f"(give each its own 'id', e.g. id = \"{p.id}2\")")
+        seen[p.id] = i
+    return procs
+
+
+def resolve(base_dir: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
+    """The session's rate: ``sample_rate`` if set, else the highest of the sources' rates."""
+    if model.sample_rate:
+        return int(model.sample_rate)
+    rates = [probe(resolve(base_dir, t.source), f"tracks[{i}].source").samplerate for i, t in enumerate(model.tracks)]
+    return int(max(rates)) if rates else 48000
+
+
+def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
+    """Create every node's processors and source reader, then connect outputs, sends, sidechains."""
+    if not model.tracks:
+        raise MixcoreError("tracks: the session has no tracks")
+    g = Graph()
+    soloing = any(t.solo for t in model.tracks)
+    for i, t in enumerate(model.tracks):
+        where = f"tracks[{i}]"
+        reader = SourceReader(resolve(base_dir, t.source), sample_rate, f"{where}.source")
+        g.add(Node(name=t.name, kind="track",
+                   processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm),
+                   channels=reader.channels, gain_db=t.gain_db, pan=t.pan,
+                   muted=t.mute or (soloing and not t.solo), polarity_invert=t.polarity_invert,
+                   source=reader, where=where))
+    for i, b in enumerate(model.buses):
+        where = f"buses[{i}]"
+        g.add(Node(name=b.name, kind="bus",
+                   processors=build_chain(b.chain, f"{where}.chain", base_dir, model.tempo_bpm),
+                   gain_db=b.gain_db, pan=b.pan, muted=b.mute, where=where))
+    g.add(Node(name="master", kind="master",
+               processors=build_chain(model.master.chain, "master.chain", base_dir, model.tempo_bpm),
+               gain_db=model.master.gain_db, where="master"))
+    strips = [(f"tracks[{i}]", t) for i, t in enumerate(model.tracks)] + [(f"buses[{i}]", b) for i, b in enumerate(model.buses)]
+    for where, s in strips:
+        for j, send in enumerate(s.sends):
+            g.connect(Edge(src=s.name, dst=send.to, kind="send", level_db=send.level_db,
+                           pre_fader=send.pre_fader, where=f"{where}.sends[{j}].to"))
+        g.connect(Edge(src=s.name, dst=s.output, kind="output", where=f"{where}.output"))
+    for node in g.nodes.values():
+        for k, proc in enumerate(node.processors):
+            key_src = proc.get_param("sidechain") if "sidechain" in proc._values.by_name else None
+            if key_src:
+                where = f"{node.where}.chain[{k}].sidechain"
+                if not hasattr(proc, "process_with_key"):
+                    raise MixcoreError(f"{where}: {proc.type_name!r} takes no sidechain")
+                g.connect(Edge(src=key_src, dst=node.name, kind="sidechain", processor_index=k, where=where))
+    return g
+
+
+def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple[str, int, str], Lane]:
+    """Automation lanes and MIDI CC maps -> {(node, processor index or -1, param): Lane}."""
+    from .midi import midi_lanes
+
+    lanes: dict[tuple[str, int, str], Lane] = {}
+    sources: dict[tuple[str, int, str], str] = {}
+    items: list[tuple[str, str, Lane]] = []
+    for i, a in enumerate(model.automation):
+        items.append((f"automation[{i}]", a.target, Lane.from_points(a.points, where=f"automation[{i}]")))
+    for i, m in enumerate(model.midi):
+        for where, target, lane in midi_lanes(m, f"midi[{i}]", resolve(base_dir, m.file), model.tempo_bpm):
+            items.append((where, target, lane))
+    for where, target, lane in items:
+        key, check = resolve_target(graph, target, f"{where}.target")
+        for v in lane.values:
+            check(float(v), f"{where}.points")
+        if key in lanes:
+            raise MixcoreError(f"{where}.target: {target!r} is already automated by {sources[key]}")
+        lanes[key] = lane
+        sources[key] = where
+    return lanes
+
+
+def resolve_target(graph: Graph, target: str, where: str):
+    """``node.param`` or ``node.processor_id.param`` -> (key, value checker)."""
+    parts = target.split(".")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise MixcoreError(f"{where}: {target!r} is not <node>.<param> or <node>.<processor id>.<param>")
+    node = graph.nodes.get(parts[0])
+    if node is None:
+        raise MixcoreError(f"{where}: no track or bus named {parts[0]!r}{did_you_mean(parts[0], graph.nodes)}")
+    if len(parts) == 2:
+        param = parts[1]
+        if param not in STRIP_PARAMS or node.kind == "master" and param == "pan":
+            ids = [p.id for p in node.processors]
+            hint = " (a processor's parameter is <node>.<processor id>.<param>)" if param in ids or any(
+                param in p._values.by_name for p in node.processors) else did_you_mean(param, STRIP_PARAMS)
+            raise MixcoreError(f"{where}: {param!r} is not a fader parameter of {node.name!r}; "
+                               f"expected gain_db or pan{hint}")
+        lo, hi = STRIP_PARAMS[param]
+
+        def check(v: float, w: str, lo=lo, hi=hi, param=param) -> None:
+            if not lo <= v <= hi:
+                raise MixcoreError(f"{w}: value {v:g} of {target!r} is out of range, expected {lo:g} .. {hi:g}")
+
+        return (node.name, -1, param), check
+    ids = {p.id: k for k, p in enumerate(node.processors)}
+    if parts[1] not in ids:
+        raise MixcoreError(f"{where}: {node.name!r} has no processor with id {parts[1]!r}{did_you_mean(parts[1], ids)}"
+                           + (f"; ids: {', '.join(ids)}" if ids else "; its chain is empty"))
+    k = ids[parts[1]]
+    proc = node.processors[k]
+    params = proc._values.by_name
+    if parts[2] not in params:
+        raise MixcoreError(f"{where}: processor {parts[1]!r} has no parameter {parts[2]!r}{did_you_mean(parts[2], params)}")
+    p = params[parts[2]]
+    if p.choices is not None or not getattr(p, "automatable", True):
+        raise MixcoreError(f"{where}: parameter {parts[2]!r} of {parts[1]!r} cannot be automated")
+
+    def check(v: float, w: str, p=p) -> None:
+        try:
+            p.validate(v)
+        except MixcoreError as e:
+            raise MixcoreError(f"{w}: {e}") from None
+
+    return (node.name, k, parts[2]), check

@@ -1,0 +1,76 @@
+# cython: language_level=3
+"""Mixing kernels of the render engine: fader/pan gains and summing.
+
+Written by hand because these run once per node and edge per block over every
+sample of the mix; numpy would need a temporary array and two passes for each.
+All buffers are float32 (channels, n) C-contiguous; gains are float64.
+A mono source (one channel) feeds both output channels.
+"""
+cimport cython
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
+    cdef Py_ssize_t i, n = out.shape[1]
+    cdef Py_ssize_t r = src.shape[0] - 1   # the channel that feeds the right output
+    for i in range(n):
+        out[0, i] = <float>(src[0, i] * gl)
+        out[1, i] = <float>(src[r, i] * gr)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _gain_arrays(const float[:, ::1] src, float[:, ::1] out, const double[::1] gl,
+                       const double[::1] gr) noexcept nogil:
+    cdef Py_ssize_t i, n = out.shape[1]
+    cdef Py_ssize_t r = src.shape[0] - 1
+    for i in range(n):
+        out[0, i] = <float>(src[0, i] * gl[i])
+        out[1, i] = <float>(src[r, i] * gr[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _accumulate(float[:, ::1] dst, const float[:, ::1] src, double g) noexcept nogil:
+    cdef Py_ssize_t c, i, n = dst.shape[1]
+    cdef Py_ssize_t r
+    for c in range(dst.shape[0]):
+        r = c if c < src.shape[0] else src.shape[0] - 1
+        if g == 1.0:
+            for i in range(n):
+                dst[c, i] = dst[c, i] + src[r, i]
+        else:
+            for i in range(n):
+                dst[c, i] = dst[c, i] + <float>(src[r, i] * g)
+
+
+def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
+                float[:, ::1] out,        # OUT (2, n)
+                double gl, double gr):
+    """out[0] = src[0]*gl ; out[1] = src[last]*gr."""
+    if out.shape[0] != 2 or src.shape[1] != out.shape[1]:
+        raise ValueError("apply_gains: shapes do not match")
+    with nogil:
+        _gains(src, out, gl, gr)
+
+
+def apply_gain_arrays(const float[:, ::1] src,  # IN  (1 or 2, n)
+                      float[:, ::1] out,        # OUT (2, n)
+                      const double[::1] gl,     # IN  (n,)
+                      const double[::1] gr):    # IN  (n,)
+    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample."""
+    if out.shape[0] != 2 or src.shape[1] != out.shape[1] or gl.shape[0] < out.shape[1] or gr.shape[0] < out.shape[1]:
+        raise ValueError("apply_gain_arrays: shapes do not match")
+    with nogil:
+        _gain_arrays(src, out, gl, gr)
+
+
+def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
+               const float[:, ::1] src,  # IN    (1 or channels, n)
+               double gain):
+    """dst += src * gain (a mono src feeds every channel of dst)."""
+    if src.shape[1] != dst.shape[1]:
+        raise ValueError("accumulate: lengths do not match")
+    with nogil:
+        _accumulate(dst, src, gain)
