@@ -1,0 +1,44 @@
+"""A rich progress bar that appears only when work takes longer than a second."""
+from __future__ import annotations
+
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class LazyProgress:
+    """Call with (done, total); shows a bar on stderr once ``delay_s`` has passed."""
+
+    def __init__(self, label: str, quiet: bool = False, delay_s: float = 1.0) -> None:
+        self.label = label
+        self.quiet = quiet
+        self.delay_s = delay_s
+        self.t0 = time.perf_counter()
+        self._progress: Progress | None = None
+        self._task = None
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.quiet:
+            return
+        if self._progress is None:
+            if time.perf_counter() - self.t0 < self.delay_s:
+                return
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
+                                      console=Console(file=sys.stderr), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def __enter__(self) -> "LazyProgress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,74 @@
+"""Test-only helpers: a latent processor, signal writers, CLI runner."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from mixcore.params import Param
+from mixcore.processors.base import Processor
+from mixcore.processors.registry import register
+
+
+@register
+class AddLatency(Processor):
+    """For testing purposes: delays its input by ``latency`` samples and reports it.
+
+    Written with numpy on purpose (an implementation independent of the engine's).
+    """
+
+    type_name = "test_latency"
+    PARAMS = (Param("samples", 0, 0, 100000, automatable=False),)
+
+    def _prepare(self, spec):
+        self._hist = np.zeros((spec.num_channels, int(self.samples)), dtype=np.float32)
+
+    def reset(self):
+        self._hist[...] = 0.0
+
+    def process(self, block):
+        both = np.concatenate([self._hist, block], axis=1)
+        block[...] = both[:, : block.shape[1]]
+        self._hist = both[:, block.shape[1]:].copy()
+
+    @property
+    def latency_samples(self):
+        return int(self.samples)
+
+
+@register
+class Tail(Processor):
+    """For testing purposes: a pass-through that reports a tail of ``samples``."""
+
+    type_name = "test_tail"
+    PARAMS = (Param("samples", 0, 0, 10**7, automatable=False),)
+
+    def process(self, block):
+        pass
+
+    @property
+    def tail_samples(self):
+        return int(self.samples)
+
+
+def noise(n: int, channels: int = 1, seed: int = 0, level: float = 0.25) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-level, level, size=(channels, n))).astype(np.float32)
+
+
+def write(path: Path, audio: np.ndarray, sr: int = 48000) -> Path:
+    sf.write(str(path), np.asarray(audio).T, sr, subtype="FLOAT")
+    return path
+
+
+def read(path: Path) -> np.ndarray:
+    x, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    return np.ascontiguousarray(x.T)
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mixcore", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
