@@ -1,6 +1,7 @@
 """Test-only helpers: a latent processor, signal writers, CLI runner."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,14 @@ def read(path: Path) -> np.ndarray:
     return np.ascontiguousarray(x.T)
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mixcore", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python -m mixcore ARGS`` on this source tree (the package the tests import)."""
+    import mixcore
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(mixcore.__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "mixcore", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
