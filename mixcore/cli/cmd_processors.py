@@ -1,0 +1,65 @@
+"""``mixcore processors [TYPE] [--json]``: the native processor types and their parameters."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from ..errors import MixcoreError, did_you_mean
+
+NAME = "processors"
+HELP = "list the native processor types and their parameters (name, unit, range, default)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("type", nargs="?", help="one processor type")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def describe() -> dict[str, dict]:
+    from ..processors.registry import processor_types
+
+    out = {}
+    for name, cls in sorted(processor_types().items()):
+        if name.startswith("test_"):
+            continue
+        params = []
+        for p in cls.PARAMS:
+            params.append({
+                "name": p.name, "unit": p.unit or None, "default": p.default,
+                "min": None if not math.isfinite(p.lo) else p.lo, "max": None if not math.isfinite(p.hi) else p.hi,
+                "choices": list(p.choices) if p.choices else None, "smoothing_ms": p.smoothing_ms or None,
+                "doc": p.doc or None,
+            })
+        doc = (cls.__doc__ or "").strip().splitlines()
+        out[name] = {"class": cls.__name__, "summary": doc[0] if doc else "", "params": params}
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe()
+    if args.type:
+        if args.type not in info:
+            raise MixcoreError(f"unknown processor type {args.type!r}{did_you_mean(args.type, info)}")
+        info = {args.type: info[args.type]}
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for name, d in info.items():
+        t = Table(title=f"{name}  (mixcore.{d['class']}): {d['summary']}", title_justify="left")
+        for col in ("parameter", "unit", "range", "default"):
+            t.add_column(col)
+        for p in d["params"]:
+            rng = ", ".join(p["choices"]) if p["choices"] else (
+                f"{_n(p['min'])} .. {_n(p['max'])}" if p["min"] is not None or p["max"] is not None else "")
+            t.add_row(p["name"], p["unit"] or "", rng, repr(p["default"]))
+        console.print(t)
+    return 0
+
+
+def _n(x) -> str:
+    return "" if x is None else f"{x:g}"
