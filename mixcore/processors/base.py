@@ -138,11 +138,11 @@ def process_whole(proc: Processor, audio: np.ndarray, sample_rate: float, *, blo
     lat = int(proc.latency_samples)
     total = n + lat
     out = np.empty((n_ch, total), dtype=np.float32)
-    buf = np.zeros((n_ch, block_size), dtype=np.float32)
+    flat = np.zeros(n_ch * block_size, dtype=np.float32)
     pos = 0
     while pos < total:
         m = min(block_size, total - pos)
-        blk = buf[:, :m]
+        blk = flat[: n_ch * m].reshape(n_ch, m)  # C-contiguous, as process() requires
         if pos < n:
             k = min(m, n - pos)
             blk[:, :k] = x2[:, pos:pos + k]

@@ -1,0 +1,49 @@
+# cython: language_level=3
+"""Biquad cascade, transposed direct form II, float64 state, float32 I/O.
+
+For each section (coefficients b0 b1 b2 a1 a2, a0 = 1):
+    y  = b0 x + z1
+    z1 = b1 x - a1 y + z2
+    z2 = b2 x - a2 y
+All sections of one channel run in one pass over the block. State values
+below 1e-30 are flushed to zero (no denormals in decaying tails).
+"""
+cimport cython
+from libc.math cimport fabs
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z) noexcept nogil:
+    cdef Py_ssize_t c, i, s
+    cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
+    cdef double v, y, z1, z2
+    for c in range(nc):
+        for i in range(n):
+            v = x[c, i]
+            for s in range(ns):
+                z1 = z[c, s, 0]
+                z2 = z[c, s, 1]
+                y = co[s, 0] * v + z1
+                z1 = co[s, 1] * v - co[s, 3] * y + z2
+                z2 = co[s, 2] * v - co[s, 4] * y
+                if fabs(z1) < 1e-30:
+                    z1 = 0.0
+                if fabs(z2) < 1e-30:
+                    z2 = 0.0
+                z[c, s, 0] = z1
+                z[c, s, 1] = z2
+                v = y
+            x[c, i] = <float>v
+
+
+def process_cascade(float[:, ::1] x,             # INOUT (channels, n)
+                    const double[:, ::1] coeffs,  # IN    (sections, 5): b0 b1 b2 a1 a2
+                    double[:, :, ::1] state):     # INOUT (channels, sections, 2)
+    """Filter x in place through the cascade."""
+    if state.shape[0] < x.shape[0] or state.shape[1] != coeffs.shape[0] or coeffs.shape[1] != 5:
+        raise ValueError("process_cascade: shapes do not match")
+    if coeffs.shape[0] == 0:
+        return
+    with nogil:
+        _cascade(x, coeffs, state)

@@ -1,0 +1,12 @@
+# See mixcore/processors/smoothing.py for details.
+# A linear parameter ramp kept in a double[4] array: [current, target, step, remaining samples].
+
+cdef inline double smooth_next(double[::1] s) noexcept nogil:
+    """Advance the ramp one sample and return the new current value."""
+    if s[3] > 0.0:
+        s[3] -= 1.0
+        if s[3] <= 0.0:
+            s[0] = s[1]
+        else:
+            s[0] += s[2]
+    return s[0]
