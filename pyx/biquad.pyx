@@ -5,8 +5,9 @@ For each section (coefficients b0 b1 b2 a1 a2, a0 = 1):
     y  = b0 x + z1
     z1 = b1 x - a1 y + z2
     z2 = b2 x - a2 y
-All sections of one channel run in one pass over the block. State values
-below 1e-30 are flushed to zero (no denormals in decaying tails).
+All sections of one channel run in one pass over the block. A section whose
+two state values are both below 1e-30 is flushed to zero (no denormals in
+decaying tails).
 """
 cimport cython
 from libc.math cimport fabs
@@ -27,9 +28,8 @@ cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z
                 y = co[s, 0] * v + z1
                 z1 = co[s, 1] * v - co[s, 3] * y + z2
                 z2 = co[s, 2] * v - co[s, 4] * y
-                if fabs(z1) < 1e-30:
+                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:  # both: flushing one alone would inject noise
                     z1 = 0.0
-                if fabs(z2) < 1e-30:
                     z2 = 0.0
                 z[c, s, 0] = z1
                 z[c, s, 1] = z2

@@ -60,6 +60,9 @@ def make_hosted(entry: dict, base_dir: Path, where: str) -> Processor:
     import pedalboard
 
     kind = entry["type"]
+    if "sidechain" in entry:
+        raise MixcoreError(f"{where}.sidechain: hosted plugins cannot take a sidechain (pedalboard gives plugins "
+                           f"no auxiliary input); use a native processor such as 'compressor'")
     if kind == "pedalboard":
         _check_keys(entry, PEDALBOARD_KEYS, where)
         name = entry.get("name")

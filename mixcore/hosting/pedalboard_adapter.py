@@ -95,8 +95,13 @@ class PedalboardProcessor(Processor):
         self._fifo = np.zeros((spec.num_channels, 0), dtype=np.float32)
 
     def reset(self) -> None:
+        # Prime: a one-sample call with reset=True makes pedalboard prepare the plugin for this spec, so the
+        # plugin reports the latency its current parameters give, and the first render equals the second.
+        spec = self.spec
+        self.plugin.process(np.zeros((spec.num_channels, 1), np.float32), spec.sample_rate,
+                            buffer_size=spec.max_block_size, reset=True)
         self.plugin.reset()
-        self._fifo = np.zeros((self.spec.num_channels, self.latency_samples), dtype=np.float32)
+        self._fifo = np.zeros((spec.num_channels, self.latency_samples), dtype=np.float32)
 
     def process(self, block: np.ndarray) -> None:
         n = block.shape[1]

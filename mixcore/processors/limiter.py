@@ -47,7 +47,7 @@ class Limiter(Processor):
     ``ceiling / true_peak`` over the lookahead window, smoothed by a moving
     average of the same length so it is reached before the peak, then released
     exponentially (``release_ms``). Output sample peaks never exceed the
-    ceiling (a final clip guards rounding). Latency: lookahead + 5 samples.
+    ceiling (a final clip guards rounding). Latency: lookahead + 15 samples.
     """
 
     type_name = "limiter"
