@@ -1,7 +1,8 @@
 # cython: language_level=3
 """Split-band de-esser kernel.
 
-    high   = HPF2(x)  (RBJ high-pass at freq_hz, per channel, TDF-II)
+    high   = x - LPF2(x)  (the complement of an RBJ low-pass at freq_hz, per channel, TDF-II;
+                           low + high == x, so the split itself changes nothing)
     level  = max_c |high_c|                      -> dB
     gr     = (1/ratio - 1) (level_db - threshold) if above the threshold, else 0
     g     += (gr - g)(1 - a_A or a_R)            (dB, 1 ms attack, 60 ms release)
@@ -30,9 +31,9 @@ cdef void _deess(float[:, ::1] x, const double[::1] co, double[:, ::1] z, double
             if fabs(z[c, 0]) < 1e-30 and fabs(z[c, 1]) < 1e-30:
                 z[c, 0] = 0.0
                 z[c, 1] = 0.0
-            hi[c] = y
-            if fabs(y) > level:
-                level = fabs(y)
+            hi[c] = v - y
+            if fabs(hi[c]) > level:
+                level = fabs(hi[c])
         lvl_db = 20.0 * log10(level if level > 1e-10 else 1e-10)
         gr = (1.0 / ratio - 1.0) * (lvl_db - thr_db) if lvl_db > thr_db else 0.0
         if gr < g:

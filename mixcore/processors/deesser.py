@@ -8,7 +8,7 @@ import numpy as np
 from .._dsp.deesser import process_deesser
 from ..params import Param
 from .base import ProcessSpec, Processor
-from .filters import highpass_coeffs
+from .filters import lowpass_coeffs
 from .registry import register
 
 ATTACK_MS = 1.0
@@ -19,7 +19,8 @@ RELEASE_MS = 60.0
 class DeEsser(Processor):
     """Split-band de-esser: only the band above ``freq_hz`` is turned down.
 
-    ``high = HPF(x)`` (RBJ high-pass, Q 0.7071, at ``freq_hz``); its linked
+    ``high = x - LPF(x)`` (the complement of an RBJ low-pass, Q 0.7071, at
+    ``freq_hz``, so that low + high is the input exactly); its linked
     peak level drives a compressor curve (``threshold_db``, ``ratio``) with
     1 ms attack and 60 ms release, and the output is
     ``x - high * (1 - g)``: below the threshold the output is the input,
@@ -41,7 +42,7 @@ class DeEsser(Processor):
     def _update(self) -> None:
         fs = self.spec.sample_rate
         f = min(self.freq_hz, 0.45 * fs)
-        self._coeffs = highpass_coeffs(fs, f)
+        self._coeffs = lowpass_coeffs(fs, f)
         self._a_att = math.exp(-1.0 / (ATTACK_MS * 1e-3 * fs))
         self._a_rel = math.exp(-1.0 / (RELEASE_MS * 1e-3 * fs))
 
