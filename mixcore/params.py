@@ -69,6 +69,18 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+class NameParam(Param):
+    """A parameter naming something (a track or bus): a non-empty string, or None."""
+
+    def validate(self, value: Any, where: str = "") -> Any:
+        if value is not None and (not isinstance(value, str) or not value):
+            raise MixcoreError(f"{where}{self.name}: expected the name of a track or bus, got {value!r}")
+        return value
+
+    def describe_range(self) -> str:
+        return "a track or bus name"
+
+
 @dataclass
 class ParamSet:
     """Current values of a processor's parameters, validated on every set."""

@@ -192,3 +192,34 @@ def test_duplicate_names_are_refused(tmp_path, stereo):
 def test_output_to_a_track_is_refused(tmp_path, stereo):
     with pytest.raises(MixcoreError, match=r"tracks\[0\]\.output: 'b' is a track"):
         render(tmp_path, [{"name": "a", "source": "s.wav", "output": "b"}, {"name": "b", "source": "s.wav"}])
+
+
+def test_sidechain_key_is_the_source_output_aligned_by_pdc(tmp_path):
+    """A compressor keyed by another track ducks by that track's output, aligned despite its latency."""
+    import mixcore
+    from mixcore.processors import ProcessSpec
+
+    kick = noise(N, 2, seed=7, level=0.9)
+    bass = noise(N, 2, seed=8, level=0.2)
+    write(tmp_path / "k.wav", kick)
+    write(tmp_path / "b.wav", bass)
+    comp = {"type": "compressor", "threshold_db": -30.0, "ratio": 10.0, "attack_ms": 1.0, "sidechain": "kick"}
+    y = render(tmp_path, [
+        {"name": "kick", "source": "k.wav", "gain_db": -6.0, "output": "kbus",
+         "chain": [{"type": "test_latency", "samples": 64}]},
+        {"name": "bass", "source": "b.wav", "output": "bbus", "chain": [comp]},
+    ], buses=[{"name": "kbus", "mute": True}, {"name": "bbus"}])
+    ref = mixcore.Compressor(threshold_db=-30.0, ratio=10.0, attack_ms=1.0)
+    ref.prepare(ProcessSpec(SR, N, 2))
+    key = f32(kick.astype(np.float64) * 10 ** (-6 / 20))
+    expect = bass.copy()
+    ref.process_with_key(expect, key)
+    np.testing.assert_array_equal(y, expect)
+    assert np.abs(y[:, 2000:]).max() < np.abs(bass[:, 2000:]).max() * 0.5  # it really ducks
+
+
+def test_sidechain_to_a_missing_node_is_named(tmp_path, stereo):
+    with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.sidechain: no track or bus named 'kik'"):
+        render(tmp_path, [{"name": "kick", "source": "s.wav"},
+                          {"name": "a", "source": "s.wav", "chain": [{"type": "compressor", "sidechain": "kik"}]}][1:]
+               + [{"name": "kick", "source": "s.wav"}])

@@ -84,7 +84,7 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
 def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0, ceiling_dbtp: float = -1.0,
                 chain: list[Processor] | None = None, bit_depth="float", sample_rate: int | None = None,
                 seed: int = 0, tolerance_lu: float = 0.05, max_passes: int = 8,
-                max_gain_db: float = 30.0) -> MasterResult:
+                max_gain_db: float = 48.0) -> MasterResult:
     """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling."""
     from ..processors.registry import processor_types
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .._dsp.compressor import process_compressor
-from ..params import Param
+from ..params import NameParam, Param
 from .base import ProcessSpec, Processor
 from .registry import register
 from .smoothing import Ramp
@@ -41,24 +41,9 @@ class Compressor(Processor):
         Param("knee_db", 0.0, 0.0, 24.0, "dB"),
         Param("makeup_db", 0.0, -24.0, 48.0, "dB", smoothing_ms=20.0),
         Param("detector", "peak", choices=("peak", "rms")),
-        Param("sidechain", None, doc="track or bus feeding the detector", automatable=False),
+        NameParam("sidechain", None, doc="track or bus feeding the detector", automatable=False),
         Param("mix", 1.0, 0.0, 1.0),
     )
-
-    def __init__(self, *, id: str | None = None, **params) -> None:
-        sc = params.pop("sidechain", None)
-        super().__init__(id=id, **params)
-        self.set_param("sidechain", sc)
-
-    def set_param(self, name: str, value) -> None:
-        if name == "sidechain":
-            from ..errors import MixcoreError
-
-            if value is not None and (not isinstance(value, str) or not value):
-                raise MixcoreError(f"sidechain: expected the name of a track or bus, got {value!r}")
-            self._values.values["sidechain"] = value
-            return
-        super().set_param(name, value)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._state = np.zeros(3, dtype=np.float64)
