@@ -65,18 +65,15 @@ def worker(renderer: str, seconds: float, threads: int) -> dict:
             dt = time.perf_counter() - t0
         else:
             raise SystemExit(f"unknown renderer {renderer}")
-    return {"seconds": dt}
+    return {"seconds": dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def run_child(renderer: str, seconds: float, threads: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", renderer, "--seconds", str(seconds), "--threads", str(threads)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    out["peak_rss_mb"] = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return out
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:

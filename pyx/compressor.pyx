@@ -3,7 +3,7 @@
 
 Per sample, channels linked:
     level  = max_c |key[c]|                      (peak)   or sqrt(ms), ms += (max_c key^2 - ms)(1 - a_rms)   (rms)
-    x_db   = 20 log10(max(level, 1e-10))
+    x_db   = 20 log10(max(level, 1e-10))         (fastmath.pxd; skipped below the knee, where g_c = 0)
     static = x_db                                    if 2 (x_db - T) < -W
              x_db + (1/R - 1)(x_db - T + W/2)^2/(2W) if |2 (x_db - T)| <= W
              T + (x_db - T)/R                        otherwise
@@ -13,7 +13,8 @@ Per sample, channels linked:
 with a_A = exp(-1 / (attack_s fs)), a_R = exp(-1 / (release_s fs)); makeup ramps linearly (smooth.pxd).
 """
 cimport cython
-from libc.math cimport exp, fabs, log10, pow, sqrt
+from fastmath cimport db_from_lin, lin_from_db
+from libc.math cimport fabs, sqrt
 from smooth cimport smooth_next
 
 DEF LOG_FLOOR = 1e-10
@@ -30,6 +31,8 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
     cdef bint rms = p[6] != 0.0
     cdef double g = st[0], ms = st[1], gr_max = st[2]
     cdef double level, v, xdb, over, static_db, gc, lin, wet, mk
+    # below this linear level the static curve is the identity: no dB conversion needed
+    cdef double knee_floor = lin_from_db(T - W / 2.0)
     for i in range(n):
         level = 0.0
         if rms:
@@ -46,15 +49,17 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
                 v = fabs(key[c, i])
                 if v > level:
                     level = v
-        xdb = 20.0 * log10(level if level > LOG_FLOOR else LOG_FLOOR)
-        over = xdb - T
-        if 2.0 * over < -W:
-            static_db = xdb
-        elif W > 0.0 and 2.0 * fabs(over) <= W:
-            static_db = xdb + (1.0 / R - 1.0) * (over + W / 2.0) * (over + W / 2.0) / (2.0 * W)
+        if level < knee_floor:
+            gc = 0.0
         else:
-            static_db = T + over / R
-        gc = static_db - xdb
+            xdb = db_from_lin(level if level > LOG_FLOOR else LOG_FLOOR)
+            over = xdb - T
+            if 2.0 * over < -W:
+                gc = 0.0
+            elif W > 0.0 and 2.0 * fabs(over) <= W:
+                gc = (1.0 / R - 1.0) * (over + W / 2.0) * (over + W / 2.0) / (2.0 * W)
+            else:
+                gc = T + over / R - xdb
         if gc < g:
             g = aA * g + (1.0 - aA) * gc
         else:
@@ -63,8 +68,10 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
             g = 0.0
         if g < gr_max:
             gr_max = g
-        mk = smooth_next(makeup)
-        lin = pow(10.0, (g + mk) / 20.0)
+        mk = smooth_next(&makeup[0])
+        if g + mk == 0.0:
+            continue
+        lin = lin_from_db(g + mk)
         wet = lin * mix + (1.0 - mix)
         for c in range(nc):
             x[c, i] = <float>(x[c, i] * wet)

@@ -36,7 +36,7 @@ cdef void _delay(float[:, ::1] x, double[:, ::1] buf, double[::1] lp, double[::1
     cdef long long w = wpos[0], ipos
     cdef double d, fl, frac, y0, y1, src, yv[2]
     for i in range(n):
-        d = smooth_next(ramp)
+        d = smooth_next(&ramp[0])
         fl = floor(d)
         frac = d - fl
         ipos = w - <long long>fl

@@ -16,7 +16,7 @@ cdef void _gain(float[:, ::1] x, double[::1] ramp) noexcept nogil:
                 x[c, i] = <float>(x[c, i] * g)
         return
     for i in range(n):
-        g = smooth_next(ramp)
+        g = smooth_next(&ramp[0])
         for c in range(nc):
             x[c, i] = <float>(x[c, i] * g)
 

@@ -1,8 +1,8 @@
 # See mixcore/processors/smoothing.py for details.
 # A linear parameter ramp kept in a double[4] array: [current, target, step, remaining samples].
 
-cdef inline double smooth_next(double[::1] s) noexcept nogil:
-    """Advance the ramp one sample and return the new current value."""
+cdef inline double smooth_next(double* s) noexcept nogil:
+    """Advance the ramp one sample and return the new current value (s points at the 4 doubles)."""
     if s[3] > 0.0:
         s[3] -= 1.0
         if s[3] <= 0.0:

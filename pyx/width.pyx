@@ -10,7 +10,7 @@ cdef void _width(float[:, ::1] x, double[::1] ramp) noexcept nogil:
     cdef Py_ssize_t i, n = x.shape[1]
     cdef double m, s, w
     for i in range(n):
-        w = smooth_next(ramp)
+        w = smooth_next(&ramp[0])
         m = 0.5 * (<double>x[0, i] + <double>x[1, i])
         s = 0.5 * (<double>x[0, i] - <double>x[1, i]) * w
         x[0, i] = <float>(m + s)
