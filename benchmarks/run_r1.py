@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
+from _rss import peak_rss_mb  # noqa: E402
 
 
 def material(seconds: float) -> tuple[list[Path], Path]:
@@ -65,7 +65,7 @@ def worker(renderer: str, seconds: float, threads: int) -> dict:
             dt = time.perf_counter() - t0
         else:
             raise SystemExit(f"unknown renderer {renderer}")
-    return {"seconds": dt, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"seconds": dt, "peak_rss_mb": peak_rss_mb()}
 
 
 def run_child(renderer: str, seconds: float, threads: int) -> dict:
