@@ -84,7 +84,7 @@ def test_limiter_latency_is_exact_and_quiet_signals_pass_unchanged():
     x[0, 10] = 0.25
     y = x.copy()
     lim.process(y)
-    assert lim.latency_samples == 240 - 1 + 16  # lookahead - 1 + half the true-peak interpolator
+    assert lim.latency_samples == 240 - 1 + 12  # lookahead - 1 + half the true-peak interpolator
     assert np.argmax(y[0]) == 10 + lim.latency_samples and y[0].max() == 0.25
     q = noise(10000, 2, seed=3, level=0.1)
     np.testing.assert_array_equal(mixcore.Limiter()(q, SR), q)
