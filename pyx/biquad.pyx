@@ -3,7 +3,7 @@
 
 For each section (coefficients b0 b1 b2 a1 a2, a0 = 1):
     y  = b0 x + z1
-    z1 = b1 x - a1 y + z2
+    z1 = (b1 x + z2) - a1 y
     z2 = b2 x - a2 y
 All sections of one channel run in one pass over the block. A section whose
 two state values are both below 1e-30 is flushed to zero (no denormals in
@@ -19,14 +19,15 @@ cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z
     cdef Py_ssize_t c, i, s
     cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
     cdef double v, y, z1, z2
-    for c in range(nc):
-        for i in range(n):
+    # sample by sample, channels interleaved: the channels' (independent) recursions overlap in the CPU
+    for i in range(n):
+        for c in range(nc):
             v = x[c, i]
             for s in range(ns):
                 z1 = z[c, s, 0]
                 z2 = z[c, s, 1]
                 y = co[s, 0] * v + z1
-                z1 = co[s, 1] * v - co[s, 3] * y + z2
+                z1 = (co[s, 1] * v + z2) - co[s, 3] * y  # feedback last: a shorter recursion
                 z2 = co[s, 2] * v - co[s, 4] * y
                 if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:  # both: flushing one alone would inject noise
                     z1 = 0.0
@@ -35,7 +36,6 @@ cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z
                 z[c, s, 1] = z2
                 v = y
             x[c, i] = <float>v
-
 
 def process_cascade(float[:, ::1] x,             # INOUT (channels, n)
                     const double[:, ::1] coeffs,  # IN    (sections, 5): b0 b1 b2 a1 a2

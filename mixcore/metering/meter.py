@@ -33,7 +33,8 @@ _BOUND = float(np.max(np.sum(np.abs(_FIR.astype(np.float64)), axis=1))) * 1.125 
 class LoudnessMeter:
     """Meter a stream of float32 blocks of shape (channels, n)."""
 
-    def __init__(self, sample_rate: float, channels: int) -> None:
+    def __init__(self, sample_rate: float, channels: int, *, true_peak: bool = True) -> None:
+        self.true_peak = bool(true_peak)  # False: loudness only (true_peak_dbtp of the result is nan)
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         if self.sample_rate % 10:
@@ -59,11 +60,11 @@ class LoudnessMeter:
         if n == 0:
             return
         out = np.empty((self.channels, n // self.hop + 1))
-        k = meter_block(x, self._coeffs, self._z, self._acc, self._count, self.hop, out, self._raw)
+        k = meter_block(x, self._coeffs, self._z, self._acc, self._count, self.hop, out, self._raw, self._speak)
         if k:
             self._steps.append(out[:, :k].copy())
-        self._true_peak(x, self._tail, self._peak)
-        np.maximum(self._speak, np.max(np.abs(x), axis=1), out=self._speak)
+        if self.true_peak:
+            self._true_peak(x, self._tail, self._peak)
         self.frames += n
 
     @staticmethod
@@ -125,7 +126,7 @@ class LoudnessMeter:
     def result(self, path: str | None = None) -> AnalysisResult:
         mom = self.block_loudness(4)
         st = self.block_loudness(30)
-        peaks = self._flushed_peaks()
+        peaks = self._flushed_peaks() if self.true_peak else np.full(self.channels, math.nan)
         n = max(self.frames, 1)
         ms = self._raw[: self.channels] / n
         rms = _db(math.sqrt(float(np.mean(ms)))) if self.frames else -math.inf
@@ -139,7 +140,7 @@ class LoudnessMeter:
         return AnalysisResult(
             path=path, sample_rate=self.sample_rate, channels=self.channels, duration_s=self.frames / self.sample_rate,
             integrated_lufs=self.integrated(), loudness_range_lu=self.loudness_range(),
-            true_peak_dbtp=_db(float(np.max(peaks))) if self.frames else -math.inf,
+            true_peak_dbtp=(_db(float(np.max(peaks))) if self.frames else -math.inf) if self.true_peak else math.nan,
             sample_peak_dbfs=sample_peak,
             momentary_max_lufs=float(np.max(mom)) if mom.size else -math.inf,
             short_term_max_lufs=float(np.max(st)) if st.size else -math.inf,
