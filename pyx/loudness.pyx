@@ -11,76 +11,104 @@ cimport cython
 from libc.math cimport fabs
 
 
+cdef extern from *:
+    """
+    /* Two channels at once in GCC/Clang vector registers (SSE2 on x86-64, NEON on arm64, plain
+       scalar code elsewhere). Every lane does exactly the scalar operations in the same order
+       (IEEE, no reassociation), so the results equal the scalar path bit for bit. */
+    typedef double mc_v2d __attribute__((vector_size(16)));
+    typedef long long mc_v2i __attribute__((vector_size(16)));
+
+    static Py_ssize_t mc_kweight_pair(const float *x0, const float *x1, Py_ssize_t n, const double *co,
+                                      double *z0, double *z1, double *acc, double *raw, double *peak,
+                                      long long *count, long long hop, double *steps0, double *steps1,
+                                      double *cross) {
+        const mc_v2d b10 = {co[0], co[0]}, b11 = {co[1], co[1]}, b12 = {co[2], co[2]};
+        const mc_v2d a11 = {co[3], co[3]}, a12 = {co[4], co[4]};
+        const mc_v2d b20 = {co[5], co[5]}, b21 = {co[6], co[6]}, b22 = {co[7], co[7]};
+        const mc_v2d a21 = {co[8], co[8]}, a22 = {co[9], co[9]};
+        const mc_v2i absmask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        mc_v2d p1 = {z0[0], z1[0]}, p2 = {z0[1], z1[1]}, q1 = {z0[2], z1[2]}, q2 = {z0[3], z1[3]};
+        mc_v2d a = {acc[0], acc[1]}, r = {raw[0], raw[1]}, pk = {peak[0], peak[1]};
+        const mc_v2d zero = {0.0, 0.0};
+        long long cnt = *count;
+        double cr = cross ? *cross : 0.0;
+        Py_ssize_t col = 0, i;
+        for (i = 0; i < n; i++) {
+            mc_v2d v = {(double)x0[i], (double)x1[i]};
+            cr = cr + v[0] * v[1];
+            mc_v2d av = (mc_v2d)((mc_v2i)v & absmask);
+            mc_v2i gt = (mc_v2i)(av > pk);
+            pk = (mc_v2d)(((mc_v2i)av & gt) | ((mc_v2i)pk & ~gt));
+            r = r + v * v;
+            mc_v2d y = b10 * v + p1;
+            p1 = (b11 * v + p2) - a11 * y;
+            p2 = b12 * v - a12 * y;
+            v = y;
+            y = b20 * v + q1;
+            q1 = (b21 * v + q2) - a21 * y;
+            q2 = b22 * v - a22 * y;
+            a = a + y * y;
+            if (++cnt == hop) {
+                steps0[col] = a[0];
+                steps1[col] = a[1];
+                col++;
+                a = zero;
+                cnt = 0;
+            }
+        }
+        z0[0] = p1[0]; z0[1] = p2[0]; z0[2] = q1[0]; z0[3] = q2[0];
+        z1[0] = p1[1]; z1[1] = p2[1]; z1[2] = q1[1]; z1[3] = q2[1];
+        acc[0] = a[0]; acc[1] = a[1]; raw[0] = r[0]; raw[1] = r[1]; peak[0] = pk[0]; peak[1] = pk[1];
+        *count = cnt;
+        if (cross) *cross = cr;
+        return col;
+    }
+    """
+    Py_ssize_t mc_kweight_pair(const float* x0, const float* x1, Py_ssize_t n, const double* co, double* z0,
+                               double* z1, double* acc, double* raw, double* peak, long long* count,
+                               long long hop, double* steps0, double* steps1, double* cross) nogil
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef Py_ssize_t _meter(const float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z, double[::1] acc,
                        long long[::1] cnt, long long hop, double[:, ::1] steps, double[::1] raw,
                        double[::1] peak) noexcept nogil:
-    # Channels two at a time (their independent recursions overlap in the CPU), filter state in
-    # registers. The 100 ms step boundaries fall on the same samples for every channel.
+    # Channels two at a time (mc_kweight_pair); an odd last channel is paired with itself and its copy
+    # dropped. The 100 ms step boundaries fall on the same samples for every channel.
     cdef Py_ssize_t c, d, i, nc = x.shape[0], n = x.shape[1], col = 0
-    cdef long long count
-    cdef double v, y, w, u, p1, p2, q1, q2, e1, e2, f1, f2, a, b, ra, rb, pa, pb
-    cdef double b10 = co[0, 0], b11 = co[0, 1], b12 = co[0, 2], a11 = co[0, 3], a12 = co[0, 4]
-    cdef double b20 = co[1, 0], b21 = co[1, 1], b22 = co[1, 2], a21 = co[1, 3], a22 = co[1, 4]
+    cdef long long count = cnt[0], start = cnt[0]
+    cdef double zc[4]
+    cdef double zd[4]
+    cdef double accp[2]
+    cdef double rawp[2]
+    cdef double pkp[2]
     c = 0
     while c < nc:
-        d = c + 1 if c + 1 < nc else c  # an odd last channel runs paired with itself (its copy is dropped)
-        p1 = z[c, 0, 0]; p2 = z[c, 0, 1]; q1 = z[c, 1, 0]; q2 = z[c, 1, 1]
-        e1 = z[d, 0, 0]; e2 = z[d, 0, 1]; f1 = z[d, 1, 0]; f2 = z[d, 1, 1]
-        a = acc[c]; b = acc[d]; ra = raw[c]; rb = raw[d]; pa = peak[c]; pb = peak[d]
-        count = cnt[0]
-        col = 0
-        for i in range(n):
-            v = x[c, i]
-            w = x[d, i]
-            ra = ra + v * v
-            rb = rb + w * w
-            if fabs(v) > pa:
-                pa = fabs(v)
-            if fabs(w) > pb:
-                pb = fabs(w)
-            # TDF-II, with the feedback term last so the recursion is one multiply and two adds long
-            y = b10 * v + p1
-            p1 = (b11 * v + p2) - a11 * y
-            p2 = b12 * v - a12 * y
-            u = b10 * w + e1
-            e1 = (b11 * w + e2) - a11 * u
-            e2 = b12 * w - a12 * u
-            v = y
-            w = u
-            y = b20 * v + q1
-            q1 = (b21 * v + q2) - a21 * y
-            q2 = b22 * v - a22 * y
-            u = b20 * w + f1
-            f1 = (b21 * w + f2) - a21 * u
-            f2 = b22 * w - a22 * u
-            a = a + y * y
-            b = b + u * u
-            count = count + 1
-            if count == hop:
-                steps[c, col] = a
-                steps[d, col] = b
-                a = 0.0
-                b = 0.0
-                col = col + 1
-                count = 0
-        z[c, 0, 0] = p1; z[c, 0, 1] = p2; z[c, 1, 0] = q1; z[c, 1, 1] = q2
-        acc[c] = a
-        raw[c] = ra
-        peak[c] = pa
+        d = c + 1 if c + 1 < nc else c
+        for i in range(2):
+            zc[2 * i] = z[c, i, 0]
+            zc[2 * i + 1] = z[c, i, 1]
+            zd[2 * i] = z[d, i, 0]
+            zd[2 * i + 1] = z[d, i, 1]
+        accp[0] = acc[c]; accp[1] = acc[d]
+        rawp[0] = raw[c]; rawp[1] = raw[d]
+        pkp[0] = peak[c]; pkp[1] = peak[d]
+        count = start
+        col = mc_kweight_pair(&x[c, 0] if n else NULL, &x[d, 0] if n else NULL, n, &co[0, 0], zc, zd, accp,
+                              rawp, pkp, &count, hop, &steps[c, 0], &steps[d, 0],
+                              &raw[nc] if (c == 0 and nc >= 2) else NULL)
+        for i in range(2):
+            z[c, i, 0] = zc[2 * i]
+            z[c, i, 1] = zc[2 * i + 1]
+        acc[c] = accp[0]; raw[c] = rawp[0]; peak[c] = pkp[0]
         if d != c:
-            peak[d] = pb
-            z[d, 0, 0] = e1; z[d, 0, 1] = e2; z[d, 1, 0] = f1; z[d, 1, 1] = f2
-            acc[d] = b
-            raw[d] = rb
+            for i in range(2):
+                z[d, i, 0] = zd[2 * i]
+                z[d, i, 1] = zd[2 * i + 1]
+            acc[d] = accp[1]; raw[d] = rawp[1]; peak[d] = pkp[1]
         c = c + 2
-    cnt[0] = count if nc else cnt[0]
-    if nc >= 2:
-        ra = raw[nc]
-        for i in range(n):
-            ra = ra + <double>x[0, i] * <double>x[1, i]
-        raw[nc] = ra
+    cnt[0] = count
     return col
 
 def meter_block(const float[:, ::1] x,      # IN    (channels, n)

@@ -193,3 +193,17 @@ def test_dither_variance_formula():
     d = Ditherer(16, 1, seed=3)
     u = d.rng.random((100000, 2))
     assert np.var(u[:, 0] - u[:, 1]) == pytest.approx(1 / 6, rel=0.02)
+
+
+def test_render_meters_the_output_and_requested_nodes_in_the_same_pass(project, tmp_path):
+    import mixcore
+
+    out = tmp_path / "mix.wav"
+    r = project.render(out, meter_nodes=["grp", "b"])
+    assert r.loudness.integrated_lufs == pytest.approx(mixcore.analyze(out).integrated_lufs, abs=1e-9)
+    stems = project.render(tmp_path / "m2.wav", stems=tmp_path / "st", meter_nodes=["b"])
+    assert stems.node_loudness["b"].integrated_lufs == pytest.approx(
+        mixcore.analyze(stems.stems["b"]).integrated_lufs, abs=1e-9)
+    assert set(r.node_loudness) == {"grp", "b"}
+    with pytest.raises(MixcoreError, match=r"--meter: no track or bus named 'gpr' \(did you mean 'grp'\?\)"):
+        project.render(tmp_path / "x.wav", meter_nodes=["gpr"])

@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", type=Path, metavar="PATH", help="write a JSON manifest for 'mixcore verify'")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="threads for independent nodes (default: the machine's cores; output is identical)")
+    p.add_argument("--meter", action="append", default=[], metavar="NODE",
+                   help="also meter this track's or bus's output (repeatable); printed after the summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -35,13 +37,16 @@ def run(args: argparse.Namespace) -> int:
         raise MixcoreError(f"--manifest: {args.manifest} is an input of the session; refusing to overwrite it")
     with LazyProgress(f"rendering {args.session.name}", quiet=args.quiet) as bar:
         result = session.render(args.output, block_size=args.block_size, threads=args.threads,
-                                stems=args.stems, progress=bar)
+                                stems=args.stems, progress=bar, meter_nodes=args.meter)
     if args.manifest is not None:
         from ..render.manifest import write_manifest
 
         write_manifest(args.manifest, session, result)
     if not args.quiet:
         print(summary_line(result))
+        for name, lo in result.node_loudness.items():
+            print(f"  {name}: {_fmt(lo.integrated_lufs)} LUFS, short-term max {_fmt(lo.short_term_max_lufs)} LUFS, "
+                  f"true peak {_fmt(lo.true_peak_dbtp)} dBTP, LRA {lo.loudness_range_lu:.1f} LU")
     return 0
 
 

@@ -40,7 +40,8 @@ class RenderResult:
     latency_samples: int
     seconds: float  # wall-clock time of the render
     stems: dict[str, Path] = field(default_factory=dict)
-    loudness: Any = None  # mixcore.metering.AnalysisResult when the meter is available
+    loudness: Any = None  # mixcore.metering.AnalysisResult of the output
+    node_loudness: dict[str, Any] = field(default_factory=dict)  # per metered node (post-fader, aligned)
 
     @property
     def duration_s(self) -> float:
@@ -202,8 +203,12 @@ class Session:
 
     def render(self, out: str | Path | None = None, *, block_size: int | None = None, threads: int = 1,
                stems: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
-               meter: bool = True) -> RenderResult:
-        """Render to ``out`` (default: the session's ``output``) block by block, atomically."""
+               meter: bool = True, meter_nodes: tuple[str, ...] | list[str] = ()) -> RenderResult:
+        """Render to ``out`` (default: the session's ``output``) block by block, atomically.
+
+        The output is metered in the same pass (``meter``); ``meter_nodes`` names tracks or buses
+        whose post-fader output is metered too (in ``RenderResult.node_loudness``).
+        """
         if out is None:
             if not self.model.output:
                 raise MixcoreError("output: no output file given (use -o OUT or set output = \"mix.wav\")")
@@ -217,6 +222,13 @@ class Session:
         if stem_dir is not None:
             stem_dir.mkdir(parents=True, exist_ok=True)
         track_names = [t.name for t in self.model.tracks] if stem_dir else []
+        known = [t.name for t in self.model.tracks] + [b.name for b in self.model.buses] + ["master"]
+        for name in meter_nodes:
+            if name not in known:
+                from ..errors import did_you_mean
+
+                raise MixcoreError(f"--meter: no track or bus named {name!r}{did_you_mean(name, known)}")
+        meter_nodes = [n for n in dict.fromkeys(meter_nodes) if n != "master"]
         stem_paths = {n: stem_dir / f"{n}{out.suffix}" for n in track_names} if stem_dir else {}
         for p in stem_paths.values():
             if p.resolve() in inputs or p.resolve() == out.resolve():
@@ -232,7 +244,8 @@ class Session:
             stem_writers = {n: stack.enter_context(AtomicWriter(p, sr, 2, self.model.bit_depth, self.model.seed + 1 + i,
                                                                 where="--stems"))
                             for i, (n, p) in enumerate(stem_paths.items())}
-            runner = self._run(block_size, threads, taps=tuple(track_names))
+            node_meters = {n: _make_meter(sr) for n in meter_nodes}
+            runner = self._run(block_size, threads, taps=tuple(dict.fromkeys([*track_names, *meter_nodes])))
             total = None
             for master, tapped in runner:
                 if total is None:
@@ -241,21 +254,23 @@ class Session:
                 if loud is not None and master.shape[1]:
                     loud.process(master)
                 for name, blk in tapped.items():
-                    stem_writers[name].write(blk)
+                    if name in stem_writers:
+                        stem_writers[name].write(blk)
+                    if name in node_meters and blk.shape[1]:
+                        node_meters[name].process(blk)
                 frames_done += master.shape[1]
                 if progress is not None:
                     progress(frames_done, total)
         seconds = time.perf_counter() - t0
         plan, frames = self._last
         return RenderResult(path=out, sample_rate=sr, frames=frames, latency_samples=plan.total_latency,
-                            seconds=seconds, stems=stem_paths, loudness=loud.result() if loud is not None else None)
+                            seconds=seconds, stems=stem_paths, loudness=loud.result() if loud is not None else None,
+                            node_loudness={n: m.result(n) for n, m in node_meters.items()})
 
 
 def _make_meter(sample_rate: int):
-    try:
-        from ..metering import LoudnessMeter
-    except ImportError:
-        return None
+    from ..metering import LoudnessMeter
+
     return LoudnessMeter(sample_rate, 2)
 
 
