@@ -18,7 +18,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BUILD = HERE / "build"
 STAMP = BUILD / ".source-hash"
-PLUGINS = {"MixcoreTestEffect": "MixcoreTestEffect"}  # CMake target -> product name
+PLUGINS = {"MixcoreTestEffect": "MixcoreTestEffect", "MixcoreCrash": "MixcoreCrash",
+           "MixcoreSynth": "MixcoreSynth"}  # CMake target -> product name
 
 
 def cmake() -> str:

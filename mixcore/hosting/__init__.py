@@ -9,7 +9,7 @@ from ..errors import MixcoreError, did_you_mean
 from ..processors.base import Processor
 from .pedalboard_adapter import PedalboardProcessor
 
-VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate")
+VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash")
 PEDALBOARD_KEYS = ("type", "id", "name", "params")
 _CONTAINERS = {"Plugin", "Pedalboard", "Chain", "Mix", "PluginContainer", "ExternalPlugin", "VST3Plugin",
                "AudioUnitPlugin", "Resample", "GSMFullRateCompressor", "MP3Compressor"}
@@ -55,7 +55,7 @@ def load_plugin(path: str | Path, *, plugin_name: str | None = None, where: str 
     return proc
 
 
-def make_hosted(entry: dict, base_dir: Path, where: str) -> Processor:
+def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Processor:
     """Build a ``vst3`` or ``pedalboard`` chain entry of a session."""
     import pedalboard
 
@@ -76,8 +76,16 @@ def make_hosted(entry: dict, base_dir: Path, where: str) -> Processor:
     _check_keys(entry, VST3_KEYS, where)
     if "path" not in entry:
         raise MixcoreError(f"{where}.path: required key is missing (the .vst3 bundle)")
+    if "isolate" in entry and not isinstance(entry["isolate"], bool):
+        raise MixcoreError(f"{where}.isolate: expected true or false, got {entry['isolate']!r}")
+    if "on_crash" in entry and not entry.get("isolate"):
+        raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
     if entry.get("isolate"):
-        raise MixcoreError(f"{where}.isolate: running plugins in a separate process is not available in this version")
+        from .isolation import IsolatedProcessor
+
+        if not (Path(entry["path"]) if Path(entry["path"]).is_absolute() else base_dir / entry["path"]).exists():
+            raise MixcoreError(f"{where}.path: plugin not found: {entry['path']}")
+        return IsolatedProcessor(entry, base_dir, where, node=node)
     path = Path(entry["path"])
     path = path if path.is_absolute() else base_dir / path
     proc = load_plugin(path, plugin_name=entry.get("plugin_name"), where=f"{where}.path")
@@ -103,6 +111,8 @@ def make_hosted(entry: dict, base_dir: Path, where: str) -> Processor:
 
 def hosted_state(proc: PedalboardProcessor) -> dict[str, Any]:
     """A chain entry that rebuilds ``proc`` as it is now (plugin state embedded for VST3s)."""
+    if hasattr(proc, "state_entry"):  # isolated: ask the worker
+        return proc.state_entry()
     entry = {k: v for k, v in proc.entry.items() if k not in ("state", "params", "preset")}
     if proc.type_name == "vst3":
         entry["state"] = base64.b64encode(proc.plugin.raw_state).decode("ascii")

@@ -149,6 +149,9 @@ class Engine:
         for st in self.states.values():
             if st.plan.node.source is not None:
                 st.plan.node.source.close()
+            for proc in st.plan.node.processors:
+                if hasattr(proc, "close"):  # e.g. an isolated plugin's worker process
+                    proc.close()
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

@@ -24,7 +24,7 @@ def known_types() -> list[str]:
     return sorted([*processor_types(), *HOSTED_TYPES])
 
 
-def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 120.0) -> Processor:
+def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 120.0, node: str = "") -> Processor:
     """Create one processor from a chain entry (a dict with ``type``)."""
     if isinstance(entry, Processor):
         return entry
@@ -36,7 +36,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
     if kind in HOSTED_TYPES:
         from ..hosting import make_hosted
 
-        return make_hosted(entry, base_dir, where)
+        return make_hosted(entry, base_dir, where, node=node)
     types = processor_types()
     cls = types.get(kind)
     if cls is None:
@@ -55,8 +55,8 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
     return proc
 
 
-def build_chain(entries: list[Any], where: str, base_dir: Path, tempo_bpm: float) -> list[Processor]:
-    procs = [build_processor(e, f"{where}[{i}]", base_dir, tempo_bpm) for i, e in enumerate(entries)]
+def build_chain(entries: list[Any], where: str, base_dir: Path, tempo_bpm: float, node: str = "") -> list[Processor]:
+    procs = [build_processor(e, f"{where}[{i}]", base_dir, tempo_bpm, node) for i, e in enumerate(entries)]
     seen: dict[str, int] = {}
     for i, p in enumerate(procs):
         if p.id in seen:
@@ -89,17 +89,17 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
         where = f"tracks[{i}]"
         reader = SourceReader(resolve(base_dir, t.source), sample_rate, f"{where}.source")
         g.add(Node(name=t.name, kind="track",
-                   processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm),
+                   processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm, t.name),
                    channels=reader.channels, gain_db=t.gain_db, pan=t.pan,
                    muted=t.mute or (soloing and not t.solo), polarity_invert=t.polarity_invert,
                    source=reader, where=where))
     for i, b in enumerate(model.buses):
         where = f"buses[{i}]"
         g.add(Node(name=b.name, kind="bus",
-                   processors=build_chain(b.chain, f"{where}.chain", base_dir, model.tempo_bpm),
+                   processors=build_chain(b.chain, f"{where}.chain", base_dir, model.tempo_bpm, b.name),
                    gain_db=b.gain_db, pan=b.pan, muted=b.mute, where=where))
     g.add(Node(name="master", kind="master",
-               processors=build_chain(model.master.chain, "master.chain", base_dir, model.tempo_bpm),
+               processors=build_chain(model.master.chain, "master.chain", base_dir, model.tempo_bpm, "master"),
                gain_db=model.master.gain_db, where="master"))
     strips = [(f"tracks[{i}]", t) for i, t in enumerate(model.tracks)] + [(f"buses[{i}]", b) for i, b in enumerate(model.buses)]
     for where, s in strips:

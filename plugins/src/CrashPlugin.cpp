@@ -1,0 +1,70 @@
+// MixcoreCrash: passes audio through until its "crash" parameter is set above 0.5, then dereferences
+// a null pointer in processBlock (a real segfault), or with "hang" above 0.5 spins forever.
+// Used by mixcore's plugin-isolation tests: the host process must survive both.
+#include <juce_audio_processors/juce_audio_processors.h>
+#include <juce_audio_utils/juce_audio_utils.h>
+
+class CrashPlugin final : public juce::AudioProcessor
+{
+public:
+    CrashPlugin()
+        : AudioProcessor (BusesProperties().withInput ("Input", juce::AudioChannelSet::stereo(), true)
+                                           .withOutput ("Output", juce::AudioChannelSet::stereo(), true)),
+          state (*this, nullptr, "state", makeLayout())
+    {
+        crash = state.getRawParameterValue ("crash");
+        hang = state.getRawParameterValue ("hang");
+    }
+
+    static juce::AudioProcessorValueTreeState::ParameterLayout makeLayout()
+    {
+        juce::AudioProcessorValueTreeState::ParameterLayout layout;
+        layout.add (std::make_unique<juce::AudioParameterBool> (juce::ParameterID { "crash", 1 }, "Crash", false));
+        layout.add (std::make_unique<juce::AudioParameterBool> (juce::ParameterID { "hang", 1 }, "Hang", false));
+        return layout;
+    }
+
+    const juce::String getName() const override { return "MixcoreCrash"; }
+    bool acceptsMidi() const override { return false; }
+    bool producesMidi() const override { return false; }
+    double getTailLengthSeconds() const override { return 0.0; }
+    int getNumPrograms() override { return 1; }
+    int getCurrentProgram() override { return 0; }
+    void setCurrentProgram (int) override {}
+    const juce::String getProgramName (int) override { return "default"; }
+    void changeProgramName (int, const juce::String&) override {}
+    bool hasEditor() const override { return false; }
+    juce::AudioProcessorEditor* createEditor() override { return nullptr; }
+    void prepareToPlay (double, int) override {}
+    void releaseResources() override {}
+
+    void processBlock (juce::AudioBuffer<float>&, juce::MidiBuffer&) override
+    {
+        if (crash->load() > 0.5f)
+        {
+            volatile int* nothing = nullptr;
+            *nothing = 42;  // segfault, on purpose
+        }
+        while (hang->load() > 0.5f)
+            juce::Thread::sleep (10);
+    }
+
+    void getStateInformation (juce::MemoryBlock& dest) override
+    {
+        if (auto xml = state.copyState().createXml())
+            copyXmlToBinary (*xml, dest);
+    }
+
+    void setStateInformation (const void* data, int size) override
+    {
+        if (auto xml = getXmlFromBinary (data, size))
+            state.replaceState (juce::ValueTree::fromXml (*xml));
+    }
+
+private:
+    juce::AudioProcessorValueTreeState state;
+    std::atomic<float>* crash = nullptr;
+    std::atomic<float>* hang = nullptr;
+};
+
+juce::AudioProcessor* JUCE_CALLTYPE createPluginFilter() { return new CrashPlugin(); }
