@@ -11,6 +11,8 @@ itself is never at risk. With ``on_crash = "bypass"`` the render goes on with th
 from __future__ import annotations
 
 import multiprocessing as mp
+import pickle
+import struct
 import signal
 import sys
 from multiprocessing import shared_memory
@@ -41,7 +43,13 @@ def _worker(conn, shm_name: str, entry: dict, base_dir: str, where: str) -> None
             return
         conn.send(("loaded", proc.PARAMS and [p.name for p in proc.PARAMS]))
         while True:
-            msg = conn.recv()
+            raw = conn.recv_bytes()
+            if len(raw) == 8:  # the hot path: "process (channels, n) in shared memory", no pickling
+                ch, n = struct.unpack("<ii", raw)
+                proc.process(np.ndarray((ch, n), dtype=np.float32, buffer=shm.buf))
+                conn.send_bytes(b"k")
+                continue
+            msg = pickle.loads(raw)
             cmd = msg[0]
             if cmd == "prepare":
                 spec = ProcessSpec(*msg[1])
@@ -51,11 +59,6 @@ def _worker(conn, shm_name: str, entry: dict, base_dir: str, where: str) -> None
             elif cmd == "reset":
                 proc.reset()
                 conn.send(("ok", proc.latency_samples))
-            elif cmd == "process":
-                ch, n = msg[1], msg[2]
-                block = np.ndarray((ch, n), dtype=np.float32, buffer=shm.buf)
-                proc.process(block)
-                conn.send(("ok",))
             elif cmd == "set":
                 try:
                     proc.set_param(msg[1], msg[2])
@@ -115,12 +118,15 @@ class IsolatedProcessor(Processor):
             self.close()
             raise MixcoreError(reply[1])
 
-    def _call(self, msg, timeout: float | None = None, what: str = "processing") -> tuple:
+    def _call(self, msg, timeout: float | None = None, what: str = "processing", raw: bool = False) -> tuple:
         timeout = TIMEOUT_S if timeout is None else timeout
         try:
             if msg is not None:
-                self._conn.send(msg)
+                self._conn.send_bytes(msg if raw else pickle.dumps(msg))
             if self._conn.poll(timeout):
+                if raw:
+                    self._conn.recv_bytes()
+                    return ("ok",)
                 return self._conn.recv()
             failure = f"did not answer within {timeout:g} s (hung)"
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
@@ -152,7 +158,7 @@ class IsolatedProcessor(Processor):
     def close(self) -> None:
         if self._proc is not None and self._proc.is_alive():
             try:
-                self._conn.send(("stop",))
+                self._conn.send_bytes(pickle.dumps(("stop",)))
                 self._conn.poll(2.0)
             except (OSError, EOFError):
                 pass
@@ -199,7 +205,7 @@ class IsolatedProcessor(Processor):
         if not self._bypassed:
             buf = np.ndarray((ch, n), dtype=np.float32, buffer=self._shm.buf)
             buf[...] = block
-            reply = self._call(("process", ch, n))
+            reply = self._call(struct.pack("<ii", ch, n), raw=True)
             if reply[0] == "ok":
                 block[...] = buf
                 object.__setattr__(self, "_pos", self._pos + n)
