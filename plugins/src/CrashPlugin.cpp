@@ -1,6 +1,7 @@
 // MixcoreCrash: passes audio through until its "crash" parameter is set above 0.5, then dereferences
 // a null pointer in processBlock (a real segfault), or with "hang" above 0.5 spins forever.
-// Used by mixcore's plugin-isolation tests: the host process must survive both.
+// With MIXCORE_TEST_CRASH_ON_LOAD / MIXCORE_TEST_HANG_ON_LOAD set it crashes or hangs while loading.
+// Used by mixcore's plugin-isolation and scanning tests: the host process must survive all of them.
 #include <juce_audio_processors/juce_audio_processors.h>
 #include <juce_audio_utils/juce_audio_utils.h>
 
@@ -14,6 +15,14 @@ public:
     {
         crash = state.getRawParameterValue ("crash");
         hang = state.getRawParameterValue ("hang");
+        // for the scanner's tests: crash or hang while loading
+        if (std::getenv ("MIXCORE_TEST_CRASH_ON_LOAD") != nullptr)
+        {
+            volatile int* nothing = nullptr;
+            *nothing = 1;
+        }
+        while (std::getenv ("MIXCORE_TEST_HANG_ON_LOAD") != nullptr)
+            juce::Thread::sleep (10);
     }
 
     static juce::AudioProcessorValueTreeState::ParameterLayout makeLayout()
