@@ -127,3 +127,54 @@ def test_a_hosted_plugin_cannot_take_a_sidechain(effect, tmp_path):
         {"name": "a", "source": "a.wav", "chain": [{"type": "vst3", "path": str(effect), "sidechain": "a"}]}])
     with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.sidechain: hosted plugins cannot take"):
         list(s.stream(64))
+
+
+def test_instrument_track_plays_the_midi_file_at_the_right_times(vst3_plugins, tmp_path):
+    import mido
+
+    mf = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mf.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    tr.append(mido.Message("note_on", note=69, velocity=127, time=480))     # 0.5 s
+    tr.append(mido.Message("note_off", note=69, velocity=0, time=480))      # 1.0 s
+    tr.append(mido.Message("note_on", note=81, velocity=64, time=960))     # 2.0 s
+    tr.append(mido.Message("note_off", note=81, velocity=0, time=240))     # 2.25 s
+    mf.save(tmp_path / "notes.mid")
+    s = Session(base_dir=tmp_path, sample_rate=48000, tail_s=0.0, tracks=[{
+        "name": "synth", "source": "notes.mid", "pan": -1.0,
+        "instrument": {"type": "vst3", "path": str(vst3_plugins["MixcoreSynth"]), "params": {"level": 1.0},
+                       "tail_s": 0.5}}])
+    outs = [np.concatenate(list(s.stream(b)), axis=1) for b in (64, 4096)]
+    np.testing.assert_array_equal(outs[0], outs[1])
+    y = outs[0][0]
+    assert y.shape[0] == int(2.75 * 48000)
+    nz = np.nonzero(np.abs(y) > 1e-6)[0]
+    assert nz[0] in (24000, 24001) and nz[-1] <= 48000 * 2.25
+    first = y[24000:48000]
+    t = np.arange(24000) / 48000
+    np.testing.assert_allclose(first, np.sin(2 * np.pi * 440 * t) * np.cos(0.0), atol=1e-4)
+    second = y[96000:108000]
+    amp = np.abs(second).max()
+    assert amp == pytest.approx(64 / 127, rel=1e-3)
+    spec = np.abs(np.fft.rfft(second))
+    assert np.argmax(spec) * 48000 / len(second) == pytest.approx(880.0, abs=4.0)
+
+
+def test_instrument_errors(vst3_plugins, tmp_path):
+    import mido
+
+    mf = mido.MidiFile()
+    mf.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, time=10)]))
+    mf.save(tmp_path / "n.mid")
+    write(tmp_path / "a.wav", noise(100, 1))
+    cases = [
+        ({"name": "s", "source": "n.mid"}, r"tracks\[0\]\.instrument: a MIDI source needs an instrument"),
+        ({"name": "s", "source": "n.mid", "instrument": {"type": "vst3", "path": str(vst3_plugins["MixcoreTestEffect"])}},
+         r"tracks\[0\]\.instrument: 'MixcoreTestEffect' is an effect, not an instrument"),
+        ({"name": "s", "source": "a.wav", "instrument": {"type": "vst3", "path": str(vst3_plugins["MixcoreSynth"])}},
+         r"tracks\[0\]\.instrument: only a MIDI source"),
+    ]
+    for track, pattern in cases:
+        with pytest.raises(MixcoreError, match=pattern):
+            list(Session(base_dir=tmp_path, sample_rate=48000, tracks=[track]).stream(512))

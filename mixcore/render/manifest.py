@@ -51,6 +51,8 @@ def session_inputs(session) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for i, t in enumerate(m.tracks):
         files[f"tracks[{i}].source"] = resolve(session.base_dir, t.source)
+        if t.instrument and isinstance(t.instrument.get("path"), str):
+            files[f"tracks[{i}].instrument.path"] = resolve(session.base_dir, t.instrument["path"])
     for i, md in enumerate(m.midi):
         files[f"midi[{i}].file"] = resolve(session.base_dir, md.file)
     chains = [(f"tracks[{i}].chain", t.chain) for i, t in enumerate(m.tracks)]

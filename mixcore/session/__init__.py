@@ -115,6 +115,8 @@ class Session:
         data = self.model.model_dump(mode="python")
         for t in data["tracks"]:
             t["source"] = rel(t["source"])
+            if t.get("instrument") and isinstance(t["instrument"].get("path"), str):
+                t["instrument"]["path"] = rel(t["instrument"]["path"])
         for m in data["midi"]:
             m["file"] = rel(m["file"])
         for chain in [t["chain"] for t in data["tracks"]] + [b["chain"] for b in data["buses"]] + [data["master"]["chain"]]:

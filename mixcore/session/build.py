@@ -71,12 +71,45 @@ def resolve(base_dir: Path, path: str) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
 def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
-    """The session's rate: ``sample_rate`` if set, else the highest of the sources' rates."""
+    """The session's rate: ``sample_rate`` if set, else the highest of the audio sources' rates."""
     if model.sample_rate:
         return int(model.sample_rate)
-    rates = [probe(resolve(base_dir, t.source), f"tracks[{i}].source").samplerate for i, t in enumerate(model.tracks)]
+    rates = [probe(resolve(base_dir, t.source), f"tracks[{i}].source").samplerate for i, t in enumerate(model.tracks)
+             if not t.source.lower().endswith(MIDI_SUFFIXES)]
     return int(max(rates)) if rates else 48000
+
+
+def make_source(track, where: str, base_dir: Path, sample_rate: int, tempo_bpm: float):
+    """An audio file reader, or for a MIDI source the instrument that plays it."""
+    path = resolve(base_dir, track.source)
+    is_midi = track.source.lower().endswith(MIDI_SUFFIXES)
+    if not is_midi:
+        if track.instrument is not None:
+            raise MixcoreError(f"{where}.instrument: only a MIDI source (.mid) is played by an instrument")
+        return SourceReader(path, sample_rate, f"{where}.source")
+    if track.instrument is None:
+        raise MixcoreError(f"{where}.instrument: a MIDI source needs an instrument, "
+                           f"e.g. instrument = {{ type = \"vst3\", path = \"Synth.vst3\" }}")
+    from ..render.instrument import InstrumentSource
+
+    entry = dict(track.instrument)
+    tail_s = entry.pop("tail_s", 1.0)
+    if isinstance(tail_s, bool) or not isinstance(tail_s, (int, float)) or not 0 <= tail_s <= 30:
+        raise MixcoreError(f"{where}.instrument.tail_s: expected 0 .. 30 s, got {tail_s!r}")
+    if entry.get("type") != "vst3":
+        raise MixcoreError(f"{where}.instrument.type: an instrument is a plugin: type = \"vst3\"")
+    if entry.get("isolate"):
+        raise MixcoreError(f"{where}.instrument.isolate: instruments cannot run isolated in this version")
+    from ..hosting import make_hosted
+
+    proc = make_hosted(entry, base_dir, f"{where}.instrument", node=track.name)
+    if not proc.plugin.is_instrument:
+        raise MixcoreError(f"{where}.instrument: {proc.name!r} is an effect, not an instrument")
+    return InstrumentSource(path, proc.plugin, sample_rate, tempo_bpm, float(tail_s), f"{where}.source")
 
 
 def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
@@ -87,7 +120,7 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
     soloing = any(t.solo for t in model.tracks)
     for i, t in enumerate(model.tracks):
         where = f"tracks[{i}]"
-        reader = SourceReader(resolve(base_dir, t.source), sample_rate, f"{where}.source")
+        reader = make_source(t, where, base_dir, sample_rate, model.tempo_bpm)
         g.add(Node(name=t.name, kind="track",
                    processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm, t.name),
                    channels=reader.channels, gain_db=t.gain_db, pan=t.pan,

@@ -48,6 +48,7 @@ class _Strip(_Strict):
 
 class Track(_Strip):
     source: str
+    instrument: dict[str, Any] | None = None  # with a MIDI source: the instrument plugin that plays it
     solo: bool = False
     polarity_invert: bool = False
 
