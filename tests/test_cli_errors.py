@@ -107,3 +107,11 @@ def test_good_render_prints_a_summary(tmp_path):
     assert "wrote out.wav" in r.stdout
     assert (tmp_path / "out.wav").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_render_check_passes_for_a_deterministic_session(tmp_path):
+    s = session(tmp_path, GOOD_TRACK + 'chain = [ { type = "reverb", mix = 0.5 } ]\n')
+    r = cli("render", s.name, "-o", "out.wav", "--check", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "same bytes" in r.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "out.wav", "s.toml"]

@@ -178,3 +178,16 @@ def test_instrument_errors(vst3_plugins, tmp_path):
     for track, pattern in cases:
         with pytest.raises(MixcoreError, match=pattern):
             list(Session(base_dir=tmp_path, sample_rate=48000, tracks=[track]).stream(512))
+
+
+def test_vstpreset_and_declared_tail(effect, tmp_path):
+    p = mixcore.load_plugin(effect, gain_db=-9.0, mode="saturate")
+    (tmp_path / "x.vstpreset").write_bytes(p.plugin.preset_data)
+    q = make_hosted({"type": "vst3", "path": str(effect), "preset": "x.vstpreset"}, tmp_path, "t")
+    assert q.parameters["gain_db"] == pytest.approx(-9.0, abs=1e-3) and q.parameters["mode"] == "saturate"
+    with pytest.raises(MixcoreError, match=r"t\.preset: file not found"):
+        make_hosted({"type": "vst3", "path": str(effect), "preset": "nope.vstpreset"}, tmp_path, "t")
+    write(tmp_path / "a.wav", noise(1000, 2))
+    s = Session(base_dir=tmp_path, sample_rate=48000, tracks=[
+        {"name": "a", "source": "a.wav", "chain": [{"type": "vst3", "path": str(effect), "tail_s": 0.5}]}])
+    assert np.concatenate(list(s.stream(4096)), axis=1).shape[1] == 1000 + 24000  # "auto" tail honours it

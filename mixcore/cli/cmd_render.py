@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--manifest", type=Path, metavar="PATH", help="write a JSON manifest for 'mixcore verify'")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                    help="threads for independent nodes (default: the machine's cores; output is identical)")
+    p.add_argument("--check", action="store_true",
+                   help="render twice and fail if the two differ (catches plugins with hidden state)")
     p.add_argument("--meter", action="append", default=[], metavar="NODE",
                    help="also meter this track's or bus's output (repeatable); printed after the summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     with LazyProgress(f"rendering {args.session.name}", quiet=args.quiet) as bar:
         result = session.render(args.output, block_size=args.block_size, threads=args.threads,
                                 stems=args.stems, progress=bar, meter_nodes=args.meter)
+    if args.check:
+        check_repeatable(session, result, args)
     if args.manifest is not None:
         from ..render.manifest import write_manifest
 
@@ -48,6 +52,32 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {_fmt(lo.integrated_lufs)} LUFS, short-term max {_fmt(lo.short_term_max_lufs)} LUFS, "
                   f"true peak {_fmt(lo.true_peak_dbtp)} dBTP, LRA {lo.loudness_range_lu:.1f} LU")
     return 0
+
+
+def check_repeatable(session, result, args) -> None:
+    """Render again into a temporary file beside the output; both must be the same bytes."""
+    import tempfile
+
+    import numpy as np
+    import soundfile as sf
+
+    from ..render.manifest import sha256_file
+
+    with tempfile.TemporaryDirectory(dir=result.path.parent) as tmp:
+        again = Path(tmp) / ("check" + result.path.suffix)
+        session.render(again, block_size=args.block_size, threads=args.threads, meter=False)
+        if sha256_file(again) == sha256_file(result.path):
+            if not args.quiet:
+                print("check: a second render gave the same bytes")
+            return
+        a, _ = sf.read(str(result.path), always_2d=True)
+        b, _ = sf.read(str(again), always_2d=True)
+        n = min(len(a), len(b))
+        diff = np.nonzero(np.any(a[:n] != b[:n], axis=1))[0]
+        at = f"first at sample {diff[0]} ({diff[0] / result.sample_rate:.3f} s)" if len(diff) else "in length"
+        result.path.unlink()
+        raise MixcoreError(f"--check: two renders of {args.session} differ, {at}; a plugin keeps hidden state "
+                           "or applies parameter changes late")
 
 
 def summary_line(result) -> str:

@@ -9,8 +9,8 @@ from ..errors import MixcoreError, did_you_mean
 from ..processors.base import Processor
 from .pedalboard_adapter import PedalboardProcessor
 
-VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash")
-PEDALBOARD_KEYS = ("type", "id", "name", "params")
+VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash", "tail_s")
+PEDALBOARD_KEYS = ("type", "id", "name", "params", "tail_s")
 _CONTAINERS = {"Plugin", "Pedalboard", "Chain", "Mix", "PluginContainer", "ExternalPlugin", "VST3Plugin",
                "AudioUnitPlugin", "Resample", "GSMFullRateCompressor", "MP3Compressor"}
 
@@ -63,6 +63,9 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     if "sidechain" in entry:
         raise MixcoreError(f"{where}.sidechain: hosted plugins cannot take a sidechain (pedalboard gives plugins "
                            f"no auxiliary input); use a native processor such as 'compressor'")
+    tail = entry.get("tail_s", 0.0)
+    if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail <= 30:
+        raise MixcoreError(f"{where}.tail_s: expected 0 .. 30 s (how long the plugin rings on), got {tail!r}")
     if kind == "pedalboard":
         _check_keys(entry, PEDALBOARD_KEYS, where)
         name = entry.get("name")

@@ -221,6 +221,10 @@ class IsolatedProcessor(Processor):
     def latency_samples(self) -> int:
         return self._latency
 
+    @property
+    def tail_samples(self) -> int:
+        return int(round(float(self.entry.get("tail_s", 0.0)) * self.spec.sample_rate)) if self.spec else 0
+
     def set_param(self, name: str, value: Any) -> None:
         reply = self._call(("set", name, value), what="setting a parameter")
         if reply[0] == "error":

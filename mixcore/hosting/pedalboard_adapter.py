@@ -121,4 +121,6 @@ class PedalboardProcessor(Processor):
 
     @property
     def tail_samples(self) -> int:
-        return int(self.entry.get("tail_samples", 0))
+        """pedalboard does not pass on a plugin's own tail length: the entry's ``tail_s`` declares it."""
+        sr = self.spec.sample_rate if self.spec else 48000.0
+        return int(round(float(self.entry.get("tail_s", 0.0)) * sr))
