@@ -60,3 +60,22 @@ def test_demo_runs_and_prints_loudness(tmp_path):
             "--block-size", "333", "-q", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "again.wav").read_bytes() == first  # same bytes: other block size, other thread count
+
+
+def test_album_mode_gives_consistent_loudness(tmp_path):
+    ins = []
+    for k, level in enumerate((-13.0, -9.0, -11.0)):
+        ins.append(write(tmp_path / f"t{k}.wav", program(8.0, level)))
+    r = cli("master", *[p.name for p in ins], "--album", "-o", "album", "--preset", "apple", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lufs = [mixcore.analyze(tmp_path / "album" / f"t{k}.wav").integrated_lufs for k in range(3)]
+    assert max(lufs) - min(lufs) <= 0.5
+    assert all(abs(v + 16.0) <= 0.5 for v in lufs)
+    assert "spread of integrated loudness" in r.stdout
+    # with no per-track adjustment the album gain alone applies: the tracks keep their 4 dB spread
+    r = cli("master", *[p.name for p in ins], "--album", "-o", "kept", "--track-adjust-db", "0", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    kept = [mixcore.analyze(tmp_path / "kept" / f"t{k}.wav").integrated_lufs for k in range(3)]
+    assert kept[1] - kept[0] == pytest.approx(4.0, abs=0.3)
+    r = cli("master", "t0.wav", "t1.wav", "-o", "x.wav", cwd=tmp_path)
+    assert r.returncode == 2 and "use --album" in r.stderr
