@@ -71,6 +71,10 @@ class Processor:
     def get_param(self, name: str) -> Any:
         return self._values.values[name]
 
+    def param_for(self, name: str) -> Param | None:
+        """The Param that automation of ``name`` is checked against (None: not a parameter)."""
+        return self._values.by_name.get(name)
+
     @property
     def parameters(self) -> dict[str, Any]:
         """Current parameter values, by name."""

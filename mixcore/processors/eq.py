@@ -92,6 +92,15 @@ class EQ(Processor):
         bands[i][key] = value
         super().set_param("bands", bands)
 
+    def param_for(self, name: str) -> Param | None:
+        m = _BAND_PARAM.match(name)
+        if m is None:
+            return super().param_for(name)
+        if int(m.group(1)) >= len(self.bands):
+            return None
+        lo, hi, unit = {"freq_hz": (*FREQ, "Hz"), "q": (*Q, ""), "gain_db": (*GAIN, "dB")}[m.group(2)]
+        return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit)
+
     def _prepare(self, spec: ProcessSpec) -> None:
         self._state = np.zeros((spec.num_channels, len(self.bands), 2), dtype=np.float64)
 

@@ -94,8 +94,9 @@ class Engine:
     """Executes a plan. ``lanes`` maps (node, processor index or -1, param) -> Lane."""
 
     def __init__(self, plan: RenderPlan, lanes: dict[tuple[str, int, str], Lane] | None = None,
-                 threads: int = 1) -> None:
+                 threads: int = 1, interval: int = CONTROL_INTERVAL) -> None:
         self.plan = plan
+        self.interval = int(interval)
         self.threads = max(1, int(threads))
         B = plan.block_size
         self.states: dict[str, _NodeState] = {}
@@ -161,7 +162,7 @@ class Engine:
         for st in self.states.values():
             for index, lanes in st.proc_lanes.items():
                 song0 = -(st.plan.arrival + st.plan.pre_latency[index])
-                last_grid = (song0 // CONTROL_INTERVAL) * CONTROL_INTERVAL
+                last_grid = (song0 // self.interval) * self.interval
                 for param, lane in lanes:
                     proc = st.plan.node.processors[index]
                     proc.set_param(param, lane.at(last_grid, sr))
@@ -221,10 +222,10 @@ class Engine:
         i = 0
         while i < n:
             pos = song0 + i
-            if pos % CONTROL_INTERVAL == 0:
+            if pos % self.interval == 0:
                 for param, lane in lanes:
                     proc.set_param(param, lane.at(pos, sr))
-            step = CONTROL_INTERVAL - (pos % CONTROL_INTERVAL)
+            step = self.interval - (pos % self.interval)
             j = min(n, i + step)
             piece = np.ascontiguousarray(work[:, i:j])
             if key is not None:

@@ -180,7 +180,7 @@ class Session:
 
     def _run(self, block_size: int | None, threads: int, taps: tuple[str, ...] = ()):
         plan, lanes, frames = self.compile(block_size)
-        engine = Engine(plan, lanes, threads=threads)
+        engine = Engine(plan, lanes, threads=threads, interval=self.model.automation_interval)
         L = plan.total_latency
         trims = {"master": Trim(L, frames)}
         for name in taps:

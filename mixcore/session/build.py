@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import MixcoreError, did_you_mean
 from ..graph.graph import Edge, Graph, Node
 from ..processors.base import Processor
@@ -158,8 +160,16 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
     lanes: dict[tuple[str, int, str], Lane] = {}
     sources: dict[tuple[str, int, str], str] = {}
     items: list[tuple[str, str, Lane]] = []
+    from ..render.automation import beats_to_seconds
+
+    tempo_map = model.tempo_map or [(0.0, model.tempo_bpm)]
     for i, a in enumerate(model.automation):
-        items.append((f"automation[{i}]", a.target, Lane.from_points(a.points, where=f"automation[{i}]")))
+        pts = [list(p) for p in a.points]
+        if a.time_unit != "s":
+            per = model.beats_per_bar if a.time_unit == "bars" else 1
+            secs = beats_to_seconds(np.array([p[0] * per for p in pts]), tempo_map)
+            pts = [[float(t), p[1]] for t, p in zip(secs, pts)]
+        items.append((f"automation[{i}]", a.target, Lane.from_points(pts, curve=a.curve, where=f"automation[{i}]")))
     for i, m in enumerate(model.midi):
         for where, target, lane in midi_lanes(m, f"midi[{i}]", resolve(base_dir, m.file), model.tempo_bpm):
             items.append((where, target, lane))
@@ -176,7 +186,7 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
 
 def resolve_target(graph: Graph, target: str, where: str):
     """``node.param`` or ``node.processor_id.param`` -> (key, value checker)."""
-    parts = target.split(".")
+    parts = target.split(".", 2)  # a processor parameter may hold dots itself: eq.bands[1].gain_db
     if len(parts) not in (2, 3) or not all(parts):
         raise MixcoreError(f"{where}: {target!r} is not <node>.<param> or <node>.<processor id>.<param>")
     node = graph.nodes.get(parts[0])
@@ -204,9 +214,9 @@ def resolve_target(graph: Graph, target: str, where: str):
     k = ids[parts[1]]
     proc = node.processors[k]
     params = proc._values.by_name
-    if parts[2] not in params:
+    p = proc.param_for(parts[2])
+    if p is None:
         raise MixcoreError(f"{where}: processor {parts[1]!r} has no parameter {parts[2]!r}{did_you_mean(parts[2], params)}")
-    p = params[parts[2]]
     if p.choices is not None or not getattr(p, "automatable", True):
         raise MixcoreError(f"{where}: parameter {parts[2]!r} of {parts[1]!r} cannot be automated")
 

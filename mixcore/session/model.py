@@ -65,6 +65,8 @@ class Master(_Strict):
 class Automation(_Strict):
     target: str
     points: list[tuple[float, float]] = Field(min_length=1)
+    curve: Literal["linear", "exponential", "step", "smooth"] = "linear"
+    time_unit: Literal["s", "beats", "bars"] = "s"  # beats and bars follow the session's tempo map
 
     @field_validator("points")
     @classmethod
@@ -78,11 +80,27 @@ class Automation(_Strict):
 
 
 class MidiMap(_Strict):
-    cc: int = Field(ge=0, le=127)
+    """One MIDI source mapped to a target. Exactly one of cc, cc14, pitchbend, aftertouch, velocity."""
+
+    cc: int | None = Field(None, ge=0, le=127)  # 7-bit controller
+    cc14: int | None = Field(None, ge=0, le=31)  # 14-bit controller: MSB cc14, LSB cc14 + 32
+    pitchbend: bool = False
+    aftertouch: bool = False  # channel pressure
+    velocity: bool = False  # note-on velocity (of ``note`` only, if given)
+    note: int | None = Field(None, ge=0, le=127)
     channel: int = Field(1, ge=1, le=16)
     target: str
     min: float = 0.0
     max: float = 1.0
+    curve: Literal["linear", "exponential"] = "linear"  # how the 0..1 MIDI value maps onto min..max
+
+    def model_post_init(self, _ctx) -> None:
+        kinds = [k for k, on in (("cc", self.cc is not None), ("cc14", self.cc14 is not None),
+                                 ("pitchbend", self.pitchbend), ("aftertouch", self.aftertouch),
+                                 ("velocity", self.velocity)) if on]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of cc, cc14, pitchbend, aftertouch, velocity"
+                             + (f" (got {', '.join(kinds)})" if kinds else ""))
 
 
 class Midi(_Strict):
@@ -98,11 +116,28 @@ class SessionModel(_Strict):
     output: str | None = None
     bit_depth: Literal[16, 24, "float"] = "float"
     seed: int = Field(0, ge=0)
+    automation_interval: int = Field(32, ge=1, le=4096)  # samples between processor-parameter updates
+    tempo_map: list[tuple[float, float]] | None = None  # [[beat, bpm], ...]; default: tempo_bpm throughout
+    beats_per_bar: int = Field(4, ge=1, le=32)
     tracks: list[Track] = Field(default_factory=list)
     buses: list[Bus] = Field(default_factory=list)
     master: Master = Field(default_factory=Master)
     automation: list[Automation] = Field(default_factory=list)
     midi: list[Midi] = Field(default_factory=list)
+
+    @field_validator("tempo_map")
+    @classmethod
+    def _tempo(cls, v):
+        if v is None:
+            return v
+        if not v or v[0][0] != 0.0:
+            raise ValueError("a tempo map starts at beat 0.0")
+        for i, (beat, bpm) in enumerate(v):
+            if not 0 < bpm <= 999:
+                raise ValueError(f"tempo_map[{i}]: {bpm} bpm is out of range 0 .. 999")
+            if i and beat <= v[i - 1][0]:
+                raise ValueError(f"tempo_map[{i}]: beats must increase")
+        return v
 
     @field_validator("tail_s")
     @classmethod
