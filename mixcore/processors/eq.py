@@ -92,6 +92,12 @@ class EQ(Processor):
         bands[i][key] = value
         super().set_param("bands", bands)
 
+    def get_param(self, name: str) -> Any:
+        m = _BAND_PARAM.match(name)
+        if m is None:
+            return super().get_param(name)
+        return self.bands[int(m.group(1))][m.group(2)]
+
     def param_for(self, name: str) -> Param | None:
         m = _BAND_PARAM.match(name)
         if m is None:
