@@ -135,3 +135,20 @@ def test_bad_midi_maps(tmp_path):
     s = Session(base_dir=tmp_path, **base, midi=[{"file": "m.mid", "map": [{"cc": 8, "target": "dc.gain_db"}]}])
     with pytest.raises(MixcoreError, match=r"midi\[0\]\.map\[0\]: m\.mid has no CC 8 messages on channel 1"):
         s.compile()
+
+
+def test_send_level_automation_is_per_sample(tmp_path):
+    dc(tmp_path, 1.0)
+    s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0,
+                tracks=[{"name": "dc", "source": "dc.wav", "mute": False, "output": "sink", "pan": -1.0,
+                         "sends": [{"to": "fx", "level_db": 0.0}]}],
+                buses=[{"name": "sink", "mute": True}, {"name": "fx"}],
+                automation=[{"target": "dc.sends.fx.level_db", "points": [[0.0, -60.0], [1.0, 0.0]]}])
+    y = left(s, 333)
+    for pos in (0, 4800, 24000, 47999):
+        db = -60 + 60 * pos / SR
+        assert y[pos] == pytest.approx(0.5 * 10 ** (db / 20), rel=1e-6)
+    with pytest.raises(MixcoreError, match=r"'dc' has no send to 'fxx' \(did you mean 'fx'\?\)"):
+        Session(base_dir=tmp_path, sample_rate=SR, tracks=[{"name": "dc", "source": "dc.wav",
+                                                             "sends": [{"to": "fx"}]}], buses=[{"name": "fx"}],
+                automation=[{"target": "dc.sends.fxx.level_db", "points": [[0.0, 0.0]]}]).compile()

@@ -191,3 +191,15 @@ def test_vstpreset_and_declared_tail(effect, tmp_path):
     s = Session(base_dir=tmp_path, sample_rate=48000, tracks=[
         {"name": "a", "source": "a.wav", "chain": [{"type": "vst3", "path": str(effect), "tail_s": 0.5}]}])
     assert np.concatenate(list(s.stream(4096)), axis=1).shape[1] == 1000 + 24000  # "auto" tail honours it
+
+
+def test_plugin_parameter_automation_lands_on_the_grid(effect, tmp_path):
+    x = noise(48000, 2, seed=9)
+    write(tmp_path / "a.wav", x)
+    s = Session(base_dir=tmp_path, sample_rate=48000, tail_s=0.0, automation_interval=32,
+                tracks=[{"name": "a", "source": "a.wav", "chain": [{"type": "vst3", "id": "fx", "path": str(effect)}]}],
+                automation=[{"target": "a.fx.gain_db", "points": [[0.0, 0.0], [0.5, -6.0]], "curve": "step"}])
+    y64, y4096 = (np.concatenate(list(s.stream(b)), axis=1) for b in (64, 4096))
+    np.testing.assert_array_equal(y64, y4096)
+    np.testing.assert_array_equal(y64[:, :24000], x[:, :24000])
+    np.testing.assert_allclose(y64[:, 24000:], x[:, 24000:] * 10 ** (-6 / 20), rtol=1e-5, atol=1e-7)

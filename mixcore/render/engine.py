@@ -86,6 +86,7 @@ class _NodeState:
     gain_lane: Lane | None = None
     pan_lane: Lane | None = None
     proc_lanes: dict[int, list[tuple[str, Lane]]] = field(default_factory=dict)
+    send_lanes: dict[str, Lane] = field(default_factory=dict)  # destination bus -> level_db lane
     gains: tuple = (1.0, 1.0)
     active: bool = True
 
@@ -125,6 +126,8 @@ class Engine:
                 st.gain_lane = lane
             elif index < 0 and param == "pan":
                 st.pan_lane = lane
+            elif index < 0 and param.startswith("send:"):
+                st.send_lanes[param[5:]] = lane
             else:
                 st.proc_lanes.setdefault(index, []).append((param, lane))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
@@ -179,7 +182,7 @@ class Engine:
                 for st in active:
                     self._run_node(st, e0, n)
             for st in active:
-                self._push(st, n)
+                self._push(st, n, e0)
 
     def _run_node(self, st: _NodeState, e0: int, n: int) -> None:
         node = st.plan.node
@@ -237,7 +240,7 @@ class Engine:
         if key is not None:
             key[...] = 0.0
 
-    def _push(self, st: _NodeState, n: int) -> None:
+    def _push(self, st: _NodeState, n: int, e0: int = 0) -> None:
         """Send a node's signals along its edges into their destinations."""
         for ep in st.plan.outputs:
             e = ep.edge
@@ -248,6 +251,14 @@ class Engine:
             else:
                 sig = view(st.out, 2, n)
                 gain = ep.gain
+            lane = st.send_lanes.get(e.dst) if e.kind == "send" else None
+            if lane is not None:  # automated send level: per-sample gain at the tap, before any delay
+                pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
+                g = np.power(10.0, lane.at_samples(pos, self.plan.sample_rate) / 20.0)
+                g *= gain / ep.gain
+                sig = (sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0)).astype(np.float64) * g
+                sig = np.ascontiguousarray(sig, dtype=np.float32)
+                gain = 1.0
             if ep.delay > 0:
                 sig = self.delays[id(ep)].push(sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0))
             target = dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf

@@ -192,6 +192,19 @@ def resolve_target(graph: Graph, target: str, where: str):
     node = graph.nodes.get(parts[0])
     if node is None:
         raise MixcoreError(f"{where}: no track or bus named {parts[0]!r}{did_you_mean(parts[0], graph.nodes)}")
+    if len(parts) == 3 and parts[1] == "sends":
+        bus, _, param = parts[2].partition(".")
+        sends = [e.dst for e in graph.edges if e.src == node.name and e.kind == "send"]
+        if bus not in sends:
+            raise MixcoreError(f"{where}: {node.name!r} has no send to {bus!r}{did_you_mean(bus, sends)}")
+        if param != "level_db":
+            raise MixcoreError(f"{where}: a send's automatable parameter is level_db, got {param!r}")
+
+        def check_send(v: float, w: str) -> None:
+            if not -120.0 <= v <= 24.0:
+                raise MixcoreError(f"{w}: value {v:g} of {target!r} is out of range, expected -120 .. 24")
+
+        return (node.name, -1, f"send:{bus}"), check_send
     if len(parts) == 2:
         param = parts[1]
         if param not in STRIP_PARAMS or node.kind == "master" and param == "pan":
