@@ -88,3 +88,30 @@ def test_silence_decays_to_exact_zero_without_denormals():
     x[0, 0] = 1.0
     y = eq(x, SR)
     assert y[0, -1] == 0.0 and np.all(eq._state == 0.0)
+
+
+@pytest.mark.parametrize("slope", [12, 24, 36, 48])
+@pytest.mark.parametrize("kind", ["highpass", "lowpass"])
+def test_slopes_are_butterworth(slope, kind):
+    """|H| = 1 / sqrt(1 + (f/fc)^(+-2N)), N = slope / 6: -3.01 dB at the cutoff, ~slope dB one octave out."""
+    fc = 1000.0
+    eq = mixcore.EQ(bands=[{"kind": kind, "freq_hz": fc, "slope_db": slope}])
+    n = slope // 6
+    f = np.array([fc, fc / 2 if kind == "highpass" else fc * 2, fc / 4 if kind == "highpass" else fc * 4])
+    ratio = f / fc if kind == "lowpass" else fc / f
+    # the bilinear transform warps frequencies: compare with the analog prototype at the warped frequency
+    warp = np.tan(np.pi * f / SR) / np.tan(np.pi * fc / SR)
+    warp = warp if kind == "lowpass" else 1 / warp
+    expect = -10 * np.log10(1 + warp ** (2 * n))
+    np.testing.assert_allclose(eq.response_db(f, SR), expect, atol=0.01)
+    assert eq.response_db(np.array([fc]), SR)[0] == pytest.approx(-3.0103, abs=0.01)
+    assert ratio[0] == 1.0
+    y = eq(noise(4800, 2, seed=3), SR)
+    assert np.all(np.isfinite(y))
+
+
+def test_slope_only_for_pass_filters():
+    with pytest.raises(MixcoreError, match=r"bands\[0\]\.slope_db: only high-pass and low-pass"):
+        mixcore.EQ(bands=[{"kind": "peak", "freq_hz": 100.0, "slope_db": 24}])
+    with pytest.raises(MixcoreError, match=r"bands\[0\]\.slope_db: 18 is not one of"):
+        mixcore.EQ(bands=[{"kind": "highpass", "freq_hz": 100.0, "slope_db": 18}])

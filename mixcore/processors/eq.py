@@ -13,7 +13,8 @@ from .base import ProcessSpec, Processor
 from .filters import KINDS, band_coeffs
 from .registry import register
 
-BAND_KEYS = ("kind", "freq_hz", "q", "gain_db")
+BAND_KEYS = ("kind", "freq_hz", "q", "gain_db", "slope_db")
+SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
 GAIN = (-48.0, 48.0)
@@ -54,12 +55,35 @@ def validate_band(band: Any, key: str) -> dict[str, Any]:
         raise MixcoreError(f"{key}.kind: {kind!r} is not one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}")
     if "freq_hz" not in band:
         raise MixcoreError(f"{key}.freq_hz: required key is missing")
-    return {
+    slope = band.get("slope_db", 12)
+    if slope not in SLOPES or isinstance(slope, bool):
+        raise MixcoreError(f"{key}.slope_db: {slope!r} is not one of 12, 24, 36, 48 (dB per octave)")
+    if slope != 12 and kind not in ("highpass", "lowpass"):
+        raise MixcoreError(f"{key}.slope_db: only high-pass and low-pass bands take a slope")
+    out = {
         "kind": kind,
         "freq_hz": _number(band["freq_hz"], f"{key}.freq_hz", *FREQ, " Hz"),
         "q": _number(band.get("q", 0.7071067811865476), f"{key}.q", *Q, ""),
         "gain_db": _number(band.get("gain_db", 0.0), f"{key}.gain_db", *GAIN, " dB"),
     }
+    if slope != 12:
+        out["slope_db"] = int(slope)
+    return out
+
+
+def butterworth_qs(order: int) -> list[float]:
+    """Q of each 2nd-order section of an even-order Butterworth filter: 1 / (2 cos((2k-1) pi / (2N)))."""
+    import math
+
+    return [1.0 / (2.0 * math.cos((2 * k - 1) * math.pi / (2 * order))) for k in range(1, order // 2 + 1)]
+
+
+def band_sections(sample_rate: float, band: dict) -> list:
+    """The biquads of one band: one, or N/2 Butterworth sections for a steeper high/low-pass."""
+    slope = band.get("slope_db", 12)
+    if slope == 12:
+        return [band_coeffs(sample_rate, band["kind"], band["freq_hz"], band["q"], band["gain_db"])]
+    return [band_coeffs(sample_rate, band["kind"], band["freq_hz"], q, 0.0) for q in butterworth_qs(slope // 6)]
 
 
 @register
@@ -69,7 +93,9 @@ class EQ(Processor):
     Transposed direct form II with float64 state. ``gain_db`` matters for
     peak and shelf bands (full gain at a peak's centre, half of it at a shelf's
     corner frequency); ``q`` is the cookbook's Q (0.7071 gives Butterworth
-    high/low-pass, -3.01 dB at ``freq_hz``). A band value may be automated as
+    high/low-pass, -3.01 dB at ``freq_hz``). High/low-pass bands take
+    ``slope_db`` 12 (default), 24, 36 or 48 dB/octave: Butterworth of order
+    slope/6 as cascaded sections (``q`` then does not apply). A band value may be automated as
     ``bands[i].gain_db`` (or ``freq_hz``, ``q``); coefficients are recomputed
     at each change.
     """
@@ -117,7 +143,7 @@ class EQ(Processor):
             if b["freq_hz"] >= 0.5 * sr:
                 raise MixcoreError(f"{self.id}.bands[{i}].freq_hz: {b['freq_hz']:g} Hz is not below the Nyquist "
                                    f"frequency ({0.5 * sr:g} Hz at {sr:g} Hz)")
-            rows.append(band_coeffs(sr, b["kind"], b["freq_hz"], b["q"], b["gain_db"]))
+            rows.extend(band_sections(sr, b))
         self._coeffs = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(-1, 5))
         if self._state.shape[1] != len(rows):
             self._state = np.zeros((self.spec.num_channels, len(rows), 2), dtype=np.float64)
@@ -133,6 +159,6 @@ class EQ(Processor):
         z = np.exp(-1j * 2 * np.pi * np.asarray(freqs_hz, dtype=np.float64) / sample_rate)
         h = np.ones_like(z)
         for b in self.bands:
-            c = band_coeffs(sample_rate, b["kind"], b["freq_hz"], b["q"], b["gain_db"])
-            h *= (c[0] + c[1] * z + c[2] * z * z) / (1 + c[3] * z + c[4] * z * z)
+            for c in band_sections(sample_rate, b):
+                h *= (c[0] + c[1] * z + c[2] * z * z) / (1 + c[3] * z + c[4] * z * z)
         return 20 * np.log10(np.abs(h))
