@@ -117,3 +117,22 @@ def test_random_parameters_never_give_nan(thr, ratio, att, rel, knee, ceiling, s
                            mixcore.Limiter(ceiling_dbtp=ceiling)])
     y = chain(x, sr)
     assert np.all(np.isfinite(y)) and np.abs(y).max() <= 10 ** (ceiling / 20)
+
+
+def test_compressor_auto_makeup_sidechain_hpf_and_unlinked_channels():
+    c = mixcore.Compressor(threshold_db=-20, ratio=4, auto_makeup=1.0)
+    assert c.auto_makeup_db == pytest.approx(7.5)  # half of the 15 dB the curve takes off a 0 dBFS input
+    x = np.full((1, SR // 2), 0.01, np.float32)  # -40 dB: below the threshold, only makeup applies
+    assert 20 * np.log10(c(x, SR)[0, -1] / 0.01) == pytest.approx(7.5, abs=1e-3)
+    # a loud 40 Hz tone drives the detector unless the sidechain high-pass removes it
+    t = np.arange(SR) / SR
+    bass = (0.9 * np.sin(2 * np.pi * 40 * t)).astype(np.float32).reshape(1, -1)
+    plain = mixcore.Compressor(threshold_db=-20, ratio=8)(bass, SR)
+    hpf = mixcore.Compressor(threshold_db=-20, ratio=8, sidechain_hpf_hz=500.0)(bass, SR)
+    assert np.abs(plain[0, SR // 2:]).max() < 0.5 < np.abs(hpf[0, SR // 2:]).max()
+    # unlinked: a quiet channel next to a loud one keeps its level
+    st = np.stack([np.full(SR // 2, 0.9), np.full(SR // 2, 0.01)]).astype(np.float32)
+    linked = mixcore.Compressor(threshold_db=-20, ratio=4)(st, SR)
+    free = mixcore.Compressor(threshold_db=-20, ratio=4, link=0.0)(st, SR)
+    assert free[1, -1] == pytest.approx(0.01, rel=1e-5) and linked[1, -1] < 0.005
+    assert free[0, -1] == pytest.approx(linked[0, -1], rel=1e-6)

@@ -5,9 +5,11 @@ import math
 
 import numpy as np
 
+from .._dsp.biquad import process_cascade
 from .._dsp.compressor import process_compressor
 from ..params import NameParam, Param
 from .base import ProcessSpec, Processor
+from .filters import highpass_coeffs
 from .registry import register
 from .smoothing import Ramp
 
@@ -43,10 +45,15 @@ class Compressor(Processor):
         Param("detector", "peak", choices=("peak", "rms")),
         NameParam("sidechain", None, doc="track or bus feeding the detector", automatable=False),
         Param("mix", 1.0, 0.0, 1.0),
+        Param("auto_makeup", 0.0, 0.0, 1.0, doc="1: add half the gain reduction the curve gives a 0 dBFS input"),
+        Param("sidechain_hpf_hz", 0.0, 0.0, 1000.0, "Hz", doc="high-pass the detector (0: off), so bass does not pump"),
+        Param("link", 1.0, 0.0, 1.0, doc="1: one gain for all channels (the loudest drives it); 0: per channel"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._state = np.zeros(3, dtype=np.float64)
+        self._state = np.zeros((spec.num_channels, 3), dtype=np.float64)
+        self._hpf_state = np.zeros((spec.num_channels, 1, 2), dtype=np.float64)
+        self._key = np.zeros(spec.num_channels * spec.max_block_size, dtype=np.float32)
         self._params = np.zeros(8, dtype=np.float64)
         self._makeup = Ramp(self.makeup_db)
         self._makeup.configure(spec.sample_rate, 20.0)
@@ -62,23 +69,48 @@ class Compressor(Processor):
         p[5] = math.exp(-1.0 / (RMS_WINDOW_MS * 1e-3 * fs))
         p[6] = 1.0 if self.detector == "rms" else 0.0
         p[7] = self.mix
-        self._makeup.set_target(self.makeup_db)
+        self._makeup.set_target(self.makeup_db + self.auto_makeup_db)
+        self._hpf = (np.ascontiguousarray(highpass_coeffs(fs, min(self.sidechain_hpf_hz, 0.45 * fs)).reshape(1, 5))
+                     if self.sidechain_hpf_hz > 0 else None)
+
+    @property
+    def auto_makeup_db(self) -> float:
+        """Half the static curve's gain reduction at a 0 dBFS input (when ``auto_makeup`` is on)."""
+        if self.auto_makeup < 0.5:
+            return 0.0
+        return -0.5 * float(self.static_curve_db(np.array([0.0]))[0])
 
     def reset(self) -> None:
         self._state[...] = 0.0
+        self._hpf_state[...] = 0.0
         self._makeup.jump()
 
     def process(self, block: np.ndarray) -> None:
-        process_compressor(block, block, self._state, self._params, self._makeup.state)
+        self.process_with_key(block, block)
 
     def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
         """Compress ``block`` with the detector listening to ``key`` (external sidechain)."""
-        process_compressor(block, key, self._state, self._params, self._makeup.state)
+        if self._hpf is not None:
+            k = self._key[: key.size].reshape(key.shape)
+            k[...] = key
+            if self._hpf_state.shape[0] < k.shape[0]:
+                self._hpf_state = np.zeros((k.shape[0], 1, 2))
+            process_cascade(k, self._hpf, self._hpf_state)
+            key = k
+        if self.link >= 0.5 or block.shape[0] == 1:
+            process_compressor(block, key, self._state[0], self._params, self._makeup.state)
+            return
+        # unlinked: one detector and gain per channel (the makeup ramp advances once per sample for all)
+        ramp = self._makeup.state.copy()
+        for c in range(block.shape[0]):
+            r = ramp.copy()
+            process_compressor(block[c:c + 1], key[min(c, key.shape[0] - 1):][:1], self._state[c], self._params, r)
+        self._makeup.state[...] = r
 
     @property
     def gain_reduction_db(self) -> float:
         """The largest gain reduction since the last reset (a negative number of dB, or 0)."""
-        return float(self._state[2])
+        return float(np.min(self._state[:, 2]))
 
     @property
     def tail_samples(self) -> int:
