@@ -116,3 +116,26 @@ def test_time_effects_never_give_nan(rt, room, damp, fb, time_ms, sr):
                            mixcore.Reverb(decay_s=rt, room_size=room, damping=damp, mix=0.5),
                            mixcore.Gate(), mixcore.DeEsser()])
     assert np.all(np.isfinite(chain(x, sr)))
+
+
+def test_expander_mode_follows_its_ratio():
+    sr = 48000
+    x = np.full((1, sr), 10 ** (-50 / 20), np.float32)  # 10 dB below a -40 dB threshold
+    y = mixcore.Gate(mode="expander", threshold_db=-40.0, ratio=2.0, range_db=60.0, hold_ms=0.0,
+                     release_ms=5.0)(x, sr)
+    assert 20 * np.log10(y[0, -1] / x[0, -1]) == pytest.approx(-10.0, abs=0.01)
+    y = mixcore.Gate(mode="expander", threshold_db=-40.0, ratio=5.0, range_db=20.0, hold_ms=0.0,
+                     release_ms=5.0)(x, sr)
+    assert 20 * np.log10(y[0, -1] / x[0, -1]) == pytest.approx(-20.0, abs=0.01)  # floored at -range_db
+
+
+def test_width_bass_mono():
+    sr = 48000
+    t = np.arange(sr) / sr
+    low = np.sin(2 * np.pi * 50 * t)
+    high = np.sin(2 * np.pi * 2000 * t)
+    x = np.stack([low + high, -low + high]).astype(np.float32)  # the 50 Hz part is all side
+    y = mixcore.Width(bass_mono_hz=200.0)(x, sr).astype(np.float64)
+    side = (y[0] - y[1]) / 2
+    assert np.abs(side[sr // 2:]).max() < 0.1  # 50 Hz side removed (12 dB/oct two octaves down: < -20 dB)
+    np.testing.assert_allclose((y[0] + y[1]) / 2, high, atol=1e-6)  # mid untouched

@@ -18,6 +18,9 @@ class Gate(Processor):
     After the level falls below the threshold the gate stays open for
     ``hold_ms``, then closes to ``-range_db``. The gain moves in dB with
     one-pole time constants ``attack_ms`` (opening) and ``release_ms`` (closing).
+    ``mode = "expander"``: below the threshold the gain is
+    ``(level_db - threshold_db) * (ratio - 1)`` dB (a downward expander), never
+    below ``-range_db``.
     """
 
     type_name = "gate"
@@ -27,6 +30,8 @@ class Gate(Processor):
         Param("attack_ms", 1.0, 0.01, 500.0, "ms"),
         Param("hold_ms", 20.0, 0.0, 5000.0, "ms"),
         Param("release_ms", 100.0, 1.0, 5000.0, "ms"),
+        Param("mode", "gate", choices=("gate", "expander")),
+        Param("ratio", 2.0, 1.0, 20.0, doc="expander: dB of attenuation per dB below the threshold, plus one"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:
@@ -44,4 +49,5 @@ class Gate(Processor):
         self._state[1] = 1e18
 
     def process(self, block: np.ndarray) -> None:
-        process_gate(block, self._state, self._thr, self.range_db, self._a_att, self._a_rel, float(self._hold))
+        process_gate(block, self._state, self._thr, self.range_db, self._a_att, self._a_rel, float(self._hold),
+                     self.ratio if self.mode == "expander" else 0.0)

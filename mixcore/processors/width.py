@@ -6,6 +6,7 @@ import numpy as np
 from .._dsp.width import process_width
 from ..params import Param
 from .base import ProcessSpec, Processor
+from .filters import highpass_coeffs
 from .registry import register
 from .smoothing import Ramp
 
@@ -16,21 +17,28 @@ class Width(Processor):
 
     ``width`` 0 gives mono, 1 leaves the signal unchanged, 2 doubles the side
     level; the mid signal is never changed. Changes ramp over 20 ms. A mono
-    input passes unchanged.
+    input passes unchanged. ``bass_mono_hz`` high-passes the side signal
+    (RBJ 2nd order, Q 0.7071) so that everything below it is mono.
     """
 
     type_name = "width"
-    PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0),)
+    PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0),
+              Param("bass_mono_hz", 0.0, 0.0, 500.0, "Hz", doc="below this the side signal is removed (0: off)",
+                    automatable=False))
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._ramp = Ramp(self.width)
         self._ramp.configure(spec.sample_rate, 20.0)
+        self._z = np.zeros(2, dtype=np.float64)
 
     def _update(self) -> None:
         self._ramp.set_target(self.width)
+        fs = self.spec.sample_rate
+        self._hp = highpass_coeffs(fs, min(self.bass_mono_hz, 0.45 * fs)) if self.bass_mono_hz > 0 else np.zeros(0)
 
     def reset(self) -> None:
         self._ramp.jump()
+        self._z[...] = 0.0
 
     def process(self, block: np.ndarray) -> None:
-        process_width(block, self._ramp.state)
+        process_width(block, self._ramp.state, self._hp, self._z)
