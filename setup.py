@@ -44,5 +44,5 @@ setup(
         f"mixcore.{p.name}" for p in (HERE / "mixcore").iterdir()
         if p.is_dir() and (p / "__init__.py").exists() and p.name != "_dsp"
     ],
-    package_data={"mixcore": ["py.typed"]},
+    package_data={"mixcore": ["py.typed", "presets/*.toml"]},
 )

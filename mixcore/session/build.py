@@ -58,13 +58,16 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
 
 
 def build_chain(entries: list[Any], where: str, base_dir: Path, tempo_bpm: float, node: str = "") -> list[Processor]:
-    procs = [build_processor(e, f"{where}[{i}]", base_dir, tempo_bpm, node) for i, e in enumerate(entries)]
+    from .presets import expand
+
+    items = expand(entries, where, base_dir)
+    procs = [build_processor(e, w, base_dir, tempo_bpm, node) for w, e in items]
     seen: dict[str, int] = {}
-    for i, p in enumerate(procs):
+    for (w, _e), p in zip(items, procs):
         if p.id in seen:
-            raise MixcoreError(f"{where}[{i}].id: two processors with id {p.id!r} in one chain "
+            raise MixcoreError(f"{w}.id: two processors with id {p.id!r} in one chain "
                                f"(give each its own 'id', e.g. id = \"{p.id}2\")")
-        seen[p.id] = i
+        seen[p.id] = 1
     return procs
 
 
