@@ -17,7 +17,7 @@ from .errors import MixcoreError, did_you_mean
 UNIT_SUFFIXES = {"_db": "dB", "_dbtp": "dBTP", "_ms": "ms", "_hz": "Hz", "_s": "s", "_beats": "beats"}
 #: Unitless parameter names (amounts run 0..1 unless the Param says otherwise).
 UNITLESS = {"q", "ratio", "mix", "width", "feedback", "pan", "room_size", "damping",
-            "detector", "sidechain", "bands", "kind", "link", "mode", "listen", "ping_pong", "auto_makeup", "link"}
+            "detector", "sidechain", "bands", "kind", "link", "mode", "listen", "ping_pong", "auto_makeup", "link", "ir"}
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,12 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
     for key, value in entry.items():
         if key in ("type", "id"):
             continue
+        param = proc._values.by_name.get(key)
+        if param is not None and type(param).__name__ == "PathParam" and isinstance(value, str):
+            path = resolve(base_dir, value)
+            if not path.exists():
+                raise MixcoreError(f"{where}.{key}: file not found: {path}")
+            value = str(path)
         proc._values.set(key, value, where=f"{where}.")
     if "tempo_bpm" in getattr(cls, "__dict__", {}) or hasattr(type(proc), "tempo_bpm"):
         proc.tempo_bpm = tempo_bpm
