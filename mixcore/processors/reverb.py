@@ -14,6 +14,8 @@ from .registry import register
 LINE_MS = (29.7, 37.1, 41.1, 43.7, 53.9, 59.3, 67.1, 73.3)
 ALLPASS_MS = (4.77, 3.59, 12.73, 9.31)
 ALLPASS_G = 0.6
+MOD_DEPTH_MS = 0.25  # delay modulation of the odd lines
+MOD_RATES_HZ = (0.0, 0.41, 0.0, 0.53, 0.0, 0.67, 0.0, 0.79)
 MAX_PREDELAY_MS = 500.0
 # output taps: two orthogonal rows of an 8x8 Hadamard matrix
 OUT_L = np.array([1, 1, 1, 1, 1, 1, 1, 1], dtype=np.float64)
@@ -51,7 +53,8 @@ class Reverb(Processor):
     set by ``damping``, makes high frequencies decay faster. Four Schroeder
     allpasses diffuse the input, ``predelay_ms`` delays it, and the left and
     right outputs tap the lines with orthogonal sign patterns (decorrelated
-    stereo). ``mix`` 1 is 100 % wet.
+    stereo). Four of the lines are slowly modulated (0.25 ms at 0.4-0.8 Hz, deterministic) against
+    metallic ringing. ``mix`` 1 is 100 % wet.
     """
 
     type_name = "reverb"
@@ -66,7 +69,10 @@ class Reverb(Processor):
     def _prepare(self, spec: ProcessSpec) -> None:
         fs = spec.sample_rate
         longest = prime_lengths(LINE_MS, 1.5, fs)[-1]
-        self._lines = np.zeros((8, _pow2(longest + 2)), dtype=np.float64)
+        self._lines = np.zeros((8, _pow2(longest + 2 + int(2 * MOD_DEPTH_MS * 1e-3 * fs) + 2)), dtype=np.float64)
+        self._mdepth = np.array([MOD_DEPTH_MS * 1e-3 * fs if r > 0 else 0.0 for r in MOD_RATES_HZ])
+        self._mrate = np.array([2 * math.pi * r / fs for r in MOD_RATES_HZ])
+        self._moff = np.zeros(16)  # offsets, then the allpass interpolators' last outputs
         self._lp = np.zeros(8, dtype=np.float64)
         ap_len = [max(1, int(round(m * 1e-3 * fs))) for m in ALLPASS_MS]
         self._apd = np.array(ap_len, dtype=np.int64)
@@ -86,13 +92,14 @@ class Reverb(Processor):
         self._wet_gain = 0.6 / math.sqrt(8.0)
 
     def reset(self) -> None:
-        for a in (self._lines, self._lp, self._ap, self._pd):
+        for a in (self._lines, self._lp, self._ap, self._pd, self._moff):
             a[...] = 0.0
         self._w[0] = 0
 
     def process(self, block: np.ndarray) -> None:
         process_reverb(block, self._lines, self._d, self._g, self._lp, self._damp, self._ap, self._apd, ALLPASS_G,
-                       self._pd, self._pdd, OUT_L, OUT_R, self.mix, self._wet_gain, self._w)
+                       self._pd, self._pdd, OUT_L, OUT_R, self.mix, self._wet_gain, self._w, self._mdepth,
+                       self._mrate, self._moff)
 
     @property
     def tail_samples(self) -> int:
