@@ -47,3 +47,52 @@ def process_cascade(float[:, ::1] x,             # INOUT (channels, n)
         return
     with nogil:
         _cascade(x, coeffs, state)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef Py_ssize_t _cascade_ramped(float[:, ::1] x, double[:, ::1] co, const double[:, ::1] target,
+                                const double[:, ::1] step, double[:, :, ::1] z, Py_ssize_t left) noexcept nogil:
+    # Like _cascade, but the coefficients move linearly towards `target` by `step` per sample for
+    # `left` more samples (then equal `target` exactly): automation without zipper noise.
+    cdef Py_ssize_t c, i, s, j
+    cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
+    cdef double v, y, z1, z2
+    for i in range(n):
+        if left > 0:
+            left -= 1
+            for s in range(ns):
+                for j in range(5):
+                    co[s, j] = target[s, j] if left == 0 else co[s, j] + step[s, j]
+        for c in range(nc):
+            v = x[c, i]
+            for s in range(ns):
+                z1 = z[c, s, 0]
+                z2 = z[c, s, 1]
+                y = co[s, 0] * v + z1
+                z1 = (co[s, 1] * v + z2) - co[s, 3] * y
+                z2 = co[s, 2] * v - co[s, 4] * y
+                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
+                    z1 = 0.0
+                    z2 = 0.0
+                z[c, s, 0] = z1
+                z[c, s, 1] = z2
+                v = y
+            x[c, i] = <float>v
+    return left
+
+
+def process_cascade_ramped(float[:, ::1] x,              # INOUT (channels, n)
+                           double[:, ::1] coeffs,         # INOUT (sections, 5) current coefficients
+                           const double[:, ::1] target,   # IN    (sections, 5)
+                           const double[:, ::1] step,     # IN    (sections, 5) per-sample increment
+                           double[:, :, ::1] state,       # INOUT (channels, sections, 2)
+                           Py_ssize_t left):              # samples of ramp left
+    """Filter x while the coefficients ramp; returns the samples of ramp still left."""
+    if (state.shape[0] < x.shape[0] or state.shape[1] != coeffs.shape[0] or target.shape[0] != coeffs.shape[0]
+            or step.shape[0] != coeffs.shape[0]):
+        raise ValueError("process_cascade_ramped: shapes do not match")
+    cdef Py_ssize_t r
+    with nogil:
+        r = _cascade_ramped(x, coeffs, target, step, state, left)
+    return r

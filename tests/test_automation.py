@@ -70,7 +70,7 @@ def test_eq_frequency_automation_sets_exact_coefficients_on_the_grid(tmp_path):
     lane = next(iter(lanes.values()))
     eq = plan.nodes["dc"].node.processors[0]
     eq.set_param("bands[0].freq_hz", lane.at(64 * 300, SR))
-    np.testing.assert_allclose(eq._coeffs[0], band_coeffs(SR, "lowpass", 200 * 40 ** (64 * 300 / SR), 0.7071067811865476, 0))
+    np.testing.assert_allclose(eq._target[0], band_coeffs(SR, "lowpass", 200 * 40 ** (64 * 300 / SR), 0.7071067811865476, 0))
     with pytest.raises(MixcoreError, match=r"automation\[0\]\.points: .*freq_hz: 99999999"):
         data["automation"][0]["points"] = [[0.0, 99999999.0]]
         list(Session(base_dir=tmp_path, **data).stream(512))

@@ -62,7 +62,7 @@ def test_band_automation_by_name():
     eq.prepare(mixcore.ProcessSpec(SR, 512, 1))
     eq.set_param("bands[0].gain_db", 6.0)
     assert eq.bands[0]["gain_db"] == 6.0
-    np.testing.assert_allclose(eq._coeffs[0], band_coeffs(SR, "peak", 1000.0, 0.7071067811865476, 6.0))
+    np.testing.assert_allclose(eq._target[0], band_coeffs(SR, "peak", 1000.0, 0.7071067811865476, 6.0))
 
 
 @pytest.mark.parametrize("bands, pattern", [
@@ -115,3 +115,17 @@ def test_slope_only_for_pass_filters():
         mixcore.EQ(bands=[{"kind": "peak", "freq_hz": 100.0, "slope_db": 24}])
     with pytest.raises(MixcoreError, match=r"bands\[0\]\.slope_db: 18 is not one of"):
         mixcore.EQ(bands=[{"kind": "highpass", "freq_hz": 100.0, "slope_db": 18}])
+
+
+def test_parameter_changes_glide_without_zipper_noise():
+    eq = mixcore.EQ(bands=[{"kind": "peak", "freq_hz": 1000.0, "gain_db": 0.0, "q": 1.0}])
+    eq.prepare(mixcore.ProcessSpec(SR, 4096, 1))
+    before = eq._coeffs.copy()
+    eq.set_param("bands[0].gain_db", 12.0)
+    after = band_coeffs(SR, "peak", 1000.0, 1.0, 12.0)
+    ramp = int(0.002 * SR)
+    x = np.zeros((1, 10), np.float32)
+    eq.process(x)
+    np.testing.assert_allclose(eq._coeffs[0], before[0] + (after - before[0]) * 10 / ramp, rtol=1e-9, atol=1e-12)
+    eq.process(np.zeros((1, ramp), np.float32))
+    np.testing.assert_array_equal(eq._coeffs[0], after)  # exactly the target once the glide ends

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._dsp.biquad import process_cascade
+from .._dsp.biquad import process_cascade, process_cascade_ramped
 from ..errors import MixcoreError, did_you_mean
 from ..params import Param
 from .base import ProcessSpec, Processor
@@ -14,6 +14,7 @@ from .filters import KINDS, band_coeffs
 from .registry import register
 
 BAND_KEYS = ("kind", "freq_hz", "q", "gain_db", "slope_db")
+RAMP_MS = 2.0  # coefficient glide on a parameter change while running
 SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
@@ -97,7 +98,8 @@ class EQ(Processor):
     ``slope_db`` 12 (default), 24, 36 or 48 dB/octave: Butterworth of order
     slope/6 as cascaded sections (``q`` then does not apply). A band value may be automated as
     ``bands[i].gain_db`` (or ``freq_hz``, ``q``); coefficients are recomputed
-    at each change.
+    at each change and glided to over 2 ms, sample by sample, so automation
+    never zips.
     """
 
     type_name = "eq"
@@ -107,7 +109,7 @@ class EQ(Processor):
         super().__init__(id=id, **params)
         self._values.values["bands"] = BandsParam("bands", ()).validate(self._values.values["bands"])
 
-    def set_param(self, name: str, value: Any) -> None:
+    def _set_param(self, name: str, value: Any) -> None:
         m = _BAND_PARAM.match(name)
         if m is None:
             return super().set_param(name, value)
@@ -134,6 +136,8 @@ class EQ(Processor):
         return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit)
 
     def _prepare(self, spec: ProcessSpec) -> None:
+        self._coeffs = None
+        self._ramp_from_update = False
         self._state = np.zeros((spec.num_channels, len(self.bands), 2), dtype=np.float64)
 
     def _update(self) -> None:
@@ -144,15 +148,41 @@ class EQ(Processor):
                 raise MixcoreError(f"{self.id}.bands[{i}].freq_hz: {b['freq_hz']:g} Hz is not below the Nyquist "
                                    f"frequency ({0.5 * sr:g} Hz at {sr:g} Hz)")
             rows.extend(band_sections(sr, b))
-        self._coeffs = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(-1, 5))
+        new = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(-1, 5))
+        old = getattr(self, "_coeffs", None)
+        ramp = int(round(RAMP_MS * 1e-3 * sr))
+        if old is not None and old.shape == new.shape and self._ramp_from_update and ramp > 0:
+            # a parameter change while running: glide the coefficients over RAMP_MS (no zipper noise)
+            self._target = new
+            self._step = np.ascontiguousarray((new - old) / ramp)
+            self._left = ramp
+        else:
+            self._coeffs = new
+            self._target = new
+            self._left = 0
         if self._state.shape[1] != len(rows):
             self._state = np.zeros((self.spec.num_channels, len(rows), 2), dtype=np.float64)
 
+    def set_param(self, name: str, value: Any) -> None:
+        self._ramp_from_update = self.spec is not None
+        try:
+            self._set_param(name, value)
+        finally:
+            self._ramp_from_update = False
+
     def reset(self) -> None:
         self._state[...] = 0.0
+        if self._left:
+            self._coeffs = self._target
+            self._left = 0
 
     def process(self, block: np.ndarray) -> None:
-        process_cascade(block, self._coeffs, self._state)
+        if self._left:
+            self._left = process_cascade_ramped(block, self._coeffs, self._target, self._step, self._state, self._left)
+            if not self._left:
+                self._coeffs = self._target
+        else:
+            process_cascade(block, self._coeffs, self._state)
 
     def response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
         """Magnitude response in dB of the whole cascade at ``freqs_hz``."""
