@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
+    except BrokenPipeError:  # e.g. `mixcore analyze ... | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except MixcoreError as e:
         print(f"mixcore: error: {e}", file=sys.stderr)
     except (OSError, ValueError, RuntimeError) as e:  # e.g. a file that cannot be read
