@@ -96,3 +96,38 @@ def process_cascade_ramped(float[:, ::1] x,              # INOUT (channels, n)
     with nogil:
         r = _cascade_ramped(x, coeffs, target, step, state, left)
     return r
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _cascade_varying(float[:, ::1] x, const double[:, :, ::1] co, double[:, :, ::1] z) noexcept nogil:
+    # co[i, s, :]: the coefficients of section s at sample i (sample-accurate automation)
+    cdef Py_ssize_t c, i, s
+    cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[1]
+    cdef double v, y, z1, z2
+    for i in range(n):
+        for c in range(nc):
+            v = x[c, i]
+            for s in range(ns):
+                z1 = z[c, s, 0]
+                z2 = z[c, s, 1]
+                y = co[i, s, 0] * v + z1
+                z1 = (co[i, s, 1] * v + z2) - co[i, s, 3] * y
+                z2 = co[i, s, 2] * v - co[i, s, 4] * y
+                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
+                    z1 = 0.0
+                    z2 = 0.0
+                z[c, s, 0] = z1
+                z[c, s, 1] = z2
+                v = y
+            x[c, i] = <float>v
+
+
+def process_cascade_varying(float[:, ::1] x,                # INOUT (channels, n)
+                            const double[:, :, ::1] coeffs,  # IN    (n, sections, 5): per-sample coefficients
+                            double[:, :, ::1] state):        # INOUT (channels, sections, 2)
+    """Filter x with coefficients that change every sample."""
+    if coeffs.shape[0] < x.shape[1] or state.shape[1] != coeffs.shape[1] or state.shape[0] < x.shape[0]:
+        raise ValueError("process_cascade_varying: shapes do not match")
+    with nogil:
+        _cascade_varying(x, coeffs, state)

@@ -41,6 +41,9 @@ class Processor:
 
     type_name: ClassVar[str] = ""
     PARAMS: ClassVar[tuple[Param, ...]] = ()
+    #: True when ``process_automated`` takes per-sample parameter arrays (sample-accurate automation);
+    #: otherwise the engine sets parameters on its automation grid and the processor smooths.
+    SAMPLE_ACCURATE: ClassVar[bool] = False
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
         object.__setattr__(self, "_values", ParamSet(self.PARAMS))
@@ -108,6 +111,10 @@ class Processor:
     def process(self, block: np.ndarray) -> None:
         """Process ``block`` (float32, shape (channels, n), C-contiguous) in place."""
         raise NotImplementedError
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Process ``block`` with parameters given per sample (``values[name][i]`` at sample i)."""
+        raise NotImplementedError(f"{type(self).__name__} has no sample-accurate automation")
 
     @property
     def latency_samples(self) -> int:

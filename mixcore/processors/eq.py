@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._dsp.biquad import process_cascade, process_cascade_ramped
+from .._dsp.biquad import process_cascade, process_cascade_ramped, process_cascade_varying
 from ..errors import MixcoreError, did_you_mean
 from ..params import Param
 from .base import ProcessSpec, Processor
@@ -103,6 +103,7 @@ class EQ(Processor):
     """
 
     type_name = "eq"
+    SAMPLE_ACCURATE = True
     PARAMS = (BandsParam("bands", (), unit="", doc="list of {kind, freq_hz, q, gain_db}"),)
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
@@ -183,6 +184,44 @@ class EQ(Processor):
                 self._coeffs = self._target
         else:
             process_cascade(block, self._coeffs, self._state)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Band values (``bands[i].freq_hz`` / ``q`` / ``gain_db``) per sample: the coefficients are
+        designed for every sample (vectorised RBJ formulas) and the cascade follows them exactly."""
+        n = block.shape[1]
+        if n == 0:
+            return
+        if self._left:  # finish a glide first: from here on the coefficients are exact per sample
+            self._coeffs = self._target
+            self._left = 0
+        sr = self.spec.sample_rate
+        bands = [dict(b) for b in self.bands]
+        per_band: dict[int, dict[str, np.ndarray]] = {}
+        for name, v in values.items():
+            m = _BAND_PARAM.match(name)
+            if m is None:
+                raise MixcoreError(f"{self.id}: {name!r} cannot be automated")
+            per_band.setdefault(int(m.group(1)), {})[m.group(2)] = np.asarray(v, dtype=np.float64)
+        rows = []
+        for i, b in enumerate(bands):
+            auto = per_band.get(i)
+            if not auto:
+                for c in band_sections(sr, b):
+                    rows.append(np.broadcast_to(c, (n, 5)))
+                continue
+            f = auto.get("freq_hz", np.full(n, b["freq_hz"]))
+            if np.any(f >= 0.5 * sr):
+                raise MixcoreError(f"{self.id}.bands[{i}].freq_hz: automation goes above the Nyquist frequency")
+            vec = {**b, "freq_hz": f, "q": auto.get("q", b["q"]), "gain_db": auto.get("gain_db", b["gain_db"])}
+            for c in band_sections(sr, vec):
+                rows.append(np.broadcast_to(c, (n, 5)))
+            for key, v in auto.items():
+                b[key] = float(v[-1])
+        co = np.ascontiguousarray(np.stack(rows, axis=1))  # (n, sections, 5)
+        process_cascade_varying(block, co, self._state)
+        self._values.values["bands"] = bands
+        self._coeffs = np.ascontiguousarray(co[-1])
+        self._target = self._coeffs
 
     def response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
         """Magnitude response in dB of the whole cascade at ``freqs_hz``."""

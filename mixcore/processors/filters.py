@@ -10,20 +10,21 @@ with w0 = 2 pi f0 / fs, alpha = sin(w0) / (2 Q), A = 10^(gain_db / 40).
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 KINDS = ("peak", "lowshelf", "highshelf", "highpass", "lowpass", "bandpass", "notch")
 
 
 def _norm(b0, b1, b2, a0, a1, a2) -> np.ndarray:
-    return np.array([b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0], dtype=np.float64)
+    """[b0, b1, b2, a1, a2] / a0; for array inputs, shape (n, 5)."""
+    b0, b1, b2, a0, a1, a2 = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (b0, b1, b2, a0, a1, a2)))
+    return np.stack([b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0], axis=-1)
 
 
-def _w(sample_rate: float, freq_hz: float, q: float) -> tuple[float, float, float]:
-    w0 = 2.0 * math.pi * freq_hz / sample_rate
-    return math.cos(w0), math.sin(w0), math.sin(w0) / (2.0 * q)
+def _w(sample_rate, freq_hz, q):
+    # numpy functions, so every design function also takes arrays (one filter per element)
+    w0 = 2.0 * np.pi * np.asarray(freq_hz, dtype=np.float64) / sample_rate
+    return np.cos(w0), np.sin(w0), np.sin(w0) / (2.0 * np.asarray(q, dtype=np.float64))
 
 
 def lowpass_coeffs(sample_rate: float, freq_hz: float, q: float = 0.7071067811865476) -> np.ndarray:
@@ -52,25 +53,25 @@ def notch_coeffs(sample_rate: float, freq_hz: float, q: float = 0.70710678118654
 
 def peak_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """Peaking EQ: H(s) = (s^2 + s (A/Q) + 1) / (s^2 + s/(A Q) + 1); gain_db at f0."""
-    A = 10.0 ** (gain_db / 40.0)
+    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
     c, _s, al = _w(sample_rate, freq_hz, q)
     return _norm(1 + al * A, -2 * c, 1 - al * A, 1 + al / A, -2 * c, 1 - al / A)
 
 
 def lowshelf_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """Low shelf: gain_db below f0, gain_db/2 at f0 (RBJ, Q form)."""
-    A = 10.0 ** (gain_db / 40.0)
+    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
     c, _s, al = _w(sample_rate, freq_hz, q)
-    k = 2 * math.sqrt(A) * al
+    k = 2 * np.sqrt(A) * al
     return _norm(A * ((A + 1) - (A - 1) * c + k), 2 * A * ((A - 1) - (A + 1) * c), A * ((A + 1) - (A - 1) * c - k),
                  (A + 1) + (A - 1) * c + k, -2 * ((A - 1) + (A + 1) * c), (A + 1) + (A - 1) * c - k)
 
 
 def highshelf_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """High shelf: gain_db above f0, gain_db/2 at f0 (RBJ, Q form)."""
-    A = 10.0 ** (gain_db / 40.0)
+    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
     c, _s, al = _w(sample_rate, freq_hz, q)
-    k = 2 * math.sqrt(A) * al
+    k = 2 * np.sqrt(A) * al
     return _norm(A * ((A + 1) + (A - 1) * c + k), -2 * A * ((A - 1) + (A + 1) * c), A * ((A + 1) + (A - 1) * c - k),
                  (A + 1) - (A - 1) * c + k, 2 * ((A - 1) - (A + 1) * c), (A + 1) - (A - 1) * c - k)
 

@@ -19,6 +19,7 @@ class Gain(Processor):
     """
 
     type_name = "gain"
+    SAMPLE_ACCURATE = True
     PARAMS = (Param("gain_db", 0.0, -120.0, 48.0, "dB", smoothing_ms=20.0, doc="gain"),)
 
     def _prepare(self, spec: ProcessSpec) -> None:
@@ -33,3 +34,13 @@ class Gain(Processor):
 
     def process(self, block: np.ndarray) -> None:
         process_gain(block, self._ramp.state)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """``gain_db`` per sample: y[i] = x[i] * 10^(gain_db[i] / 20), exactly."""
+        g = values.get("gain_db")
+        if g is None or block.shape[1] == 0:
+            return self.process(block)
+        np.multiply(block, np.power(10.0, g / 20.0), out=block, casting="unsafe")
+        self._values.values["gain_db"] = float(g[-1])
+        self._ramp.set_target(10.0 ** (float(g[-1]) / 20.0))
+        self._ramp.jump()

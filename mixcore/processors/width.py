@@ -22,6 +22,7 @@ class Width(Processor):
     """
 
     type_name = "width"
+    SAMPLE_ACCURATE = True
     PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0),
               Param("bass_mono_hz", 0.0, 0.0, 500.0, "Hz", doc="below this the side signal is removed (0: off)",
                     automatable=False))
@@ -42,3 +43,19 @@ class Width(Processor):
 
     def process(self, block: np.ndarray) -> None:
         process_width(block, self._ramp.state, self._hp, self._z)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """``width`` per sample (with bass mono on, the side high-pass runs first, then the width)."""
+        w = values.get("width")
+        if w is None or block.shape[0] < 2 or block.shape[1] == 0:
+            return self.process(block)
+        self._ramp.set_target(1.0)
+        self._ramp.jump()
+        process_width(block, self._ramp.state, self._hp, self._z)  # bass mono only (width 1)
+        m = 0.5 * (block[0].astype(np.float64) + block[1])
+        s = 0.5 * (block[0].astype(np.float64) - block[1]) * w
+        block[0] = m + s
+        block[1] = m - s
+        self._values.values["width"] = float(w[-1])
+        self._ramp.set_target(float(w[-1]))
+        self._ramp.jump()

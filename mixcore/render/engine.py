@@ -218,10 +218,15 @@ class Engine:
                                   np.ascontiguousarray(np.broadcast_to(gr, (n,))))
 
     def _run_automated(self, st: _NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
-        """Process in pieces cut at the control grid of song time, setting the lanes' values there."""
+        """Sample-accurate processors get per-sample values; the others are processed in pieces cut
+        at the control grid of song time, with the lanes' values set there."""
         n = work.shape[1]
         sr = self.plan.sample_rate
         song0 = e0 - st.plan.arrival - st.plan.pre_latency[k]
+        if getattr(proc, "SAMPLE_ACCURATE", False) and key is None:
+            pos = np.arange(song0, song0 + n)
+            proc.process_automated(work, {param: lane.at_samples(pos, sr) for param, lane in lanes})
+            return
         i = 0
         while i < n:
             pos = song0 + i
