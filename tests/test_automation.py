@@ -152,3 +152,28 @@ def test_send_level_automation_is_per_sample(tmp_path):
         Session(base_dir=tmp_path, sample_rate=SR, tracks=[{"name": "dc", "source": "dc.wav",
                                                              "sends": [{"to": "fx"}]}], buses=[{"name": "fx"}],
                 automation=[{"target": "dc.sends.fxx.level_db", "points": [[0.0, 0.0]]}]).compile()
+
+
+def test_native_gain_and_eq_automation_is_sample_accurate(tmp_path):
+    """Processor lanes on gain and EQ follow the lane at every sample (no grid)."""
+    import mixcore
+    from mixcore._dsp.biquad import process_cascade_varying
+
+    x = (np.random.default_rng(3).standard_normal((1, SR // 4)) * 0.2).astype(np.float32)
+    write(tmp_path / "n.wav", x)
+    s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, automation_interval=4096,
+                tracks=[{"name": "n", "source": "n.wav", "pan": -1.0,
+                         "chain": [{"type": "gain", "id": "g"},
+                                   {"type": "eq", "bands": [{"kind": "peak", "freq_hz": 1000.0, "gain_db": 6.0}]}]}],
+                automation=[{"target": "n.g.gain_db", "points": [[0.0, -12.0], [0.25, 0.0]]},
+                            {"target": "n.eq.bands[0].freq_hz", "points": [[0.0, 300.0], [0.25, 3000.0]],
+                             "curve": "exponential"}])
+    y = left(s, 1000)
+    t = np.arange(x.shape[1]) / SR
+    g = x[0].astype(np.float64) * 10 ** ((-12 + 12 * t / 0.25) / 20)
+    ref = g.astype(np.float32).reshape(1, -1).copy()
+    f = 300 * 10 ** (t / 0.25)
+    co = np.ascontiguousarray(band_coeffs(SR, "peak", f, 0.7071067811865476, 6.0).reshape(-1, 1, 5))
+    process_cascade_varying(ref, co, np.zeros((1, 1, 2)))
+    np.testing.assert_allclose(y, ref[0].astype(np.float64) * np.cos(0.0), atol=2e-7)
+    assert mixcore.EQ.SAMPLE_ACCURATE and mixcore.Gain.SAMPLE_ACCURATE
