@@ -13,28 +13,31 @@ cimport cython
 from libc.math cimport fabs
 
 
+cdef inline double _section(double v, const double* c, double* zz) noexcept nogil:
+    """One TDF-II section on one sample: c = b0 b1 b2 a1 a2, zz = its two state values (updated)."""
+    cdef double y = c[0] * v + zz[0]
+    cdef double z1 = (c[1] * v + zz[1]) - c[3] * y  # feedback last: a shorter recursion
+    cdef double z2 = c[2] * v - c[4] * y
+    if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:  # both: flushing one alone would inject noise
+        z1 = 0.0
+        z2 = 0.0
+    zz[0] = z1
+    zz[1] = z2
+    return y
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z) noexcept nogil:
     cdef Py_ssize_t c, i, s
     cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
-    cdef double v, y, z1, z2
+    cdef double v
     # sample by sample, channels interleaved: the channels' (independent) recursions overlap in the CPU
     for i in range(n):
         for c in range(nc):
             v = x[c, i]
             for s in range(ns):
-                z1 = z[c, s, 0]
-                z2 = z[c, s, 1]
-                y = co[s, 0] * v + z1
-                z1 = (co[s, 1] * v + z2) - co[s, 3] * y  # feedback last: a shorter recursion
-                z2 = co[s, 2] * v - co[s, 4] * y
-                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:  # both: flushing one alone would inject noise
-                    z1 = 0.0
-                    z2 = 0.0
-                z[c, s, 0] = z1
-                z[c, s, 1] = z2
-                v = y
+                v = _section(v, &co[s, 0], &z[c, s, 0])
             x[c, i] = <float>v
 
 def process_cascade(float[:, ::1] x,             # INOUT (channels, n)
@@ -57,7 +60,7 @@ cdef Py_ssize_t _cascade_ramped(float[:, ::1] x, double[:, ::1] co, const double
     # `left` more samples (then equal `target` exactly): automation without zipper noise.
     cdef Py_ssize_t c, i, s, j
     cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
-    cdef double v, y, z1, z2
+    cdef double v
     for i in range(n):
         if left > 0:
             left -= 1
@@ -67,17 +70,7 @@ cdef Py_ssize_t _cascade_ramped(float[:, ::1] x, double[:, ::1] co, const double
         for c in range(nc):
             v = x[c, i]
             for s in range(ns):
-                z1 = z[c, s, 0]
-                z2 = z[c, s, 1]
-                y = co[s, 0] * v + z1
-                z1 = (co[s, 1] * v + z2) - co[s, 3] * y
-                z2 = co[s, 2] * v - co[s, 4] * y
-                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
-                    z1 = 0.0
-                    z2 = 0.0
-                z[c, s, 0] = z1
-                z[c, s, 1] = z2
-                v = y
+                v = _section(v, &co[s, 0], &z[c, s, 0])
             x[c, i] = <float>v
     return left
 
@@ -104,22 +97,12 @@ cdef void _cascade_varying(float[:, ::1] x, const double[:, :, ::1] co, double[:
     # co[i, s, :]: the coefficients of section s at sample i (sample-accurate automation)
     cdef Py_ssize_t c, i, s
     cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[1]
-    cdef double v, y, z1, z2
+    cdef double v
     for i in range(n):
         for c in range(nc):
             v = x[c, i]
             for s in range(ns):
-                z1 = z[c, s, 0]
-                z2 = z[c, s, 1]
-                y = co[i, s, 0] * v + z1
-                z1 = (co[i, s, 1] * v + z2) - co[i, s, 3] * y
-                z2 = co[i, s, 2] * v - co[i, s, 4] * y
-                if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
-                    z1 = 0.0
-                    z2 = 0.0
-                z[c, s, 0] = z1
-                z[c, s, 1] = z2
-                v = y
+                v = _section(v, &co[i, s, 0], &z[c, s, 0])
             x[c, i] = <float>v
 
 
