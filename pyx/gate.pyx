@@ -1,26 +1,32 @@
 # cython: language_level=3
-"""Noise gate kernel with hold (channels linked).
+"""Noise gate / downward expander kernel with hold (channels linked).
 
-    level  = max_c |x_c|
-    open   = level >= threshold           (a sample at or above the threshold reopens and restarts the hold)
-    target = 0 dB while open or within hold samples after the last open sample, else -range dB
-    g     += (target - g) (1 - a_A)  when opening,  (1 - a_R)  when closing   (dB domain)
-    y      = x * 10^(g/20)
+Per sample n:
+
+    level  = max_c |x_c[n]|
+    since  = 0 if level >= threshold else since + 1     (samples since the level was last at or above it;
+                                                          "long ago" once past the hold)
+    target = 0 dB                                   while since <= hold (open, and held open)
+           = -range                                 gate mode, after the hold
+           = max(-range, (L - T)(ratio - 1))        expander mode, L = 20 log10(level), T = threshold dB
+    g      = target + (g - target) a                a = a_att when target > g (opening), else a_rel;
+                                                    g snaps to target within 1e-6 dB
+    y_c    = x_c 10^(g / 20)                        (10^(0/20) = 1 exactly: an open gate is transparent)
+
+g is in dB, so both ballistics are exponential in amplitude. 10^(g/20) and 20 log10 use the
+deterministic fast functions of fastmath.pxd and are only evaluated when g or the level needs them.
+g cannot decay into denormals (it is a dB value that snaps to its target).
 """
-cimport cython
 from fastmath cimport db_from_lin, lin_from_db
 from libc.math cimport fabs
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _gate(float[:, ::1] x, double[::1] st, double thr, double rng_db, double a_att, double a_rel,
-                double hold, double ratio) noexcept nogil:
-    # ratio == 0: gate (closed = -range); ratio > 1: downward expander below the threshold,
-    # gain (level_db - threshold_db)(ratio - 1), never below -range
-    # st: [g_db, samples since the last sample above threshold]
+cdef void _gate(float[:, ::1] x, double[::1] st, double thr, double thr_db, double rng_db, double a_att,
+                double a_rel, double hold, double ratio) noexcept nogil:
     cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
-    cdef double g = st[0], since = st[1], level, v, target, lin
+    cdef double g = st[0], since = st[1], lin = st[2], level, v, target
+    if lin < 0.0:                 # after reset
+        lin = lin_from_db(g)
     for i in range(n):
         level = 0.0
         for c in range(nc):
@@ -29,29 +35,44 @@ cdef void _gate(float[:, ::1] x, double[::1] st, double thr, double rng_db, doub
                 level = v
         if level >= thr:
             since = 0.0
-        else:
+        elif since <= hold:
             since += 1.0
+            if since > hold:
+                since = 1e300     # the hold is over: a longer hold set later does not reopen the gate
         if since <= hold:
             target = 0.0
         elif ratio > 0.0:
-            target = (db_from_lin(level if level > 1e-10 else 1e-10) - db_from_lin(thr)) * (ratio - 1.0)
+            target = (db_from_lin(level if level > 1e-10 else 1e-10) - thr_db) * (ratio - 1.0)
             if target < -rng_db:
                 target = -rng_db
         else:
             target = -rng_db
-        if target > g:
-            g = target + (g - target) * a_att
-        else:
-            g = target + (g - target) * a_rel
-        lin = lin_from_db(g)
-        for c in range(nc):
-            x[c, i] = <float>(x[c, i] * lin)
+        if g != target:
+            if target > g:
+                g = target + (g - target) * a_att
+            else:
+                g = target + (g - target) * a_rel
+            if fabs(g - target) < 1e-6:
+                g = target
+            lin = lin_from_db(g)
+        if lin != 1.0:
+            for c in range(nc):
+                x[c, i] = <float>(x[c, i] * lin)
     st[0] = g
     st[1] = since
+    st[2] = lin
 
 
-def process_gate(float[:, ::1] x, double[::1] state, double threshold_lin, double range_db, double a_attack,
-                 double a_release, double hold_samples, double expander_ratio):
-    """Gate (expander_ratio 0) or expand x (channels, n) in place; state = [gain dB, samples since open]."""
+def process_gate(float[:, ::1] x,          # INOUT (channels, n) audio, processed in place
+                 double[::1] state,        # INOUT [gain dB, samples since open, linear gain (< 0: recompute)]
+                 double threshold_lin,     # IN threshold, linear
+                 double threshold_db,      # IN the same in dB
+                 double range_db,          # IN attenuation when closed (positive)
+                 double a_attack,          # IN one-pole coefficient, opening
+                 double a_release,         # IN one-pole coefficient, closing
+                 double hold_samples,      # IN
+                 double expander_ratio):   # IN 0: gate; > 1: expander
+    """Gate or expand x in place."""
     with nogil:
-        _gate(x, state, threshold_lin, range_db, a_attack, a_release, hold_samples, expander_ratio)
+        _gate(x, state, threshold_lin, threshold_db, range_db, a_attack, a_release, hold_samples,
+              expander_ratio)

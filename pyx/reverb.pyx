@@ -1,104 +1,200 @@
 # cython: language_level=3
-"""Feedback-delay-network reverb kernel (8 lines, Hadamard feedback matrix).
+"""Feedback-delay-network reverb kernel: 8 lines, Hadamard feedback, modulated lines, damping.
 
-Per sample (Jot & Chaigne 1991; Schlecht & Habets for the orthogonal matrix):
-    u      = predelay(mean of the input channels), then 4 Schroeder allpasses (diffusion)
-    r_i    = line_i[w - d_i]                      (i = 0..7, mutually prime lengths)
-    s_i    = g_i * lowpass_i(r_i)                 g_i = 10^(-3 d_i / (RT60 fs)), unity-DC one-pole
-    (lines 1, 3, 5, 7 read at d_i + depth (1 + sin(2 pi f_i t)): slow, deterministic modulation
-     that breaks up metallic ringing; first-order allpass interpolation)
-    line_i[w] = (H s)_i + u                       H = Hadamard(8) / sqrt(8), orthogonal
-    wet_L  = sum_i cl_i r_i,  wet_R = sum_i cr_i r_i   (two orthogonal sign patterns)
-    out_c  = x_c (1 - mix) + wet_c mix
+Per sample n (see mixcore/processors/reverb.py for the design and references):
+
+    u      = mean of the input channels, delayed by the predelay (integer samples)
+    u      = AP4(AP3(AP2(AP1(u))))         Schroeder allpasses: v = z[n-M], z[n] = u + g v, out = (1 - g^2) v - g u
+    r_k    = line_k[w - d_k]                (k even: whole samples)
+    r_k    = A_k(line_k[w - D_k ...])       (k odd: delay d_k + depth sin(2 pi f_k n), read through a
+                                             first-order allpass interpolator: y = eta (x[w - D] - y') + x[w - D - 1],
+                                             eta = (1 - f) / (1 + f), f = delay - D in about [1/2, 3/2]; the sine
+                                             steps every 16 samples and eta glides linearly in between)
+    s_k    = G_k r_k + b_k s'_k             one-pole loop filter: DC gain G_k / (1 - b_k) = g_k
+    line_k[w] = (H s)_k + u                 H = Hadamard(8) / sqrt(8) (fast Walsh-Hadamard transform)
+    wet_L  = c (sum_k r_k)          + e u
+    wet_R  = c (sum_k (-1)^k r_k)   + e AP5(u)
+    out    = (1 - mix) x + mix wet          channel 0 and even channels wet_L, odd channels wet_R
+
+G_k and b_k ramp linearly per sample towards their targets (``coef`` rows: current, target,
+step; ``counters[1]`` samples remaining), mix ramps as in smooth.pxd. The sines come from
+"magic circle" oscillators (s += k c; c -= k s), exact to repeat. Denormal guard: values read
+back from the allpass rings and the loop filter outputs are flushed to zero below 1e-30 every
+sample, the interpolator states every 16 samples (|eta| < 0.36 cannot shrink them to a denormal
+in that time), so no feedback path can decay into denormal numbers.
 """
-cimport cython
-from libc.math cimport fabs, sin
+from libc.math cimport fabs
+from smooth cimport smooth_next
 
 DEF NL = 8
-DEF NAP = 4
+DEF NAP = 5        # 4 input diffusers + 1 decorrelating the right channel's onset
+DEF NMOD = 4       # modulated lines: 1, 3, 5, 7
+DEF NORM = 0.35355339059327373  # 1 / sqrt(8)
+DEF MODSTEP = 16   # LFO step, in samples of the absolute count (so blocks never matter)
+# layout of the state vector st: s_k (8), then per modulated line:
+DEF S_AY = 8
+DEF S_SIN = 12
+DEF S_COS = 16
+DEF S_DCUR = 20
+DEF S_ETA = 24
+DEF S_DETA = 28
+DEF S_D0 = 32
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _reverb(float[:, ::1] x, double[:, ::1] lines, const long long[::1] d, const double[::1] g,
-                  double[::1] lp, double damp, double[:, ::1] ap, const long long[::1] apd, double apg,
-                  double[::1] pd, long long pdd, const double[::1] cl, const double[::1] cr, double mix,
-                  double wet_gain, long long[::1] wpos, const double[::1] mdepth, const double[::1] mrate,
-                  double[::1] moff) noexcept nogil:
-    # mdepth/mrate: per-line delay modulation (samples, radians per sample); moff: current offsets.
-    # The LFOs are evaluated every 32 samples of the absolute sample counter (block-size independent).
-    cdef Py_ssize_t c, i, k, n = x.shape[1], nc = x.shape[0]
-    cdef long long ip
-    cdef double pos, frac
-    cdef Py_ssize_t lmask = lines.shape[1] - 1, amask = ap.shape[1] - 1, pmask = pd.shape[0] - 1
-    cdef long long w = wpos[0]
-    cdef double u, v, t, wl, wr, a0, a1, a2, a3, b0, b1, b2, b3
+cdef inline double _guard(double v) noexcept nogil:
+    return 0.0 if fabs(v) < 1e-30 else v
+
+
+cdef inline double _eta(double delay, double D0) noexcept nogil:
+    """First-order allpass interpolation coefficient for the fractional part ``delay - D0``."""
+    cdef double f = delay - D0
+    return (1.0 - f) / (1.0 + f)
+
+
+cdef void _reverb(float[:, ::1] x, double[:, ::1] lines, const long long[::1] d, double[:, ::1] coef,
+                  double[::1] st, double[:, ::1] ap, const long long[::1] apd, const double[::1] apg,
+                  double[::1] pd, long long pdd, double[::1] mix_ramp, long long[::1] counters,
+                  const double[::1] prm) noexcept nogil:
+    cdef Py_ssize_t c, i, k, m, n = x.shape[1], nc = x.shape[0]
+    cdef long long lmask = lines.shape[1] - 1, amask = ap.shape[1] - 1, pmask = pd.shape[0] - 1
+    cdef long long w = counters[0], rem = counters[1], p
+    cdef double depth = prm[4], wet_gain = prm[5], early = prm[6], inv_nc = 1.0 / nc
+    cdef double u, ur, v, wl, wr, a0, a1, a2, a3, b0, b1, b2, b3, dnext, y, mix, xin
     cdef double r[NL]
     cdef double s[NL]
-    cdef double norm = 0.35355339059327373  # 1/sqrt(8)
+    cdef double sp[NL]          # loop filter states s'_k
+    cdef double G[NL]
+    cdef double B[NL]
+    cdef double dG[NL]
+    cdef double dB[NL]
+    cdef long long dl[NL]
+    cdef double ay[NMOD]        # allpass interpolator states
+    cdef double ls[NMOD]        # LFO sines
+    cdef double lc[NMOD]        # LFO cosines
+    cdef double dcur[NMOD]      # modulated delay at the last LFO step
+    cdef double eta[NMOD]       # interpolator coefficient, gliding per sample ...
+    cdef double deta[NMOD]      # ... by this much
+    cdef long long D0[NMOD]     # whole part of the modulated delay
+    cdef long long apl[NAP]
+    cdef double apk[NAP]
+    cdef double apc[NAP]        # 1 - g^2
+    for k in range(NL):
+        sp[k] = st[k]
+        G[k] = coef[0, k]
+        B[k] = coef[0, NL + k]
+        dG[k] = coef[2, k]
+        dB[k] = coef[2, NL + k]
+        dl[k] = d[k]
+    for m in range(NMOD):
+        ay[m] = st[S_AY + m]
+        ls[m] = st[S_SIN + m]
+        lc[m] = st[S_COS + m]
+        dcur[m] = st[S_DCUR + m]
+        eta[m] = st[S_ETA + m]
+        deta[m] = st[S_DETA + m]
+        D0[m] = <long long>st[S_D0 + m]
+    for k in range(NAP):
+        apl[k] = apd[k]
+        apk[k] = apg[k]
+        apc[k] = 1.0 - apg[k] * apg[k]
     for i in range(n):
-        if (w & 31) == 0:
-            for k in range(NL):
-                moff[k] = 0.5 + mdepth[k] * (1.0 + sin(mrate[k] * <double>w + 0.7853981633974483 * k))
+        # input: mono sum, predelay, diffusion (v = z[n-M]; t = u + g v stored; out = v - g t)
         u = 0.0
         for c in range(nc):
             u += x[c, i]
-        u /= nc
+        u = u * inv_nc
         pd[w & pmask] = u
         u = pd[(w - pdd) & pmask]
-        for k in range(NAP):
-            v = ap[k, (w - apd[k]) & amask]
-            t = u + apg * v
-            ap[k, w & amask] = t
-            u = v - apg * t
-        wl = 0.0
-        wr = 0.0
-        for k in range(NL):
-            if mdepth[k] > 0.0:
-                pos = <double>d[k] + moff[k]
-                ip = <long long>pos
-                frac = pos - <double>ip
-                # first-order allpass interpolation: unity gain at every frequency, so the
-                # modulation does not shorten the decay (a linear or cubic read would damp it)
-                a0 = (1.0 - frac) / (1.0 + frac)
-                r[k] = a0 * lines[k, (w - ip) & lmask] + lines[k, (w - ip - 1) & lmask] - a0 * moff[NL + k]
-                moff[NL + k] = r[k]
+        for k in range(NAP - 1):
+            v = _guard(ap[k, (w - apl[k]) & amask])
+            ap[k, w & amask] = u + apk[k] * v
+            u = apc[k] * v - apk[k] * u
+        v = _guard(ap[NAP - 1, (w - apl[NAP - 1]) & amask])
+        ap[NAP - 1, w & amask] = u + apk[NAP - 1] * v
+        ur = apc[NAP - 1] * v - apk[NAP - 1] * u
+        # loop coefficients glide to their targets
+        if rem > 0:
+            rem -= 1
+            if rem == 0:
+                for k in range(NL):
+                    G[k] = coef[1, k]
+                    B[k] = coef[1, NL + k]
             else:
-                r[k] = lines[k, (w - d[k]) & lmask]
-            lp[k] = r[k] + damp * (lp[k] - r[k])
-            if fabs(lp[k]) < 1e-30:
-                lp[k] = 0.0
-            s[k] = g[k] * lp[k]
-            wl += cl[k] * r[k]
-            wr += cr[k] * r[k]
-        # fast Walsh-Hadamard transform of s (3 butterfly stages), normalised
+                for k in range(NL):
+                    G[k] += dG[k]
+                    B[k] += dB[k]
+        # modulation: every MODSTEP samples the LFOs step and each odd line's delay heads for
+        # its next value; the interpolator coefficient glides there linearly
+        if (w & (MODSTEP - 1)) == 0:
+            for m in range(NMOD):
+                ls[m] += prm[m] * lc[m]
+                lc[m] -= prm[m] * ls[m]
+                dnext = dl[2 * m + 1] + depth * ls[m]
+                D0[m] = <long long>(0.5 * (dcur[m] + dnext) - 0.5)   # floor (positive)
+                eta[m] = _eta(dcur[m], <double>D0[m])
+                deta[m] = (_eta(dnext, <double>D0[m]) - eta[m]) * (1.0 / MODSTEP)
+                dcur[m] = dnext
+                ay[m] = _guard(ay[m])   # |eta| < 0.36: MODSTEP samples cannot reach a denormal
+        # read the lines: even ones at whole samples, odd ones through the interpolators
+        for k in range(0, NL, 2):
+            r[k] = lines[k, (w - dl[k]) & lmask]
+        for m in range(NMOD):
+            p = w - D0[m]
+            y = eta[m] * (lines[2 * m + 1, p & lmask] - ay[m]) + lines[2 * m + 1, (p - 1) & lmask]
+            eta[m] += deta[m]
+            ay[m] = y
+            r[2 * m + 1] = y
+        for k in range(NL):
+            s[k] = _guard(G[k] * r[k] + B[k] * sp[k])
+            sp[k] = s[k]
+        wl = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        wr = ((r[0] - r[1]) + (r[2] - r[3])) + ((r[4] - r[5]) + (r[6] - r[7]))
+        # H s by the fast Walsh-Hadamard transform (3 butterfly stages), written back with the input
         a0 = s[0] + s[1]; a1 = s[0] - s[1]; a2 = s[2] + s[3]; a3 = s[2] - s[3]
         b0 = s[4] + s[5]; b1 = s[4] - s[5]; b2 = s[6] + s[7]; b3 = s[6] - s[7]
         s[0] = a0 + a2; s[1] = a1 + a3; s[2] = a0 - a2; s[3] = a1 - a3
         s[4] = b0 + b2; s[5] = b1 + b3; s[6] = b0 - b2; s[7] = b1 - b3
+        p = w & lmask
         for k in range(4):
-            a0 = s[k] + s[k + 4]
-            a1 = s[k] - s[k + 4]
-            lines[k, w & lmask] = a0 * norm + u
-            lines[k + 4, w & lmask] = a1 * norm + u
-        wl *= wet_gain
-        wr *= wet_gain
-        if nc == 1:
-            x[0, i] = <float>(x[0, i] * (1.0 - mix) + 0.5 * (wl + wr) * mix)
-        else:
-            x[0, i] = <float>(x[0, i] * (1.0 - mix) + wl * mix)
-            x[1, i] = <float>(x[1, i] * (1.0 - mix) + wr * mix)
-            for c in range(2, nc):
-                x[c, i] = <float>(x[c, i] * (1.0 - mix) + 0.5 * (wl + wr) * mix)
+            lines[k, p] = (s[k] + s[k + 4]) * NORM + u
+            lines[k + 4, p] = (s[k] - s[k + 4]) * NORM + u
+        wl = wet_gain * wl + early * u
+        wr = wet_gain * wr + early * ur
+        mix = smooth_next(&mix_ramp[0])
+        for c in range(nc):
+            xin = x[c, i]
+            x[c, i] = <float>(xin * (1.0 - mix) + (wr if c & 1 else wl) * mix)
         w += 1
-    wpos[0] = w
+    for k in range(NL):
+        st[k] = sp[k]
+        coef[0, k] = G[k]
+        coef[0, NL + k] = B[k]
+    for m in range(NMOD):
+        st[S_AY + m] = ay[m]
+        st[S_SIN + m] = ls[m]
+        st[S_COS + m] = lc[m]
+        st[S_DCUR + m] = dcur[m]
+        st[S_ETA + m] = eta[m]
+        st[S_DETA + m] = deta[m]
+        st[S_D0 + m] = <double>D0[m]
+    counters[0] = w
+    counters[1] = rem
 
 
-def process_reverb(float[:, ::1] x, double[:, ::1] lines, const long long[::1] d, const double[::1] g,
-                   double[::1] lp, double damp, double[:, ::1] ap, const long long[::1] apd, double apg,
-                   double[::1] pd, long long pdd, const double[::1] cl, const double[::1] cr, double mix,
-                   double wet_gain, long long[::1] wpos, const double[::1] mdepth, const double[::1] mrate,
-                   double[::1] moff):
-    """Run the FDN over x (channels, n) in place; all state arrays are updated."""
+def process_reverb(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
+                   double[:, ::1] lines,         # INOUT (8, 2^k) delay lines
+                   const long long[::1] d,       # IN (8,) line lengths in samples
+                   double[:, ::1] coef,          # INOUT (3, 16) loop filter G_k, b_k: current, target, step
+                   double[::1] st,               # INOUT (36,) s_k, then per modulated line: interpolator
+                                                 #   state, LFO sin, cos, delay, eta, eta step, whole delay
+                   double[:, ::1] ap,            # INOUT (5, 2^j) diffusion allpass delay lines
+                   const long long[::1] apd,     # IN (5,) allpass lengths
+                   const double[::1] apg,        # IN (5,) allpass gains
+                   double[::1] pd,               # INOUT (2^p,) predelay ring
+                   long long pdd,                # IN predelay in samples
+                   double[::1] mix_ramp,         # INOUT wet amount (ramp, smooth.pxd)
+                   long long[::1] counters,      # INOUT [samples processed, coefficient ramp samples left]
+                   const double[::1] prm):       # IN [LFO k (4), depth in samples, wet gain, early gain]
+    """Run the FDN over x in place; all state arrays are updated."""
     with nogil:
-        _reverb(x, lines, d, g, lp, damp, ap, apd, apg, pd, pdd, cl, cr, mix, wet_gain, wpos, mdepth, mrate, moff)
+        _reverb(x, lines, d, coef, st, ap, apd, apg, pd, pdd, mix_ramp, counters, prm)

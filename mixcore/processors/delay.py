@@ -1,11 +1,13 @@
-"""``delay``: feedback delay, time in ms or beats."""
+"""``delay``: feedback delay, time in ms or beats, low-pass in the loop, ping-pong."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from .._dsp.delay import process_delay
+from ..errors import MixcoreError
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -13,72 +15,141 @@ from .smoothing import Ramp
 
 MAX_TIME_S = 5.0
 MAX_TAIL_S = 30.0
+#: ``lowpass_hz`` at or above this leaves the loop unfiltered.
+LOWPASS_OFF_HZ = 20000.0
+#: Decay the tail is measured to: the echoes end when the feedback has taken them below -90 dB.
+TAIL_DB = -90.0
 
 
 @register
 class Delay(Processor):
-    """Feedback delay line: ``y[n] = x[n - d]``, ``buf = x + feedback * lowpass(y)``.
+    """Feedback delay line (a comb filter with a low-pass in the loop).
 
-    ``time_ms`` sets d; ``time_beats`` (when set) wins and follows the session's
-    tempo (``tempo_bpm``, default 120): d = time_beats * 60 / bpm seconds.
-    Fractional delays are read by cubic Hermite interpolation (exact at whole
-    samples); a time change glides over 50 ms. The loop holds a one-pole
-    low-pass at ``lowpass_hz`` (20000, the default, or above: no filter); ``ping_pong`` crosses the feedback between
-    left and right. ``mix`` 1 is 100 % wet. The delay is at least one sample.
+    With ``d`` the delay in samples, ``fb`` the feedback and ``LP`` the loop filter::
+
+        y[n]   = buf[n - d]
+        buf[n] = x[n] + fb * LP(y)[n]
+        out[n] = (1 - mix) x[n] + mix y[n]
+
+    so an impulse comes back at ``d, 2d, 3d, ...`` with amplitudes ``1, fb, fb^2, ...``
+    (each echo once more through ``LP``).
+
+    - ``time_ms`` sets ``d = time_ms fs / 1000``; ``time_beats`` (when given) wins and
+      follows the tempo: ``d = time_beats * 60 / tempo_bpm`` seconds. ``tempo_bpm`` is an
+      attribute the session sets (default 120). ``d`` is at least one sample, and within
+      1e-9 of a whole number it is that number (70 ms at 48 kHz is 3360 samples, exactly).
+    - Fractional delays are read by 4-point cubic Hermite (Catmull-Rom) interpolation, exact
+      at whole samples; below two samples, where the newest point is not written yet, by
+      3rd-order Lagrange through delays 1..4 (Zoelzer, *DAFX*, 2nd ed., sec. 2.6.2; Smith,
+      *Physical Audio Signal Processing*, "Delay-Line Interpolation").
+    - ``time_*``, ``feedback`` and ``mix`` ramp linearly per sample (50, 20, 20 ms), so
+      automating the time glides (a brief pitch change, the tape-delay effect) and never clicks.
+    - ``lowpass_hz``: one-pole low-pass ``a = 1 - exp(-2 pi fc / fs)`` in the loop, so each
+      echo is darker than the one before; 20000 (the default) or above: no filter.
+    - ``ping_pong`` 1 (two or more channels): the mono sum enters the left line and the two
+      lines feed each other, so the echoes alternate left, right, left...
+    - ``mix`` 1 is 100 % wet.
+
+    ``tail_samples``: ``d`` times the number of echoes until ``fb^k`` falls below -90 dB,
+    at most 30 s.
     """
 
     type_name = "delay"
     PARAMS = (
-        Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0),
-        Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0),
-        Param("feedback", 0.3, 0.0, 0.98),
-        Param("mix", 0.5, 0.0, 1.0),
-        Param("lowpass_hz", 20000.0, 20.0, 96000.0, "Hz"),
-        Param("ping_pong", 0.0, 0.0, 1.0, doc="1: feedback alternates between left and right"),
+        Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time"),
+        Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0,
+              doc="delay time in beats of tempo_bpm; wins over time_ms when given"),
+        Param("feedback", 0.3, 0.0, 0.98, smoothing_ms=20.0, doc="level of each echo relative to the one before"),
+        Param("mix", 0.5, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only"),
+        Param("lowpass_hz", LOWPASS_OFF_HZ, 20.0, 96000.0, "Hz",
+              doc="one-pole low-pass in the feedback loop; 20000 or above: off"),
+        Param("ping_pong", 0.0, 0.0, 1.0, doc="1: echoes alternate between left and right"),
     )
-    tempo_bpm = 120.0
 
-    def set_param(self, name, value) -> None:
-        if name == "time_beats" and value is None:
+    def __init__(self, *, id: str | None = None, **params: Any) -> None:
+        object.__setattr__(self, "_tempo_bpm", 120.0)
+        if "time_beats" in params and params["time_beats"] is None:  # the default: time_ms rules
+            del params["time_beats"]
+        super().__init__(id=id, **params)
+
+    # -- parameters -------------------------------------------------------
+    def set_param(self, name: str, value: Any) -> None:
+        if name == "time_beats" and value is None:  # back to time_ms
             self._values.values[name] = None
+            if self.spec is not None:
+                self._update()
             return
         super().set_param(name, value)
 
-    def _seconds(self) -> float:
+    @property
+    def tempo_bpm(self) -> float:
+        """Tempo that ``time_beats`` counts in (set by the session; default 120)."""
+        return self._tempo_bpm
+
+    @tempo_bpm.setter
+    def tempo_bpm(self, bpm: float) -> None:
+        bpm = float(bpm)
+        if not (bpm > 0.0 and math.isfinite(bpm)):
+            raise MixcoreError(f"tempo_bpm: expected a positive number, got {bpm!r}")
+        object.__setattr__(self, "_tempo_bpm", bpm)
+        if self.spec is not None:
+            self._update()
+
+    @property
+    def time_s(self) -> float:
+        """The delay time in seconds (from ``time_beats`` and the tempo when given)."""
         if self.time_beats is not None:
-            return float(self.time_beats) * 60.0 / float(self.tempo_bpm)
+            return float(self.time_beats) * 60.0 / self._tempo_bpm
         return self.time_ms * 1e-3
 
-    def _samples(self) -> float:
-        return max(1.0, min(self._seconds(), MAX_TIME_S) * self.spec.sample_rate)
+    def _delay_samples(self, sample_rate: float) -> float:
+        """The delay in samples, at least 1, snapped to a whole sample within 1e-9 (70 ms is 3360 at 48 kHz)."""
+        if self.time_beats is not None:
+            d = float(self.time_beats) * 60.0 * sample_rate / self._tempo_bpm
+        else:
+            d = self.time_ms * sample_rate / 1000.0
+        d = max(1.0, min(d, MAX_TIME_S * sample_rate))
+        return float(round(d)) if abs(d - round(d)) < 1e-9 else d
 
+    # -- lifecycle --------------------------------------------------------
     def _prepare(self, spec: ProcessSpec) -> None:
         size = 1 << int(math.ceil(math.log2(MAX_TIME_S * spec.sample_rate + 8)))
         self._buf = np.zeros((spec.num_channels, size), dtype=np.float64)
         self._lp = np.zeros(spec.num_channels, dtype=np.float64)
         self._w = np.zeros(1, dtype=np.int64)
-        self._ramp = Ramp(self._samples())
-        self._ramp.configure(spec.sample_rate, 50.0)
+        by_name = self._values.by_name
+        self._d = Ramp(self._delay_samples(spec.sample_rate))
+        self._d.configure(spec.sample_rate, by_name["time_ms"].smoothing_ms)
+        self._fb = Ramp(self.feedback)
+        self._fb.configure(spec.sample_rate, by_name["feedback"].smoothing_ms)
+        self._mix = Ramp(self.mix)
+        self._mix.configure(spec.sample_rate, by_name["mix"].smoothing_ms)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
-        self._ramp.set_target(self._samples())
+        self._d.set_target(self._delay_samples(fs))
+        self._fb.set_target(self.feedback)
+        self._mix.set_target(self.mix)
         fc = self.lowpass_hz
-        self._a = 1.0 if fc >= min(20000.0, 0.45 * fs) else 1.0 - math.exp(-2.0 * math.pi * fc / fs)
+        self._a = 1.0 if fc >= LOWPASS_OFF_HZ else 1.0 - math.exp(-2.0 * math.pi * min(fc, 0.45 * fs) / fs)
+        self._ping = self.ping_pong >= 0.5
 
     def reset(self) -> None:
         self._buf[...] = 0.0
         self._lp[...] = 0.0
         self._w[0] = 0
-        self._ramp.jump()
+        for ramp in (self._d, self._fb, self._mix):
+            ramp.jump()
 
     def process(self, block: np.ndarray) -> None:
-        process_delay(block, self._buf, self._lp, self._ramp.state, self._w, self.feedback, self._a, self.mix,
-                      bool(self.ping_pong >= 0.5))
+        process_delay(block, self._buf, self._lp, self._d.state, self._fb.state, self._mix.state, self._w,
+                      self._a, self._ping)
 
     @property
     def tail_samples(self) -> int:
-        d = self._samples()
+        if self.spec is None:
+            return 0
+        fs = self.spec.sample_rate
         fb = self.feedback
-        echoes = 1 if fb <= 0 else 1 + math.ceil(-90.0 / (20.0 * math.log10(fb)))
-        return int(min(d * echoes, MAX_TAIL_S * self.spec.sample_rate))
+        echoes = 1 if fb <= 0.0 else 1 + math.ceil(TAIL_DB / (20.0 * math.log10(fb)))
+        return int(min(math.ceil(self._delay_samples(fs) * echoes), MAX_TAIL_S * fs))

@@ -1,4 +1,4 @@
-"""``gate``: a noise gate with hold and range."""
+"""``gate``: noise gate (or downward expander) with hold and range."""
 from __future__ import annotations
 
 import math
@@ -13,41 +13,54 @@ from .registry import register
 
 @register
 class Gate(Processor):
-    """Noise gate: open while the (linked) peak level is at or above ``threshold_db``.
+    """Noise gate: open while the linked peak level ``max_c |x_c|`` is at or above ``threshold_db``.
 
-    After the level falls below the threshold the gate stays open for
-    ``hold_ms``, then closes to ``-range_db``. The gain moves in dB with
-    one-pole time constants ``attack_ms`` (opening) and ``release_ms`` (closing).
-    ``mode = "expander"``: below the threshold the gain is
-    ``(level_db - threshold_db) * (ratio - 1)`` dB (a downward expander), never
-    below ``-range_db``.
+    Once the level falls below the threshold the gate stays open for exactly ``hold_ms``
+    (``round(hold_ms fs / 1000)`` samples), then closes to ``-range_db`` (``range_db`` is a
+    positive attenuation; 80 dB by default, 0 never attenuates). The gain ``g`` moves in dB,
+    ``g <- target + (g - target) a``, with ``a = exp(-1 / (t fs))`` and ``t = attack_ms`` while
+    opening, ``release_ms`` while closing: exponential in amplitude, a time constant of ``t``
+    (Zoelzer, *DAFX*, 2nd ed., sec. 4.2.3; Giannoulis, Massberg & Reiss, JAES 60(6), 2012).
+    An open gate multiplies by exactly 1.
+
+    ``mode = "expander"``: after the hold, the gain below the threshold follows the downward
+    expander curve ``(L - T)(ratio - 1)`` dB (``L`` the level in dB, ``T`` the threshold, so
+    every dB below the threshold gives ``ratio`` dB less output), never below ``-range_db``.
+
+    Channels are linked: one gain, driven by the loudest channel. The gate starts closed.
+    The parameters set the detector and the gain's ballistics, which already glide, so they
+    are not smoothed further.
     """
 
     type_name = "gate"
     PARAMS = (
-        Param("threshold_db", -40.0, -100.0, 0.0, "dB"),
-        Param("range_db", 80.0, 0.0, 120.0, "dB", doc="attenuation when closed (positive dB)"),
-        Param("attack_ms", 1.0, 0.01, 500.0, "ms"),
-        Param("hold_ms", 20.0, 0.0, 5000.0, "ms"),
-        Param("release_ms", 100.0, 1.0, 5000.0, "ms"),
+        Param("threshold_db", -40.0, -100.0, 0.0, "dB", doc="opens at or above this peak level"),
+        Param("range_db", 80.0, 0.0, 100.0, "dB", doc="attenuation when closed (positive dB)"),
+        Param("attack_ms", 1.0, 0.01, 500.0, "ms", doc="time constant of opening"),
+        Param("hold_ms", 20.0, 0.0, 5000.0, "ms", doc="stays open this long after the level drops"),
+        Param("release_ms", 100.0, 1.0, 5000.0, "ms", doc="time constant of closing"),
         Param("mode", "gate", choices=("gate", "expander")),
-        Param("ratio", 2.0, 1.0, 20.0, doc="expander: dB of attenuation per dB below the threshold, plus one"),
+        Param("ratio", 2.0, 1.0, 20.0, doc="expander mode: dB of output change per dB of input below the threshold"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._state = np.zeros(2, dtype=np.float64)
+        self._state = np.zeros(3, dtype=np.float64)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
         self._thr = 10.0 ** (self.threshold_db / 20.0)
         self._a_att = math.exp(-1.0 / (self.attack_ms * 1e-3 * fs))
         self._a_rel = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
-        self._hold = round(self.hold_ms * 1e-3 * fs)
+        self._hold = float(round(self.hold_ms * 1e-3 * fs))
+        self._ratio = self.ratio if self.mode == "expander" else 0.0
+        self._thr_db = self.threshold_db
+        self._range_db = self.range_db
 
     def reset(self) -> None:
-        self._state[0] = -self.range_db  # closed until a signal opens it
-        self._state[1] = 1e18
+        self._state[0] = -self._range_db  # closed until a signal opens it
+        self._state[1] = 1e18  # samples since the level was above the threshold: long ago
+        self._state[2] = -1.0  # the kernel computes the linear gain
 
     def process(self, block: np.ndarray) -> None:
-        process_gate(block, self._state, self._thr, self.range_db, self._a_att, self._a_rel, float(self._hold),
-                     self.ratio if self.mode == "expander" else 0.0)
+        process_gate(block, self._state, self._thr, self._thr_db, self._range_db, self._a_att, self._a_rel,
+                     self._hold, self._ratio)

@@ -1,7 +1,8 @@
-"""``reverb``: an 8-line feedback delay network."""
+"""``reverb``: an 8-line feedback delay network with damping, modulation and diffusion."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -9,32 +10,63 @@ from .._dsp.reverb import process_reverb
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
+from .smoothing import Ramp
 
-#: Base line lengths in ms at room_size 0.5 (scaled by 0.5 + room_size).
+#: Line lengths in ms at room_size 0.5; scaled by (0.5 + room_size), then moved up to distinct primes.
 LINE_MS = (29.7, 37.1, 41.1, 43.7, 53.9, 59.3, 67.1, 73.3)
-ALLPASS_MS = (4.77, 3.59, 12.73, 9.31)
-ALLPASS_G = 0.6
-MOD_DEPTH_MS = 0.25  # delay modulation of the odd lines
-MOD_RATES_HZ = (0.0, 0.41, 0.0, 0.53, 0.0, 0.67, 0.0, 0.79)
+#: Input diffusers (Dattorro 1997, fig. 1, at 29.761 kHz: 142, 107, 379, 277 samples) and the
+#: fifth allpass that decorrelates the right channel's onset.
+ALLPASS_MS = (4.77, 3.59, 12.73, 9.31, 7.37)
+ALLPASS_G = (0.75, 0.75, 0.625, 0.625, 0.6)
+#: Modulation of the odd lines: rates in Hz, depth in ms (peak), start phases.
+LFO_HZ = (0.37, 0.53, 0.71, 0.97)
+LFO_DEPTH_MS = 0.2
+LFO_PHASE = (0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi)
+LFO_STEP = 16  # samples between LFO steps (MODSTEP in pyx/reverb.pyx)
+#: Frequency at which ``damping`` sets the decay time, and how far: RT60(8 kHz) = decay_s (1 - 0.9 damping).
+DAMPING_REF_HZ = 8000.0
+DAMPING_MAX = 0.9
+#: Output gains: the sum of the taps, and the diffused input added for the onset.
+WET_GAIN = 0.6 / math.sqrt(8.0)
+EARLY_GAIN = 0.25
 MAX_PREDELAY_MS = 500.0
-# output taps: two orthogonal rows of an 8x8 Hadamard matrix
-OUT_L = np.array([1, 1, 1, 1, 1, 1, 1, 1], dtype=np.float64)
-OUT_R = np.array([1, -1, 1, -1, 1, -1, 1, -1], dtype=np.float64)
+COEF_SMOOTHING_MS = 50.0
 
 
 def _is_prime(n: int) -> bool:
     return n >= 2 and all(n % p for p in range(2, int(n ** 0.5) + 1))
 
 
-def prime_lengths(ms: tuple[float, ...], scale: float, sample_rate: float) -> list[int]:
-    """The smallest distinct primes at or above each length (mutually prime delay lines)."""
+@lru_cache(maxsize=64)
+def prime_lengths(scale: float, sample_rate: float, ms: tuple[float, ...] = LINE_MS) -> tuple[int, ...]:
+    """The smallest distinct primes at or above each length ``ms * scale`` (mutually prime lines)."""
     out: list[int] = []
     for m in ms:
         n = max(2, int(round(m * scale * 1e-3 * sample_rate)))
         while not _is_prime(n) or n in out:
             n += 1
         out.append(n)
-    return out
+    return tuple(out)
+
+
+def loop_filter(d: int, decay_s: float, damping: float, sample_rate: float) -> tuple[float, float]:
+    """``(G, b)`` of the loop filter ``G / (1 - b z^-1)`` of a line of ``d`` samples.
+
+    DC gain ``G / (1 - b) = g = 10^(-3 d / (decay_s fs))`` (60 dB in ``decay_s``), and the
+    gain at 8 kHz is ``g^(1 / alpha)``, ``alpha = 1 - 0.9 damping`` (60 dB in ``alpha decay_s``).
+    Solving ``(1 - b)^2 / (1 - 2 b cos w + b^2) = rho^2`` for the root in [0, 1)::
+
+        b = (1 - rho^2 cos w - rho sqrt((1 - cos w)(2 - rho^2 (1 + cos w)))) / (1 - rho^2)
+    """
+    g = 10.0 ** (-3.0 * d / (decay_s * sample_rate))
+    alpha = 1.0 - DAMPING_MAX * damping
+    rho = g ** (1.0 / alpha - 1.0)
+    if rho >= 1.0 - 1e-12:
+        return g, 0.0
+    cw = math.cos(2.0 * math.pi * min(DAMPING_REF_HZ, 0.45 * sample_rate) / sample_rate)
+    r2 = rho * rho
+    b = (1.0 - r2 * cw - rho * math.sqrt((1.0 - cw) * (2.0 - r2 * (1.0 + cw)))) / (1.0 - r2)
+    return g * (1.0 - b), b
 
 
 def _pow2(n: int) -> int:
@@ -43,65 +75,108 @@ def _pow2(n: int) -> int:
 
 @register
 class Reverb(Processor):
-    """Feedback delay network reverb (Jot & Chaigne, 1991).
+    """Feedback delay network reverb (Jot & Chaigne, AES 90th Convention, 1991).
 
-    Eight delay lines of mutually prime lengths (scaled by ``room_size``) fed
-    back through a normalised 8x8 Hadamard matrix (orthogonal, so the loop
-    loses energy only through the line gains). Each line's gain
-    ``g_i = 10^(-3 d_i / (decay_s fs))`` makes every mode decay by 60 dB in
-    ``decay_s`` seconds (RT60); a unity-DC one-pole low-pass in each line,
-    set by ``damping``, makes high frequencies decay faster. Four Schroeder
-    allpasses diffuse the input, ``predelay_ms`` delays it, and the left and
-    right outputs tap the lines with orthogonal sign patterns (decorrelated
-    stereo). Four of the lines are slowly modulated (0.25 ms at 0.4-0.8 Hz, deterministic) against
-    metallic ringing. ``mix`` 1 is 100 % wet.
+    - Eight delay lines of mutually prime lengths (distinct primes near 30..73 ms, scaled by
+      ``0.5 + room_size``), fed back through the normalised 8x8 Hadamard matrix ``H / sqrt(8)``,
+      which is orthogonal, so the loop itself neither gains nor loses energy.
+    - Each line's loop gain ``g_i = 10^(-3 d_i / (decay_s fs))`` takes every mode down 60 dB in
+      ``decay_s`` seconds (RT60), whatever the line's length ``d_i``.
+    - Frequency-dependent decay (Jot's absorptive filters): the gain is a one-pole low-pass
+      ``G_i / (1 - b_i z^-1)`` with DC gain ``g_i`` and, at 8 kHz, the gain that gives an RT60 of
+      ``decay_s (1 - 0.9 damping)`` (:func:`loop_filter`); ``damping`` 0 is flat. (Near full
+      damping of a short decay the input diffusers' own ringing, about 0.2 s, sets a floor.)
+    - The odd lines' lengths swing by +-0.2 ms at 0.37..0.97 Hz (deterministic sines, the same
+      on every run), read through first-order allpass interpolation (lossless, so the decay
+      time is kept), which breaks up metallic ringing (Dattorro, JAES 45(9), 1997).
+    - The input (the mean of the channels) is delayed by ``predelay_ms`` and diffused by four
+      Schroeder allpasses (Dattorro's lengths and gains) before it enters every line.
+    - Outputs: left taps all lines with +1, right with alternating signs (orthogonal patterns:
+      decorrelated stereo), plus a little of the diffused input so the wet signal starts exactly
+      ``predelay_ms`` after the dry one; the right channel's copy passes one more allpass.
+      A mono block gets the left output; channel ``c`` of a wider block gets left for even ``c``.
+    - ``mix`` 1 is 100 % wet; ``mix``, ``decay_s`` and ``damping`` glide per sample (20, 50,
+      50 ms). ``room_size`` and ``predelay_ms`` resize delay lines and are not automatable.
+
+    ``tail_samples`` is ``(1.1 decay_s + predelay) fs``.
     """
 
     type_name = "reverb"
     PARAMS = (
-        Param("room_size", 0.5, 0.0, 1.0),
-        Param("decay_s", 1.5, 0.1, 20.0, "s"),
-        Param("damping", 0.5, 0.0, 1.0),
-        Param("predelay_ms", 0.0, 0.0, MAX_PREDELAY_MS, "ms"),
-        Param("mix", 0.3, 0.0, 1.0),
+        Param("room_size", 0.5, 0.0, 1.0, automatable=False, doc="scales the delay lines (0.5 .. 1.5 x)"),
+        Param("decay_s", 1.5, 0.1, 20.0, "s", smoothing_ms=COEF_SMOOTHING_MS, doc="RT60 at low frequencies"),
+        Param("damping", 0.5, 0.0, 1.0, smoothing_ms=COEF_SMOOTHING_MS,
+              doc="high-frequency decay: RT60 at 8 kHz = decay_s (1 - 0.9 damping)"),
+        Param("predelay_ms", 0.0, 0.0, MAX_PREDELAY_MS, "ms", automatable=False),
+        Param("mix", 0.3, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:
         fs = spec.sample_rate
-        longest = prime_lengths(LINE_MS, 1.5, fs)[-1]
-        self._lines = np.zeros((8, _pow2(longest + 2 + int(2 * MOD_DEPTH_MS * 1e-3 * fs) + 2)), dtype=np.float64)
-        self._mdepth = np.array([MOD_DEPTH_MS * 1e-3 * fs if r > 0 else 0.0 for r in MOD_RATES_HZ])
-        self._mrate = np.array([2 * math.pi * r / fs for r in MOD_RATES_HZ])
-        self._moff = np.zeros(16)  # offsets, then the allpass interpolators' last outputs
-        self._lp = np.zeros(8, dtype=np.float64)
+        longest = prime_lengths(1.5, fs)[-1] + int(math.ceil(LFO_DEPTH_MS * 1e-3 * fs)) + 4
+        self._lines = np.zeros((8, _pow2(longest)), dtype=np.float64)
+        self._coef = np.zeros((3, 16), dtype=np.float64)
+        self._state = np.zeros(36, dtype=np.float64)
         ap_len = [max(1, int(round(m * 1e-3 * fs))) for m in ALLPASS_MS]
         self._apd = np.array(ap_len, dtype=np.int64)
-        self._ap = np.zeros((4, _pow2(max(ap_len) + 2)), dtype=np.float64)
-        self._pd = np.zeros(_pow2(int(MAX_PREDELAY_MS * 1e-3 * fs) + 2), dtype=np.float64)
-        self._w = np.zeros(1, dtype=np.int64)
+        self._apg = np.array(ALLPASS_G, dtype=np.float64)
+        self._ap = np.zeros((len(ap_len), _pow2(max(ap_len) + 1)), dtype=np.float64)
+        self._pd = np.zeros(_pow2(int(math.ceil(MAX_PREDELAY_MS * 1e-3 * fs)) + 1), dtype=np.float64)
+        self._counters = np.zeros(2, dtype=np.int64)
+        self._d = None
+        self._mix = Ramp(self.mix)
+        self._mix.configure(fs, self._values.by_name["mix"].smoothing_ms)
+        self._coef_samples = int(round(COEF_SMOOTHING_MS * 1e-3 * fs))
+        self._prm = np.zeros(7, dtype=np.float64)
+        self._prm[:4] = [2.0 * math.sin(math.pi * f * LFO_STEP / fs) for f in LFO_HZ]
+        self._prm[4] = LFO_DEPTH_MS * 1e-3 * fs
+        self._prm[5] = WET_GAIN
+        self._prm[6] = EARLY_GAIN
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
-        lengths = prime_lengths(LINE_MS, 0.5 + self.room_size, fs)
-        self._d = np.array(lengths, dtype=np.int64)
-        self._g = np.array([10.0 ** (-3.0 * d / (self.decay_s * fs)) for d in lengths], dtype=np.float64)
-        # damping 0..1 -> one-pole pole 0..0.7 at 48 kHz, rate-independent cutoff
-        self._damp = math.exp(-2 * math.pi * (20000.0 * (1 - self.damping) + 1500.0 * self.damping) / fs) \
-            if self.damping > 0 else 0.0
+        d = np.array(prime_lengths(0.5 + self.room_size, fs), dtype=np.int64)
+        if self._d is not None and not np.array_equal(d, self._d):
+            self._state[20:24] += d[1::2] - self._d[1::2]  # keep the modulated reads next to their lines
+        self._d = d
         self._pdd = int(round(self.predelay_ms * 1e-3 * fs))
-        self._wet_gain = 0.6 / math.sqrt(8.0)
+        target = np.empty(16)
+        for k, dk in enumerate(d):
+            target[k], target[8 + k] = loop_filter(int(dk), self.decay_s, self.damping, fs)
+        self._glide_coefficients(target)
+        self._mix.set_target(self.mix)
+
+    def _glide_coefficients(self, target: np.ndarray) -> None:
+        """Start a linear ramp of the loop-filter coefficients from where they are to ``target``."""
+        current, tgt, step = self._coef
+        if np.array_equal(tgt, target):
+            return
+        tgt[:] = target
+        if self._coef_samples <= 0:
+            current[:] = target
+            self._counters[1] = 0
+        else:
+            step[:] = (target - current) / self._coef_samples
+            self._counters[1] = self._coef_samples
 
     def reset(self) -> None:
-        for a in (self._lines, self._lp, self._ap, self._pd, self._moff):
+        for a in (self._lines, self._ap, self._pd, self._state):
             a[...] = 0.0
-        self._w[0] = 0
+        depth = self._prm[4]
+        for m, phase in enumerate(LFO_PHASE):  # state layout: see process_reverb
+            self._state[12 + m] = math.sin(phase)
+            self._state[16 + m] = math.cos(phase)
+            self._state[20 + m] = self._d[2 * m + 1] + depth * math.sin(phase)
+        self._coef[0] = self._coef[1]
+        self._counters[:] = 0
+        self._mix.jump()
 
     def process(self, block: np.ndarray) -> None:
-        process_reverb(block, self._lines, self._d, self._g, self._lp, self._damp, self._ap, self._apd, ALLPASS_G,
-                       self._pd, self._pdd, OUT_L, OUT_R, self.mix, self._wet_gain, self._w, self._mdepth,
-                       self._mrate, self._moff)
+        process_reverb(block, self._lines, self._d, self._coef, self._state, self._ap, self._apd, self._apg,
+                       self._pd, self._pdd, self._mix.state, self._counters, self._prm)
 
     @property
     def tail_samples(self) -> int:
-        fs = self.spec.sample_rate
-        return int(min(30.0, self.decay_s * 1.1 + self.predelay_ms * 1e-3 + 0.1) * fs)
+        if self.spec is None:
+            return 0
+        return int(math.ceil((1.1 * self.decay_s + self.predelay_ms * 1e-3) * self.spec.sample_rate - 1e-6))
