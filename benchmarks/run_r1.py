@@ -1,125 +1,450 @@
-"""One command for the R1 performance record: mixcore vs pedalboard (and DawDreamer when installed).
+"""The R1 performance record in one command: mixcore, pedalboard and DawDreamer on the same session.
 
-    python benchmarks/run_r1.py [--seconds 60] [--repeat 3] [--json results.json]
+    python benchmarks/run_r1.py [--seconds 60] [--repeat 3] [--only NAME ...] [--json PATH] [--no-check]
+    python benchmarks/run_r1.py --processors [--seconds 60] [--repeat 3]   # single processors only
 
-Material is generated once into benchmarks/.cache/. Each renderer runs in a fresh subprocess
-(median of --repeat runs; peak RSS from getrusage of the child). mixcore renders the session
-file through the same path a user takes (Session.render to a WAV file).
+1. R1's material (``r1_material.py``) and session file (``r1_session.py``) are generated once
+   into ``benchmarks/.cache/r1-<seconds>s/`` (reused while their version and length match).
+2. Every configuration runs ``--repeat`` times, each time in a fresh Python process, so no run
+   inherits warm caches, JIT code or allocator state from another; the configurations take turns
+   (round robin), so a busy spell on a shared machine slows all of them rather than one. Each child times only the
+   render (see "setup" for the one-off part) and reports it as JSON; the parent takes the child's
+   peak RSS from ``os.wait4`` (``resource.getrusage`` of that child). The parent itself never
+   imports numpy, so the child's figure is its own (on Linux ``ru_maxrss`` survives exec and
+   would otherwise start at the parent's size).
+3. The table gives the median seconds, x realtime, time relative to mixcore on one thread, peak
+   RSS, the one-off setup time, and the CPU seconds the render used (``time.process_time``, all
+   threads; for the CLI, the whole process) -- on a shared machine CPU time is the steadier figure. With the check (default) every renderer's output is written
+   once and compared: integrated loudness, sample peak and correlation with mixcore's output,
+   which shows that the renderers did the same work.
+
+BLAS is kept to one thread in every child (``OPENBLAS_NUM_THREADS=1``): pedalboard's routing is
+one small matrix product per chunk, and a BLAS thread pool spinning next to the audio threads on
+a 2-core machine only slows everything down.
+
+mixcore runs through its public path: ``load_session(path).render(out, threads=N)`` (the
+``mixcore render`` code path, writing a float WAV, loudness metering off), and once more as the
+whole ``mixcore render SESSION -o OUT --threads 1 --quiet`` process, timed from outside
+(interpreter start, imports, metering included).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 CACHE = HERE / ".cache"
-sys.path.insert(0, str(HERE))
-from _rss import peak_rss_mb  # noqa: E402
+RESULTS = HERE / "results"
 
 
-def material(seconds: float) -> tuple[list[Path], Path]:
-    from r1_material import write_material
-    from r1_session import write_session
+# name -> (label, kind, threads, block); kind selects the worker code
+CONFIGS: dict[str, tuple[str, str, int, int | None]] = {
+    "mixcore": ("mixcore, 1 thread", "mixcore", 1, None),
+    "mixcore-2t": ("mixcore, 2 threads", "mixcore", 2, None),
+    "mixcore-512": ("mixcore, 512-frame blocks", "mixcore", 1, 512),
+    "mixcore-cli": ("mixcore render CLI, whole process", "mixcore-cli", 1, None),
+    "pedalboard": ("pedalboard, whole file", "pedalboard", 1, None),
+    "pedalboard-2t": ("pedalboard, 2 threads for track chains", "pedalboard", 2, None),
+    "pedalboard-512": ("pedalboard, 512-frame blocks", "pedalboard", 1, 512),
+    "pedalboard-spl": ("pedalboard, whole file, sample-peak limiter", "pedalboard-spl", 1, None),
+    "dawdreamer": ("DawDreamer, 512-frame blocks", "dawdreamer", 1, 512),
+}
 
-    folder = CACHE / f"r1-{int(seconds)}s"
-    paths = write_material(folder, seconds)
-    return paths, write_session(folder, paths)
+
+def folder_for(seconds: float) -> Path:
+    return CACHE / f"r1-{seconds:g}s"
 
 
-def worker(renderer: str, seconds: float, threads: int) -> dict:
-    """Runs inside the child process: time one render."""
+def child_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    return env
+
+
+# -- inside the child ---------------------------------------------------------------------------
+
+def peak_rss_self_mb() -> float:
+    """VmHWM of this process (a cross-check of the parent's getrusage figure), in MB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def worker(name: str, seconds: float, save: bool, variant: str = "") -> dict:
+    """Run one configuration once; return timings (and write the output when ``save``).
+
+    ``variant="noreverb"`` renders R1 without its reverb sends (the output check).
+    """
+    _, kind, threads, block = CONFIGS[name]
+    folder = folder_for(seconds)
+    dry = variant == "noreverb"
+    session_path = folder / ("r1-noreverb.toml" if dry else "r1.toml")
+    out = folder / f"out-{name}{'-noreverb' if dry else ''}.wav"
+    res: dict = {}
+    if kind == "mixcore":
+        t0 = time.perf_counter()
+        try:
+            from mixcore.session import load_session
+        except Exception as e:  # noqa: BLE001 -- reported, not raised: the table says why mixcore is missing
+            return {"unavailable": f"cannot import mixcore.session: {type(e).__name__}: {e}"}
+        s = load_session(session_path)
+        res["setup_s"] = time.perf_counter() - t0
+        import inspect
+
+        kw = {"threads": threads, "block_size": block}
+        if "meter" in inspect.signature(s.render).parameters:
+            kw["meter"] = False
+        t0, c0 = time.perf_counter(), time.process_time()
+        s.render(out, **kw)
+        res["seconds"], res["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+        return res
+
     import numpy as np
     import soundfile as sf
 
-    paths, session_path = material(seconds)
-    if renderer == "mixcore":
-        from mixcore.session import load_session
+    from r1_material import stem_name
 
-        s = load_session(session_path)
-        out = session_path.parent / "out-mixcore.wav"
+    t0 = time.perf_counter()
+    tracks = [np.ascontiguousarray(sf.read(str(folder / stem_name(i)), dtype="float32", always_2d=True)[0].T)
+              for i in range(16)]
+    res["read_s"] = time.perf_counter() - t0
+    n = tracks[0].shape[1]
+    if kind.startswith("pedalboard"):
+        import r1_pedalboard as rp
+
         t0 = time.perf_counter()
-        s.render(out, threads=threads, meter=False)
-        dt = time.perf_counter() - t0
-    else:
-        tracks = [np.ascontiguousarray(sf.read(str(p), dtype="float32", always_2d=True)[0].T) for p in paths]
-        if renderer.startswith("pedalboard"):
-            import r1_pedalboard as rp
-
-            t0 = time.perf_counter()
-            if renderer == "pedalboard-blocks":
-                rp.render_blocks(tracks, 512)
-            else:
-                rp.render_whole(tracks, threads=threads)
-            dt = time.perf_counter() - t0
-        elif renderer == "dawdreamer":
-            import r1_dawdreamer as rd
-
-            t0 = time.perf_counter()
-            rd.render(tracks, 512)
-            dt = time.perf_counter() - t0
+        b = rp.boards(true_peak=kind != "pedalboard-spl")
+        res["setup_s"] = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        if block:
+            y = rp.render_blocks(tracks, block, b=b, reverb_sends=not dry)
         else:
-            raise SystemExit(f"unknown renderer {renderer}")
-    return {"seconds": dt, "peak_rss_mb": peak_rss_mb()}
+            y = rp.render_whole(tracks, threads, b=b, reverb_sends=not dry)
+        res["seconds"], res["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    elif kind == "dawdreamer":
+        try:
+            import r1_dawdreamer as rd
+            import dawdreamer  # noqa: F401
+        except ImportError as e:
+            return {"unavailable": f"{e}: pip install -r benchmarks/requirements.txt"}
+        t0 = time.perf_counter()
+        engine = rd.build(tracks, reverb_sends=not dry)
+        res["setup_s"] = time.perf_counter() - t0
+        t0, c0 = time.perf_counter(), time.process_time()
+        y = rd.render(engine, n)
+        res["seconds"], res["cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+    else:
+        raise SystemExit(f"unknown configuration {name}")
+    if y.shape != (2, n):
+        raise SystemExit(f"{name}: output shape {y.shape}, expected {(2, n)}")
+    if save:
+        sf.write(str(out), y.T, 48000, subtype="FLOAT")
+    return res
 
 
-def run_child(renderer: str, seconds: float, threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", renderer, "--seconds", str(seconds), "--threads", str(threads)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(r.stdout.strip().splitlines()[-1])
+def output_stats(folder: Path, names: list[str], suffix: str = "") -> dict[str, dict]:
+    """Loudness (pyloudnorm), sample peak and correlation with mixcore's output, per renderer."""
+    import numpy as np
+    import pyloudnorm as pyln
+    import soundfile as sf
+
+    ref = None
+    if (folder / f"out-mixcore{suffix}.wav").exists():
+        ref = sf.read(str(folder / f"out-mixcore{suffix}.wav"), dtype="float64", always_2d=True)[0]
+    stats = {}
+    for name in names:
+        p = folder / f"out-{name}{suffix}.wav"
+        if not p.exists():
+            continue
+        y, sr = sf.read(str(p), dtype="float64", always_2d=True)
+        st = {"integrated_lufs": float(pyln.Meter(sr).integrated_loudness(y)),
+              "sample_peak_dbfs": float(20 * np.log10(np.max(np.abs(y)) + 1e-300)),
+              "frames": int(y.shape[0])}
+        if ref is not None and ref.shape == y.shape:
+            st["correlation_with_mixcore"] = float(np.corrcoef(ref.ravel(), y.ravel())[0, 1])
+        stats[name] = st
+    return stats
+
+
+def processor_costs(seconds: float, repeat: int) -> dict[str, dict[str, float]]:
+    """Seconds per single processor on ``seconds`` of stereo R1 material (track 12), mixcore vs pedalboard.
+
+    Each processor is built fresh and called one-shot (``proc(audio, sample_rate)``) ``repeat``
+    times; the median is reported. mixcore's processors come from the same chain entries as the
+    session file, through the processor registry (SPEC type names).
+    """
+    import numpy as np
+    import pedalboard as pb
+    import soundfile as sf
+
+    import r1_pedalboard as rp
+    import r1_session as rs
+    from mixcore.processors.registry import processor_types
+    from r1_material import stem_name
+
+    x = np.ascontiguousarray(sf.read(str(folder_for(seconds) / stem_name(12)), dtype="float32",
+                                     always_2d=True)[0].T)
+    types = processor_types()
+
+    def mixcore_proc(entry: dict):
+        entry = dict(entry)
+        return types[entry.pop("type")](**entry)
+
+    track_eq, track_comp = rs.track_chain()
+    master_eq, _, limiter = rs.master_chain()
+    cases = {
+        "track EQ (high-pass + 3 peaks)": (lambda: mixcore_proc(track_eq),
+                                           lambda: pb.Pedalboard([rp.eq_plugin(*b) for b in rs.TRACK_EQ])),
+        "compressor": (lambda: mixcore_proc(track_comp), lambda: rp.comp(rs.TRACK_COMP)),
+        "master EQ (2 shelves)": (lambda: mixcore_proc(master_eq),
+                                  lambda: pb.Pedalboard([rp.eq_plugin(*b) for b in rs.MASTER_EQ])),
+        "limiter, true peak": (lambda: mixcore_proc(limiter),
+                               lambda: pb.BrickwallLimiter(ceiling_db=-1.0, release_ms=100.0, lookahead_ms=5.0,
+                                                           true_peak=True)),
+        "limiter, sample peak (pedalboard only)": (None, lambda: pb.BrickwallLimiter(
+            ceiling_db=-1.0, release_ms=100.0, lookahead_ms=5.0, true_peak=False)),
+        "reverb (mixcore FDN, pedalboard Freeverb)": (lambda: mixcore_proc({"type": "reverb", **rs.REVERB}),
+                                                      lambda: rp.boards()["reverb"]),
+        "delay": (lambda: mixcore_proc({"type": "delay", **rs.DELAY}), lambda: rp.boards()["delay"]),
+    }
+
+    def timed(make) -> float | None:
+        if make is None:
+            return None
+        times = []
+        for _ in range(repeat):
+            proc = make()
+            t0 = time.perf_counter()
+            proc(x, 48000)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    return {name: {"mixcore_s": timed(m), "pedalboard_s": timed(p)} for name, (m, p) in cases.items()}
+
+
+# -- in the parent ------------------------------------------------------------------------------
+
+def run_child(cmd: list[str], threads: int, with_cpu: bool = False) -> tuple:
+    """Run ``cmd``; returns (exit code, stdout, stderr, wall seconds, child's peak RSS in MB[, CPU seconds])."""
+    with tempfile.TemporaryFile("w+") as fo, tempfile.TemporaryFile("w+") as fe:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=fo, stderr=fe, text=True, env=child_env(threads), cwd=str(ROOT))
+        _, status, usage = os.wait4(p.pid, 0)      # reaps the child: its own rusage, not the parent's
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        fo.seek(0)
+        fe.seek(0)
+        out, err = fo.read(), fe.read()
+    if with_cpu:
+        return p.returncode, out, err, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return p.returncode, out, err, wall, usage.ru_maxrss / 1024
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def measure(name: str, seconds: float, save: bool, variant: str = "") -> dict:
+    _, kind, threads, _ = CONFIGS[name]
+    folder = folder_for(seconds)
+    if kind == "mixcore-cli":
+        cmd = [sys.executable, "-m", "mixcore", "render", str(folder / "r1.toml"), "-o",
+               str(folder / f"out-{name}.wav"), "--threads", str(threads), "--quiet"]
+    else:
+        cmd = [sys.executable, __file__, "--worker", name, "--seconds", repr(seconds)] + (["--save"] if save else [])
+        cmd += ["--variant", variant] if variant else []
+    code, out, err, wall, rss, cpu = run_child(cmd, threads, with_cpu=True)
+    if code != 0:
+        return {"error": last_line(err) or f"exit code {code}"}
+    if kind == "mixcore-cli":
+        return {"seconds": wall, "peak_rss_mb": rss, "cpu_s": cpu}
+    res = json.loads(last_line(out))
+    res["peak_rss_mb"] = rss
+    res.setdefault("vmhwm_mb", None)
+    return res
+
+
+def machine() -> dict:
+    model = platform.processor()
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    versions = subprocess.run([sys.executable, "-c", (
+        "import importlib.metadata as m, json\n"
+        "v = {}\n"
+        "for p in ('numpy', 'scipy', 'pedalboard', 'dawdreamer', 'soundfile', 'pyloudnorm'):\n"
+        "    try: v[p] = m.version(p)\n"
+        "    except m.PackageNotFoundError: v[p] = None\n"
+        "print(json.dumps(v))")], capture_output=True, text=True, env=child_env(1), check=False)
+    return {"nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cpu_model": model, "python": platform.python_version(), "platform": platform.platform(),
+            "packages": json.loads(last_line(versions.stdout) or "{}")}
+
+
+def prepare_material(seconds: float) -> None:
+    """Material and session file, generated in a child so the parent stays small (see the module doc)."""
+    folder = folder_for(seconds)
+    code, _, err, wall, _ = run_child([sys.executable, str(HERE / "r1_session.py"), str(folder),
+                                         "--seconds", repr(seconds)], 1)
+    if code != 0:
+        raise SystemExit(f"material generation failed: {last_line(err)}")
+    print(f"material and session: {folder} ({wall:.1f} s)", file=sys.stderr)
+
+
+def fmt_table(results: dict, seconds: float) -> str:
+    base = results.get("mixcore", {}).get("seconds")
+    rows = [(f"{'renderer':46s} {'seconds':>8s} {'x realtime':>10s} {'vs mixcore':>10s} {'peak RSS MB':>11s} "
+             f"{'setup s':>8s} {'cpu s':>7s}")]
+    for name, r in results.items():
+        label = CONFIGS[name][0]
+        if "seconds" not in r:
+            rows.append(f"{label:46s} {r.get('unavailable') or 'failed: ' + r.get('error', '?')}")
+            continue
+        ratio = f"{r['seconds'] / base:9.2f}x" if base else f"{'n/a':>10s}"
+        setup = f"{r['setup_s']:8.2f}" if r.get("setup_s") is not None else f"{'-':>8s}"
+        rows.append(f"{label:46s} {r['seconds']:8.3f} {seconds / r['seconds']:10.1f} {ratio} "
+                    f"{r['peak_rss_mb']:11.0f} {setup} {r['cpu_s']:7.2f}")
+    return "\n".join(rows)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--worker")
-    ap.add_argument("--json", type=Path)
-    ap.add_argument("--only", nargs="*")
+    ap = argparse.ArgumentParser(description="R1: mixcore vs pedalboard vs DawDreamer, same session, same machine")
+    ap.add_argument("--seconds", type=float, default=60.0, help="length of the material (default 60)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per configuration; the median is reported")
+    ap.add_argument("--only", nargs="+", choices=list(CONFIGS), help="run only these configurations")
+    ap.add_argument("--json", type=Path, help="results file (default benchmarks/results/r1-<seconds>s.json)")
+    ap.add_argument("--no-check", action="store_true", help="skip writing and comparing the outputs")
+    ap.add_argument("--processors", action="store_true",
+                    help="only time single processors, mixcore vs pedalboard, on one track's material")
+    ap.add_argument("--worker", choices=[*CONFIGS, "processors"], help=argparse.SUPPRESS)
+    ap.add_argument("--save", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--variant", default="", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.worker:
-        print(json.dumps(worker(a.worker, a.seconds, a.threads)))
+    if a.worker == "processors":
+        print(json.dumps(processor_costs(a.seconds, a.repeat)))
         return
-    material(a.seconds)
-    configs = [("mixcore", 1), ("mixcore", 2), ("pedalboard", 1), ("pedalboard", 2), ("pedalboard-blocks", 1)]
-    try:
-        import dawdreamer  # noqa: F401
+    if a.worker:
+        res = worker(a.worker, a.seconds, a.save, a.variant)
+        res["vmhwm_mb"] = peak_rss_self_mb()
+        print(json.dumps(res))
+        return
 
-        configs.append(("dawdreamer", 1))
-    except ImportError:
-        print("dawdreamer not installed: pip install -r benchmarks/requirements.txt", file=sys.stderr)
-    if a.only:
-        configs = [c for c in configs if c[0] in a.only]
-    results = {}
-    for name, threads in configs:
-        runs = [run_child(name, a.seconds, threads) for _ in range(a.repeat)]
-        errors = [r["error"] for r in runs if "error" in r]
-        key = f"{name} ({threads} thread{'s' if threads > 1 else ''})"
-        if errors:
-            results[key] = {"error": errors[0]}
-            print(f"{key:32s} failed: {errors[0]}")
+    load0 = os.getloadavg()[0]
+    if load0 > 0.5:
+        print(f"warning: load average {load0:.2f} before the run; other work on the machine skews wall times "
+              "(the 'cpu s' column much less)", file=sys.stderr)
+    prepare_material(a.seconds)
+    if a.processors:
+        run_processors(a)
+        return
+    names = a.only or list(CONFIGS)
+    runs: dict[str, list[dict]] = {name: [] for name in names}
+    for i in range(a.repeat):              # round robin: a busy spell on the machine hits every renderer alike
+        for name in names:
+            if runs[name] and "seconds" not in runs[name][-1]:
+                continue
+            r = measure(name, a.seconds, save=not a.no_check and i == 0)
+            runs[name].append(r)
+            print(f"run {i + 1}/{a.repeat} {CONFIGS[name][0]}: "
+                  f"{r['seconds']:.3f} s" if "seconds" in r else r.get("unavailable") or r.get("error"),
+                  file=sys.stderr)
+    results: dict[str, dict] = {}
+    for name, rs in runs.items():
+        if "seconds" not in rs[-1]:
+            results[name] = rs[-1]
             continue
-        med = statistics.median(r["seconds"] for r in runs)
-        rss = max(r["peak_rss_mb"] for r in runs)
-        results[key] = {"seconds": med, "x_realtime": a.seconds / med, "peak_rss_mb": rss}
-    base = results.get("mixcore (1 thread)", {}).get("seconds")
-    print(f"R1, {a.seconds:g} s of audio, {os.cpu_count()} cores, median of {a.repeat}")
-    print(f"{'renderer':32s} {'seconds':>8s} {'x realtime':>11s} {'vs mixcore 1t':>14s} {'peak RSS MB':>12s}")
-    for key, r in results.items():
-        if "error" in r:
-            continue
-        ratio = r["seconds"] / base if base else float("nan")
-        print(f"{key:32s} {r['seconds']:8.3f} {r['x_realtime']:11.1f} {ratio:13.2f}x {r['peak_rss_mb']:12.0f}")
-    if a.json:
-        a.json.write_text(json.dumps(results, indent=2))
+        med = statistics.median(r["seconds"] for r in rs)
+        setups = [r["setup_s"] for r in rs if r.get("setup_s") is not None]
+        results[name] = {
+            "label": CONFIGS[name][0], "seconds": med, "x_realtime": a.seconds / med,
+            "runs_s": [r["seconds"] for r in rs], "min_s": min(r["seconds"] for r in rs),
+            "cpu_s": statistics.median(r["cpu_s"] for r in rs),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
+            "vmhwm_mb": max((r.get("vmhwm_mb") or 0.0) for r in rs) or None,
+            "setup_s": statistics.median(setups) if setups else None,
+            "read_s": statistics.median(r["read_s"] for r in rs) if "read_s" in rs[0] else None,
+        }
+    base = results.get("mixcore", {}).get("seconds")
+    for r in results.values():
+        if "seconds" in r and base:
+            r["time_vs_mixcore"] = r["seconds"] / base
+    print(f"\nR1, {a.seconds:g} s of 16-track audio at 48 kHz, median of {a.repeat} fresh processes")
+    print(fmt_table(results, a.seconds))
+    report = {"seconds_of_audio": a.seconds, "repeat": a.repeat, "date": time.strftime("%Y-%m-%d"),
+              "load_average_before_after": [load0, os.getloadavg()[0]],
+              "machine": machine(), "results": results}
+    if not a.no_check:
+        ok = [n for n in names if "seconds" in results[n]]
+        dry = [n for n in ("mixcore", "pedalboard", "dawdreamer") if n in ok]
+        for name in dry:                                         # untimed: the variant without reverb sends
+            r = measure(name, a.seconds, save=True, variant="noreverb")
+            if "seconds" not in r:
+                print(f"{name} without reverb sends: {r.get('error')}", file=sys.stderr)
+        report["outputs"] = _check(a.seconds, ok, "")
+        report["outputs_without_reverb_sends"] = _check(a.seconds, dry, "-noreverb")
+        for title, stats in (("output", report["outputs"]),
+                             ("output without the reverb sends", report["outputs_without_reverb_sends"])):
+            if stats:
+                print(f"\n{title:46s} {'LUFS':>7s} {'peak dBFS':>9s} {'corr. with mixcore':>18s}")
+                for name, st in stats.items():
+                    corr = st.get("correlation_with_mixcore")
+                    print(f"{CONFIGS[name][0]:46s} {st['integrated_lufs']:7.2f} {st['sample_peak_dbfs']:9.2f} "
+                          f"{'' if corr is None else f'{corr:18.4f}'}")
+    path = a.json or RESULTS / f"r1-{a.seconds:g}s.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nresults: {path}")
+
+
+def run_processors(a: argparse.Namespace) -> None:
+    code, out, err, _, _ = run_child([sys.executable, __file__, "--worker", "processors", "--seconds", repr(a.seconds),
+                                      "--repeat", str(a.repeat)], 1)
+    if code:
+        raise SystemExit(f"processor timing failed: {last_line(err)}")
+    costs = json.loads(last_line(out))
+    print(f"\nsingle processors on {a.seconds:g} s of stereo (R1 track 12), median of {a.repeat}, milliseconds")
+    print(f"{'processor':44s} {'mixcore':>8s} {'pedalboard':>10s}")
+    for name, c in costs.items():
+        m, p = (f"{1000 * v:.1f}" if v is not None else "-" for v in (c["mixcore_s"], c["pedalboard_s"]))
+        print(f"{name:44s} {m:>8s} {p:>10s}")
+    path = a.json or RESULTS / f"r1-processors-{a.seconds:g}s.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"seconds_of_audio": a.seconds, "repeat": a.repeat, "date": time.strftime("%Y-%m-%d"),
+                                "machine": machine(), "processors": costs}, indent=1) + "\n")
+    print(f"\nresults: {path}")
+
+
+def _check(seconds: float, names: list[str], suffix: str) -> dict:
+    """Output statistics, computed in a child process (the parent never loads numpy)."""
+    code, out, err, _, _ = run_child([sys.executable, "-c", (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "import run_r1\n"
+        f"print(json.dumps(run_r1.output_stats(Path({str(folder_for(seconds))!r}), {names!r}, {suffix!r})))")], 1)
+    if code != 0:
+        print(f"output check failed: {last_line(err)}", file=sys.stderr)
+        return {}
+    return json.loads(last_line(out))
 
 
 if __name__ == "__main__":

@@ -207,3 +207,18 @@ def test_render_meters_the_output_and_requested_nodes_in_the_same_pass(project, 
     assert set(r.node_loudness) == {"grp", "b"}
     with pytest.raises(MixcoreError, match=r"--meter: no track or bus named 'gpr' \(did you mean 'grp'\?\)"):
         project.render(tmp_path / "x.wav", meter_nodes=["gpr"])
+
+
+@pytest.mark.parametrize("bit_depth", ["float", 24])
+def test_same_bytes_a_few_seconds_apart(tmp_path, bit_depth):
+    """No timestamp in the file: libsndfile's PEAK chunk (float WAV) would carry the time of writing."""
+    import time
+
+    write(tmp_path / "a.wav", noise(4800, 2, seed=8))
+    s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, bit_depth=bit_depth,
+                tracks=[{"name": "a", "source": "a.wav"}])
+    s.render(tmp_path / "1.wav")
+    time.sleep(1.2)
+    s.render(tmp_path / "2.wav")
+    assert sha(tmp_path / "1.wav") == sha(tmp_path / "2.wav")
+    assert b"PEAK" not in (tmp_path / "1.wav").read_bytes()[:200]

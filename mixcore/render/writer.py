@@ -80,6 +80,10 @@ class AtomicWriter:
         except Exception as e:
             os.unlink(self._tmp)
             raise MixcoreError(f"{self.where}: cannot write {self.path}: {e}") from None
+        if self.subtype in ("FLOAT", "DOUBLE"):
+            # libsndfile adds a PEAK chunk holding the time of writing to float files: the same audio
+            # would give different bytes a second later. Switch it off (SFC_SET_ADD_PEAK_CHUNK = 0x1050).
+            sf._snd.sf_command(self._file._file, 0x1050, sf._ffi.NULL, 0)
         return self
 
     def write(self, block: np.ndarray) -> None:
