@@ -1,127 +1,218 @@
 # cython: language_level=3
-"""Loudness meter kernel: K-weighting and 100 ms step energies (ITU-R BS.1770-4).
+"""Loudness kernel: K-weighting, 100 ms step energies and levels (ITU-R BS.1770-4).
 
-Per channel: two biquads (pre-filter shelf, RLB high-pass; transposed direct
-form II, float64), then the squared K-weighted samples are summed per step of
-``hop`` samples (100 ms). Each completed step writes one column of per-channel
-sums. Raw (unweighted) sums of x_c^2 and x_0 x_1 are accumulated for RMS and
-correlation. Results never depend on how the signal is cut into blocks.
+Per channel, in float64: the two K-weighting biquads in direct form I,
+
+    y[n] = b0 x[n] + b1 x[n-1] + b2 x[n-2] - a2 y[n-2] - a1 y[n-1]      (pre-filter, a shelf)
+    w[n] = y[n] + y[n-2] - 2 y[n-1] - a2' w[n-2] - a1' w[n-1]           (RLB high-pass, b' = 1, -2, 1)
+
+(the second stage reads the first one's output history, so a channel's state is
+x[n-1], x[n-2], y[n-1], y[n-2], w[n-1], w[n-2]). The sum of w[n]^2 over each
+100 ms step (``hop`` samples) is one step energy; the steps are counted from
+the first sample, so their boundaries never depend on how the signal is cut
+into blocks. With ``levels`` the same loop also accumulates sum x^2 and
+max |x| per channel and sum x_0 x_1 (RMS, sample peak, correlation).
+
+Written for speed: channels go two at a time through 2-lane float64 vectors
+(SSE2 on x86-64, NEON on arm64). Each lane does exactly the scalar operations
+in source order (no FMA, no reassociation), and the feedback term is added
+last, which keeps the loop-carried dependency to one multiply and one add.
+
+The energies of completed steps are combined with the channel weights,
+``p_k = sum_c G_c e_{c,k}``, and kept in a growing float64 array: 8 bytes per
+100 ms step whatever the channel count (288 kB per hour).
 """
 cimport cython
-from libc.math cimport fabs
+from libc.string cimport memset
 
+import numpy as np
 
 cdef extern from *:
     """
-    /* Two channels at once in GCC/Clang vector registers (SSE2 on x86-64, NEON on arm64, plain
-       scalar code elsewhere). Every lane does exactly the scalar operations in the same order
-       (IEEE, no reassociation), so the results equal the scalar path bit for bit. */
-    typedef double mc_v2d __attribute__((vector_size(16)));
-    typedef long long mc_v2i __attribute__((vector_size(16)));
+    typedef double mc_lk_v2 __attribute__((vector_size(16)));
+    typedef long long mc_lk_v2i __attribute__((vector_size(16)));
 
-    static Py_ssize_t mc_kweight_pair(const float *x0, const float *x1, Py_ssize_t n, const double *co,
-                                      double *z0, double *z1, double *acc, double *raw, double *peak,
-                                      long long *count, long long hop, double *steps0, double *steps1,
-                                      double *cross) {
-        const mc_v2d b10 = {co[0], co[0]}, b11 = {co[1], co[1]}, b12 = {co[2], co[2]};
-        const mc_v2d a11 = {co[3], co[3]}, a12 = {co[4], co[4]};
-        const mc_v2d b20 = {co[5], co[5]}, b21 = {co[6], co[6]}, b22 = {co[7], co[7]};
-        const mc_v2d a21 = {co[8], co[8]}, a22 = {co[9], co[9]};
-        const mc_v2i absmask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
-        mc_v2d p1 = {z0[0], z1[0]}, p2 = {z0[1], z1[1]}, q1 = {z0[2], z1[2]}, q2 = {z0[3], z1[3]};
-        mc_v2d a = {acc[0], acc[1]}, r = {raw[0], raw[1]}, pk = {peak[0], peak[1]};
-        const mc_v2d zero = {0.0, 0.0};
-        long long cnt = *count;
+    /* State of one channel: x1 x2 y1 y2 w1 w2 acc sumsq peak (9 doubles). */
+    enum { MC_LK_X1, MC_LK_X2, MC_LK_Y1, MC_LK_Y2, MC_LK_W1, MC_LK_W2, MC_LK_ACC, MC_LK_SQ, MC_LK_PK, MC_LK_N };
+
+    static inline mc_lk_v2 mc_lk_pack(const double *s0, const double *s1, int k) {
+        mc_lk_v2 v = {s0[k], s1[k]}; return v;
+    }
+
+    /* Channels c (lane 0) and d (lane 1) over n samples. Returns the number of steps completed; the
+       energy of step k goes to e0[k] and e1[k]. *cross (may be NULL) accumulates x_c x_d. */
+    static Py_ssize_t mc_lk_pair(const float *x0, const float *x1, Py_ssize_t n, const double *co,
+                                 double *s0, double *s1, long long count, long long hop,
+                                 double *e0, double *e1, double *cross, int levels) {
+        const mc_lk_v2 b0 = {co[0], co[0]}, b1 = {co[1], co[1]}, b2 = {co[2], co[2]};
+        const mc_lk_v2 a1 = {co[3], co[3]}, a2 = {co[4], co[4]};
+        const mc_lk_v2 c1 = {co[5], co[5]}, c2 = {co[6], co[6]};
+        const mc_lk_v2i absmask = {0x7fffffffffffffffLL, 0x7fffffffffffffffLL};
+        const mc_lk_v2 zero = {0.0, 0.0};
+        mc_lk_v2 px1 = mc_lk_pack(s0, s1, MC_LK_X1), px2 = mc_lk_pack(s0, s1, MC_LK_X2);
+        mc_lk_v2 py1 = mc_lk_pack(s0, s1, MC_LK_Y1), py2 = mc_lk_pack(s0, s1, MC_LK_Y2);
+        mc_lk_v2 pw1 = mc_lk_pack(s0, s1, MC_LK_W1), pw2 = mc_lk_pack(s0, s1, MC_LK_W2);
+        mc_lk_v2 acc = mc_lk_pack(s0, s1, MC_LK_ACC);
+        mc_lk_v2 sq = mc_lk_pack(s0, s1, MC_LK_SQ), pk = mc_lk_pack(s0, s1, MC_LK_PK);
         double cr = cross ? *cross : 0.0;
-        Py_ssize_t col = 0, i;
-        for (i = 0; i < n; i++) {
-            mc_v2d v = {(double)x0[i], (double)x1[i]};
-            cr = cr + v[0] * v[1];
-            mc_v2d av = (mc_v2d)((mc_v2i)v & absmask);
-            mc_v2i gt = (mc_v2i)(av > pk);
-            pk = (mc_v2d)(((mc_v2i)av & gt) | ((mc_v2i)pk & ~gt));
-            r = r + v * v;
-            mc_v2d y = b10 * v + p1;
-            p1 = (b11 * v + p2) - a11 * y;
-            p2 = b12 * v - a12 * y;
-            v = y;
-            y = b20 * v + q1;
-            q1 = (b21 * v + q2) - a21 * y;
-            q2 = b22 * v - a22 * y;
-            a = a + y * y;
-            if (++cnt == hop) {
-                steps0[col] = a[0];
-                steps1[col] = a[1];
-                col++;
-                a = zero;
-                cnt = 0;
+        Py_ssize_t done = 0, i;
+        if (levels) {
+            for (i = 0; i < n; i++) {
+                mc_lk_v2 v = {(double)x0[i], (double)x1[i]};
+                cr = cr + v[0] * v[1];
+                sq = sq + v * v;
+                mc_lk_v2 av = (mc_lk_v2)((mc_lk_v2i)v & absmask);
+                mc_lk_v2i gt = (mc_lk_v2i)(av > pk);
+                pk = (mc_lk_v2)(((mc_lk_v2i)av & gt) | ((mc_lk_v2i)pk & ~gt));
+                mc_lk_v2 y = ((b0 * v + b1 * px1 + b2 * px2) - a2 * py2) - a1 * py1;
+                mc_lk_v2 w = (((y + py2) - (py1 + py1)) - c2 * pw2) - c1 * pw1;
+                px2 = px1; px1 = v; py2 = py1; py1 = y; pw2 = pw1; pw1 = w;
+                acc = acc + w * w;
+                if (++count == hop) {
+                    e0[done] = acc[0]; e1[done] = acc[1]; done++;
+                    acc = zero; count = 0;
+                }
+            }
+        } else {
+            for (i = 0; i < n; i++) {
+                mc_lk_v2 v = {(double)x0[i], (double)x1[i]};
+                mc_lk_v2 y = ((b0 * v + b1 * px1 + b2 * px2) - a2 * py2) - a1 * py1;
+                mc_lk_v2 w = (((y + py2) - (py1 + py1)) - c2 * pw2) - c1 * pw1;
+                px2 = px1; px1 = v; py2 = py1; py1 = y; pw2 = pw1; pw1 = w;
+                acc = acc + w * w;
+                if (++count == hop) {
+                    e0[done] = acc[0]; e1[done] = acc[1]; done++;
+                    acc = zero; count = 0;
+                }
             }
         }
-        z0[0] = p1[0]; z0[1] = p2[0]; z0[2] = q1[0]; z0[3] = q2[0];
-        z1[0] = p1[1]; z1[1] = p2[1]; z1[2] = q1[1]; z1[3] = q2[1];
-        acc[0] = a[0]; acc[1] = a[1]; raw[0] = r[0]; raw[1] = r[1]; peak[0] = pk[0]; peak[1] = pk[1];
-        *count = cnt;
+        double *s[2] = {s0, s1};
+        for (int l = 0; l < 2; l++) {
+            s[l][MC_LK_X1] = px1[l]; s[l][MC_LK_X2] = px2[l]; s[l][MC_LK_Y1] = py1[l]; s[l][MC_LK_Y2] = py2[l];
+            s[l][MC_LK_W1] = pw1[l]; s[l][MC_LK_W2] = pw2[l]; s[l][MC_LK_ACC] = acc[l];
+            s[l][MC_LK_SQ] = sq[l]; s[l][MC_LK_PK] = pk[l];
+        }
         if (cross) *cross = cr;
-        return col;
+        return done;
     }
     """
-    Py_ssize_t mc_kweight_pair(const float* x0, const float* x1, Py_ssize_t n, const double* co, double* z0,
-                               double* z1, double* acc, double* raw, double* peak, long long* count,
-                               long long hop, double* steps0, double* steps1, double* cross) nogil
+    enum:
+        MC_LK_ACC
+        MC_LK_SQ
+        MC_LK_PK
+        MC_LK_N
+    Py_ssize_t mc_lk_pair(const float* x0, const float* x1, Py_ssize_t n, const double* co, double* s0,
+                          double* s1, long long count, long long hop, double* e0, double* e1, double* cross,
+                          int levels) nogil
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef Py_ssize_t _meter(const float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z, double[::1] acc,
-                       long long[::1] cnt, long long hop, double[:, ::1] steps, double[::1] raw,
-                       double[::1] peak) noexcept nogil:
-    # Channels two at a time (mc_kweight_pair); an odd last channel is paired with itself and its copy
-    # dropped. The 100 ms step boundaries fall on the same samples for every channel.
-    cdef Py_ssize_t c, d, i, nc = x.shape[0], n = x.shape[1], col = 0
-    cdef long long count = cnt[0], start = cnt[0]
-    cdef double zc[4]
-    cdef double zd[4]
-    cdef double accp[2]
-    cdef double rawp[2]
-    cdef double pkp[2]
-    c = 0
-    while c < nc:
-        d = c + 1 if c + 1 < nc else c
-        for i in range(2):
-            zc[2 * i] = z[c, i, 0]
-            zc[2 * i + 1] = z[c, i, 1]
-            zd[2 * i] = z[d, i, 0]
-            zd[2 * i + 1] = z[d, i, 1]
-        accp[0] = acc[c]; accp[1] = acc[d]
-        rawp[0] = raw[c]; rawp[1] = raw[d]
-        pkp[0] = peak[c]; pkp[1] = peak[d]
-        count = start
-        col = mc_kweight_pair(&x[c, 0] if n else NULL, &x[d, 0] if n else NULL, n, &co[0, 0], zc, zd, accp,
-                              rawp, pkp, &count, hop, &steps[c, 0], &steps[d, 0],
-                              &raw[nc] if (c == 0 and nc >= 2) else NULL)
-        for i in range(2):
-            z[c, i, 0] = zc[2 * i]
-            z[c, i, 1] = zc[2 * i + 1]
-        acc[c] = accp[0]; raw[c] = rawp[0]; peak[c] = pkp[0]
-        if d != c:
-            for i in range(2):
-                z[d, i, 0] = zd[2 * i]
-                z[d, i, 1] = zd[2 * i + 1]
-            acc[d] = accp[1]; raw[d] = rawp[1]; peak[d] = pkp[1]
-        c = c + 2
-    cnt[0] = count
-    return col
 
-def meter_block(const float[:, ::1] x,      # IN    (channels, n)
-                const double[:, ::1] coeffs, # IN    (2, 5) K-weighting biquads b0 b1 b2 a1 a2
-                double[:, :, ::1] state,     # INOUT (channels, 2, 2)
-                double[::1] acc,             # INOUT (channels,) sum of the current step
-                long long[::1] count,        # INOUT [samples in the current step]
-                long long hop,               # samples per step (100 ms)
-                double[:, ::1] steps,        # OUT   (channels, >= n // hop + 1) completed step sums
-                double[::1] raw,             # INOUT (channels + 1,) sums of x_c^2, then x_0 x_1
-                double[::1] peak):           # INOUT (channels,) sample peaks |x_c|
-    """Meter one block; returns how many steps were completed (columns of ``steps`` written)."""
-    cdef Py_ssize_t k
-    with nogil:
-        k = _meter(x, coeffs, state, acc, count, hop, steps, raw, peak)
-    return k
+cdef class LoudnessKernel:
+    """Streaming K-weighting and 100 ms step energies of ``channels`` channels (see the module docstring).
+
+    coeffs: (2, 5) [b0, b1, b2, a1, a2] of the pre-filter and of the RLB high-pass, whose numerator
+    must be 1, -2, 1 (it is at every rate, see ``mixcore.metering.kweighting``). weights: (channels,)
+    channel weights G_c. hop: samples per 100 ms step.
+    """
+
+    cdef readonly int channels
+    cdef readonly long long hop
+    cdef readonly bint levels
+    cdef readonly long long frames        # samples seen per channel
+    cdef double _co[7]
+    cdef double[:, ::1] _state            # (channels, MC_LK_N)
+    cdef double[::1] _weights
+    cdef double[:, ::1] _energies         # (channels, cap) scratch for the steps completed in one call
+    cdef double[::1] _power               # weighted step energies, growing
+    cdef Py_ssize_t _steps
+    cdef double _cross
+
+    def __init__(self, coeffs, weights, long long hop, *, bint levels=True):
+        c = np.asarray(coeffs, dtype=np.float64)
+        if c.shape != (2, 5) or list(c[1, :3]) != [1.0, -2.0, 1.0]:
+            raise ValueError("coeffs: expected (2, 5) with a second-stage numerator of 1, -2, 1")
+        if hop < 1:
+            raise ValueError("hop must be at least 1 sample")
+        self._co[0], self._co[1], self._co[2], self._co[3], self._co[4] = c[0]
+        self._co[5], self._co[6] = c[1, 3], c[1, 4]
+        self._weights = np.ascontiguousarray(weights, dtype=np.float64)
+        self.channels = self._weights.shape[0]
+        self.hop = hop
+        self.levels = levels
+        self._state = np.zeros((self.channels, MC_LK_N))
+        self._energies = np.zeros((self.channels + 1, 4))
+        self._power = np.zeros(1024)
+        self.reset()
+
+    def reset(self):
+        self._state[...] = 0.0
+        self._steps = 0
+        self._cross = 0.0
+        self.frames = 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def process(self, const float[:, ::1] x):   # IN (channels, n), not modified
+        """Take the next n samples of every channel."""
+        cdef Py_ssize_t n = x.shape[1], c, d, k, done = 0
+        cdef long long count = self.frames % self.hop
+        if x.shape[0] != self.channels:
+            raise ValueError(f"expected {self.channels} channels, got {x.shape[0]}")
+        if n == 0:
+            return
+        cdef Py_ssize_t need = (count + n) // self.hop
+        if need + 1 > self._energies.shape[1]:
+            self._energies = np.zeros((self.channels + 1, need + 1))
+        if self._steps + need > self._power.shape[0]:
+            grown = np.zeros(max(2 * self._power.shape[0], self._steps + need))
+            grown[: self._steps] = self._power[: self._steps]
+            self._power = grown
+        cdef double spare[MC_LK_N]
+        cdef double s
+        with nogil:
+            c = 0
+            while c < self.channels:
+                d = c + 1
+                if d < self.channels:
+                    done = mc_lk_pair(&x[c, 0], &x[d, 0], n, self._co, &self._state[c, 0], &self._state[d, 0],
+                                      count, self.hop, &self._energies[c, 0], &self._energies[d, 0],
+                                      &self._cross if c == 0 else NULL, self.levels)
+                else:  # an odd last channel goes through both lanes; the copy in lane 1 is dropped
+                    for k in range(MC_LK_N):
+                        spare[k] = self._state[c, k]
+                    done = mc_lk_pair(&x[c, 0], &x[c, 0], n, self._co, &self._state[c, 0], spare,
+                                      count, self.hop, &self._energies[c, 0], &self._energies[self.channels, 0],
+                                      NULL, self.levels)
+                c += 2
+            for k in range(done):
+                s = 0.0
+                for c in range(self.channels):
+                    s = s + self._weights[c] * self._energies[c, k]
+                self._power[self._steps + k] = s
+        self._steps += done
+        self.frames += n
+
+    def powers(self):
+        """The weighted energies sum_c G_c e_c of the completed 100 ms steps (a copy, float64)."""
+        return np.array(self._power[: self._steps])
+
+    @property
+    def pending(self):
+        """(weighted energy so far, samples) of the step in progress."""
+        cdef double s = 0.0
+        cdef Py_ssize_t c
+        for c in range(self.channels):
+            s = s + self._weights[c] * self._state[c, MC_LK_ACC]
+        return s, self.frames % self.hop
+
+    def sum_squares(self):
+        """sum x_c^2 of every channel (float64); zeros unless ``levels``."""
+        return np.array(self._state[:, MC_LK_SQ])
+
+    def sample_peaks(self):
+        """max |x_c| of every channel (float64); zeros unless ``levels``."""
+        return np.array(self._state[:, MC_LK_PK])
+
+    @property
+    def cross(self):
+        """sum x_0 x_1 (channels 0 and 1; 0 for mono or without ``levels``)."""
+        return self._cross

@@ -1,107 +1,251 @@
 # cython: language_level=3
-"""True-peak kernel (ITU-R BS.1770-4 Annex 2, 4x oversampling).
+"""True-peak kernel: ITU-R BS.1770-4 Annex 2, 4x oversampling.
 
-A polyphase interpolator (taps = 2K per phase) gives the three points between
-x[m] and x[m+1]; each local maximum of the 4x sequence is refined by a
-parabola through it and its neighbours, which removes most of the
-under-reading of plain 4x sampling near Nyquist.
+The interpolator is the Annex's 48-tap filter, used as 4 phases of 12 taps:
+phase p gives ``y_p(m) = sum_j h_p[j] x[m - j]``, the signal 5.875 - p/4
+samples before ``m`` (points 1/8, 3/8, 5/8 and 7/8 of the way between two
+samples). The true peak of a channel is the largest of ``|x[m]|`` and every
+``|y_p(m)|`` (the samples themselves are candidates too, so true peak >= sample
+peak always). Rates of 192 kHz and up are not oversampled (the Annex oversamples
+to 192 kHz): their true peak is the sample peak.
 
-Written by hand for speed:
-- segments are computed in chunks of 64 with the tap loop outside the
-  segment loop, so the compiler vectorises across segments while each sum
-  keeps its fixed order (bit-identical results, no fast-math);
-- no interpolated or refined value can exceed ``bound * max|x|`` over the
-  samples its taps reach, so a chunk whose local maximum times ``bound`` is
-  not above the peak found so far is skipped. Skipping never changes the
-  result, so results do not depend on block sizes.
+How it is computed fast, and still exactly:
+
+- Phases 3 and 2 are phases 0 and 1 reversed. With ``a_j = x[m - j]``,
+  ``b_j = x[m - 11 + j]`` (j = 0..5), ``u_j = (h0[j] + h0[11 - j]) / 2`` and
+  ``v_j = (h0[j] - h0[11 - j]) / 2``: ``y0 = S + D`` and ``y3 = S - D`` with
+  ``S = sum u_j (a_j + b_j)``, ``D = sum v_j (a_j - b_j)``, so
+  ``max(|y0|, |y3|) = |S| + |D|`` (exactly, in floating point too); the same
+  for phases 1 and 2. That is 64 operations per sample instead of 104.
+- Outputs are evaluated 8 at a time in float32 vectors (every lane does the
+  same operations in the same order as a lone sample would: no FMA, no
+  reassociation), so the value of every point never depends on block sizes.
+- A group of 8 outputs only reads ``x`` in a window of 19 samples. Every
+  interpolated point is at most ``G_p * max|x|`` over that window
+  (``G_p = sum_j |h_p[j]|``: 1.43 for phases 0/3, 2.02 for phases 1/2), so
+  when that bound is not above the peak found so far the group cannot raise
+  it and is skipped, phase pair by phase pair. Skipping never changes the
+  result: the peak is a maximum, and a skipped group holds nothing above it.
+
+Reference: Recommendation ITU-R BS.1770-4 (10/2015), Annex 2, "Guidelines for
+accurate measurement of true-peak level", and its filter coefficient table.
 """
 cimport cython
-from libc.math cimport fabs
+from libc.string cimport memcpy
 
-DEF CH = 64
-DEF MAXTAPS = 64
+import numpy as np
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #if defined(__SSE__) || defined(__x86_64__)
+    #include <xmmintrin.h>
+    #define MC_TP_SSE 1
+    #endif
+    /* 4 float32 lanes in GCC/Clang vector registers (SSE on x86-64, NEON on arm64). Lane arithmetic is
+       plain IEEE single precision in source order. */
+    typedef float mc_tp_v4 __attribute__((vector_size(16)));
+    typedef int mc_tp_v4i __attribute__((vector_size(16)));
+
+    static inline mc_tp_v4 mc_tp_load(const float *p) { mc_tp_v4 v; memcpy(&v, p, sizeof v); return v; }
+    static inline mc_tp_v4 mc_tp_abs(mc_tp_v4 v) {
+        const mc_tp_v4i m = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
+        return (mc_tp_v4)((mc_tp_v4i)v & m);
+    }
+    static inline mc_tp_v4 mc_tp_max(mc_tp_v4 a, mc_tp_v4 b) {  /* lane-wise (a > b ? a : b) */
+    #ifdef MC_TP_SSE
+        return (mc_tp_v4)_mm_max_ps((__m128)a, (__m128)b);
+    #else
+        mc_tp_v4i gt = (mc_tp_v4i)(a > b);
+        return (mc_tp_v4)(((mc_tp_v4i)a & gt) | ((mc_tp_v4i)b & ~gt));
+    #endif
+    }
+    static inline float mc_tp_hmax(mc_tp_v4 v) {
+        v = mc_tp_max(v, __builtin_shufflevector(v, v, 2, 3, 0, 1));
+        v = mc_tp_max(v, __builtin_shufflevector(v, v, 1, 0, 3, 2));
+        return v[0];
+    }
+
+    /* |S| + |D| of one phase pair for the 4 outputs starting at p (p[-11] .. p[3] are read). */
+    static inline mc_tp_v4 mc_tp_pair(const float *p, const float *u, const float *v) {
+        mc_tp_v4 s = {0.0f, 0.0f, 0.0f, 0.0f}, d = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int j = 0; j < 6; j++) {
+            mc_tp_v4 a = mc_tp_load(p - j), b = mc_tp_load(p - 11 + j);
+            s = s + (a + b) * u[j];
+            d = d + (a - b) * v[j];
+        }
+        return mc_tp_abs(s) + mc_tp_abs(d);
+    }
+
+    /* The largest candidate of the 8 outputs starting at p (p[-11] .. p[7] are read), phase pair 0/3
+       only if `both`. */
+    static inline float mc_tp_group(const float *p, const float *u0, const float *v0, const float *u1,
+                                    const float *v1, int both) {
+        mc_tp_v4 lo = mc_tp_max(mc_tp_abs(mc_tp_load(p)), mc_tp_pair(p, u1, v1));
+        mc_tp_v4 hi = mc_tp_max(mc_tp_abs(mc_tp_load(p + 4)), mc_tp_pair(p + 4, u1, v1));
+        if (both) {
+            lo = mc_tp_max(lo, mc_tp_pair(p, u0, v0));
+            hi = mc_tp_max(hi, mc_tp_pair(p + 4, u0, v0));
+        }
+        return mc_tp_hmax(mc_tp_max(lo, hi));
+    }
+
+    /* w: 11 samples of history then n new samples. Updates *peak with the candidates of the n new
+       outputs. u0/v0: folded phases 0/3, u1/v1: phases 1/2; g0, g1: their bounds (sum |h|, with a
+       margin for rounding). oversample = 0: samples only. */
+    static void mc_true_peak(const float *w, Py_ssize_t n, const float *u0, const float *v0,
+                             const float *u1, const float *v1, float g0, float g1, int oversample,
+                             float *peak) {
+        float pk = *peak;
+        const float *x = w + 11;
+        Py_ssize_t m0 = 0;
+        if (!oversample) {
+            for (; m0 < n; m0++) {
+                float a = x[m0] < 0.0f ? -x[m0] : x[m0];
+                if (a > pk) pk = a;
+            }
+            *peak = pk;
+            return;
+        }
+        for (; m0 + 8 <= n; m0 += 8) {
+            /* the group reads w[m0 .. m0 + 18]: bound every point by G * max |w| there */
+            mc_tp_v4 win = mc_tp_max(mc_tp_max(mc_tp_abs(mc_tp_load(w + m0)), mc_tp_abs(mc_tp_load(w + m0 + 4))),
+                                     mc_tp_max(mc_tp_abs(mc_tp_load(w + m0 + 8)),
+                                               mc_tp_max(mc_tp_abs(mc_tp_load(w + m0 + 12)),
+                                                         mc_tp_abs(mc_tp_load(w + m0 + 15)))));
+            float bound = mc_tp_hmax(win);
+            if (bound * g1 <= pk) continue;  /* nothing here can exceed the peak */
+            float b = mc_tp_group(x + m0, u0, v0, u1, v1, bound * g0 > pk);
+            if (b > pk) pk = b;
+        }
+        if (m0 < n) {  /* a short last group, evaluated on a zero-padded copy; lanes past n are ignored */
+            int lanes = (int)(n - m0);
+            float t[11 + 8] = {0.0f};
+            memcpy(t, w + m0, (size_t)(11 + lanes) * sizeof(float));
+            mc_tp_v4 lo = mc_tp_max(mc_tp_abs(mc_tp_load(t + 11)),
+                                    mc_tp_max(mc_tp_pair(t + 11, u1, v1), mc_tp_pair(t + 11, u0, v0)));
+            mc_tp_v4 hi = mc_tp_max(mc_tp_abs(mc_tp_load(t + 15)),
+                                    mc_tp_max(mc_tp_pair(t + 15, u1, v1), mc_tp_pair(t + 15, u0, v0)));
+            for (int k = 0; k < lanes; k++) {
+                float c = k < 4 ? lo[k] : hi[k - 4];
+                if (c > pk) pk = c;
+            }
+        }
+        *peak = pk;
+    }
+    """
+    void mc_true_peak(const float* w, Py_ssize_t n, const float* u0, const float* v0, const float* u1,
+                      const float* v1, float g0, float g1, int oversample, float* peak) nogil
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef void _tp(const float[:, ::1] w, Py_ssize_t n, const float[:, ::1] fir, double bound,
-              double[::1] peak) noexcept nogil:
-    # w: (channels, taps + n); segment m (0..n-1) spans w[m + K] .. w[m + K + 1]; tap j of a phase
-    # multiplies w[m + taps - j]. Point k of segment m: acc[k][m] (k = 0, 1, 2 for 1/4, 2/4, 3/4).
-    cdef Py_ssize_t c, m, k, j, s0, s1, cnt, nc = w.shape[0], taps = fir.shape[1], K = taps // 2
-    cdef float acc[3][CH + 1]
-    cdef float f
-    cdef double mx, v, lo, curv, best, a0, a4
-    cdef double pa[5]
-    cdef const float* xp
-    cdef float* ap
-    for c in range(nc):
-        s0 = 0
-        while s0 < n:
-            s1 = s0 + CH if s0 + CH < n else n
-            cnt = s1 - s0
-            mx = 0.0
-            for j in range(s0, s1 + taps):  # every sample the taps of segments s0-1 .. s1-1 reach
-                v = fabs(w[c, j])
-                if v > mx:
-                    mx = v
-            if mx * bound > peak[c]:
-                # acc[k][i] for segments s0 - 1 + i, i = 0..cnt (i = 0: the previous segment, for its last point)
-                for k in range(3):
-                    ap = &acc[k][0]
-                    for m in range(cnt + 1):
-                        ap[m] = 0.0
-                    for j in range(taps):
-                        f = fir[k, j]
-                        xp = &w[c, s0 - 1 + taps - j]
-                        for m in range(cnt + 1):
-                            ap[m] = ap[m] + f * xp[m]
-                # the 4x maximum of the chunk; the parabola adds at most 1/8 of it
-                best = 0.0
-                for k in range(3):
-                    ap = &acc[k][0]
-                    for m in range(1, cnt + 1):
-                        v = fabs(ap[m])
-                        if v > best:
-                            best = v
-                for m in range(s0 + K, s1 + K + 1):
-                    v = fabs(w[c, m])
-                    if v > best:
-                        best = v
-                if best * 1.125 * (1.0 + 1e-6) <= peak[c]:
-                    s0 = s1
-                    continue
-                lo = fabs(acc[2][0])
-                best = 0.0
-                for m in range(cnt):
-                    pa[0] = fabs(w[c, s0 + m + K])
-                    pa[1] = fabs(acc[0][m + 1])
-                    pa[2] = fabs(acc[1][m + 1])
-                    pa[3] = fabs(acc[2][m + 1])
-                    pa[4] = fabs(w[c, s0 + m + K + 1])
-                    if pa[4] > best:
-                        best = pa[4]
-                    for k in range(4):
-                        a0 = lo if k == 0 else pa[k - 1]
-                        a4 = pa[k + 1]
-                        if pa[k] >= a0 and pa[k] >= a4:
-                            curv = a0 - 2.0 * pa[k] + a4
-                            v = pa[k] - (a0 - a4) * (a0 - a4) / (8.0 * curv) if curv < -1e-12 else pa[k]
-                            if v > best:
-                                best = v
-                    lo = pa[3]
-                if best > peak[c]:
-                    peak[c] = best
-            s0 = s1
+#: ITU-R BS.1770-4 Annex 2: phases 0 and 1 of the 48-tap interpolator (phase 3 is phase 0 reversed,
+#: phase 2 is phase 1 reversed). Tap j multiplies x[m - j].
+ANNEX2_PHASES = np.array([
+    [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
+     0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500],
+    [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500, 0.4650878906250,
+     0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375],
+])
+cdef enum:
+    _HIST = 11
+TAPS = 12
+HISTORY = _HIST
+#: from this rate on the samples are as dense as the Annex's 4 x 48 kHz: no oversampling
+NO_OVERSAMPLING_FROM_HZ = 192000
 
 
-def true_peak_block(const float[:, ::1] w,     # IN    (channels, taps + n): taps samples of history, then n new
-                    Py_ssize_t n,
-                    const float[:, ::1] fir,   # IN    (3, taps) interpolator phases, taps <= 64
-                    double bound,              # max gain of interpolation + refinement
-                    double[::1] peak):         # INOUT (channels,) true peak (linear)
-    """Update the per-channel true peaks with the n segments that end in this block."""
-    if fir.shape[1] > MAXTAPS or fir.shape[1] % 2 or w.shape[1] != n + fir.shape[1]:
-        raise ValueError("true_peak_block: bad shapes")
-    with nogil:
-        _tp(w, n, fir, bound, peak)
+def annex2_filter():
+    """The four phases (4, 12) of the Annex 2 interpolator, tap j multiplying x[m - j]."""
+    h0, h1 = ANNEX2_PHASES
+    return np.array([h0, h1, h1[::-1], h0[::-1]])
+
+
+cdef class TruePeakKernel:
+    """Streaming true peak of ``channels`` channels (see the module docstring)."""
+
+    cdef readonly int channels
+    cdef readonly bint oversample
+    cdef float[:, ::1] _hist       # (channels, 11): the last 11 samples seen
+    cdef float[::1] _peak           # (channels,)
+    cdef float[::1] _work           # 11 + n scratch
+    cdef float _u0[6]
+    cdef float _v0[6]
+    cdef float _u1[6]
+    cdef float _v1[6]
+    cdef float _g0, _g1
+
+    def __init__(self, int channels, double sample_rate):
+        cdef int j
+        self.channels = channels
+        self.oversample = sample_rate < NO_OVERSAMPLING_FROM_HZ
+        self._hist = np.zeros((channels, HISTORY), dtype=np.float32)
+        self._peak = np.zeros(channels, dtype=np.float32)
+        self._work = np.zeros(HISTORY + 4096, dtype=np.float32)
+        h0, h1 = ANNEX2_PHASES
+        for j in range(6):
+            self._u0[j] = (h0[j] + h0[11 - j]) / 2.0
+            self._v0[j] = (h0[j] - h0[11 - j]) / 2.0
+            self._u1[j] = (h1[j] + h1[11 - j]) / 2.0
+            self._v1[j] = (h1[j] - h1[11 - j]) / 2.0
+        # sum |h_p| bounds every interpolated point by max |x|; the margin covers float32 rounding
+        self._g0 = float(np.sum(np.abs(h0))) * (1.0 + 1e-5)
+        self._g1 = float(np.sum(np.abs(h1))) * (1.0 + 1e-5)
+
+    def reset(self):
+        self._hist[...] = 0.0
+        self._peak[...] = 0.0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def process(self, const float[:, ::1] x):    # IN (channels, n)
+        """Take the next n samples of every channel into the peaks."""
+        cdef Py_ssize_t n = x.shape[1], c
+        if x.shape[0] != self.channels:
+            raise ValueError(f"expected {self.channels} channels, got {x.shape[0]}")
+        if n == 0:
+            return
+        if self._work.shape[0] < _HIST + n:
+            self._work = np.zeros(_HIST + n, dtype=np.float32)
+        cdef float* w = &self._work[0]
+        with nogil:
+            for c in range(self.channels):
+                memcpy(w, &self._hist[c, 0], _HIST * sizeof(float))
+                memcpy(w + _HIST, &x[c, 0], n * sizeof(float))
+                mc_true_peak(w, n, self._u0, self._v0, self._u1, self._v1, self._g0, self._g1,
+                             self.oversample, &self._peak[c])
+                memcpy(&self._hist[c, 0], w + n, _HIST * sizeof(float))
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def peaks(self, bint flush=True):
+        """Linear true peak of every channel (float64). ``flush``: include the points after the last
+        sample (11 zeros pushed through a copy of the state, as if the signal were followed by silence)."""
+        cdef float[::1] pk = np.array(self._peak, dtype=np.float32)
+        cdef float buf[2 * _HIST]
+        cdef Py_ssize_t c, j
+        if flush and self.oversample:
+            for c in range(self.channels):
+                memcpy(buf, &self._hist[c, 0], _HIST * sizeof(float))
+                for j in range(_HIST):
+                    buf[_HIST + j] = 0.0
+                mc_true_peak(buf, _HIST, self._u0, self._v0, self._u1, self._v1, self._g0, self._g1, 1,
+                             &pk[c])
+        return np.asarray(pk, dtype=np.float64)
+
+
+def reference_true_peak(x, double sample_rate):
+    """For testing purposes: the same true peak, straight from the Annex 2 filter with numpy (float64).
+
+    x: (channels, n). Zeros are taken before and after the signal (11 samples each side)."""
+    x = np.asarray(x, dtype=np.float64)
+    if sample_rate >= NO_OVERSAMPLING_FROM_HZ:
+        return np.max(np.abs(x), axis=1) if x.shape[1] else np.zeros(x.shape[0])
+    ph = annex2_filter()
+    out = []
+    for ch in x:
+        padded = np.concatenate([ch, np.zeros(HISTORY)])
+        peaks = [np.max(np.abs(ch)) if ch.size else 0.0]
+        for p in range(4):
+            peaks.append(np.max(np.abs(np.convolve(padded, ph[p])[: padded.size])))
+        out.append(max(peaks))
+    return np.array(out)

@@ -6,50 +6,92 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MixcoreError
-from ..render.sources import probe
+from .kweighting import MIN_SAMPLE_RATE, channel_weights
 from .meter import LoudnessMeter
 from .result import AnalysisResult
 
+#: frames read from a file at a time
 CHUNK = 65536
 
 
-def analyze(source, sample_rate: float | None = None) -> AnalysisResult:
-    """Analyse a file (read block by block) or an array of shape (channels, samples) / (samples,)."""
-    if isinstance(source, (str, Path)):
-        path = Path(source)
-        import soundfile as sf
+def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True) -> AnalysisResult:
+    """Loudness, loudness range, true peak and levels of a file or an array.
 
-        info = probe_any(path)
-        meter = LoudnessMeter(info.samplerate, info.channels)
-        try:
-            with sf.SoundFile(str(path)) as f:
-                while True:
-                    data = f.read(CHUNK, dtype="float32", always_2d=True)
-                    if not len(data):
-                        break
-                    meter.process(np.ascontiguousarray(data.T))
-        except MixcoreError:
-            raise
-        except Exception as e:
-            raise MixcoreError(f"{path}: error reading: {' '.join(str(e).split())}") from None
-        return meter.result(str(path))
+    Parameters
+    ----------
+    source : str | Path | ndarray [shape=(channels, samples) or (samples,)]
+        An audio file (anything libsndfile reads: wav, flac, aiff, ogg, ...), read ``CHUNK`` frames
+        at a time, or samples (converted to float32).
+    sample_rate : float, optional
+        Required for an array; for a file it must be left out or equal the file's rate.
+    true_peak : bool
+        False skips the true peak (the slowest measurement); ``true_peak_dbtp`` is then nan.
+
+    Errors are ``MixcoreError`` one-liners naming the file (missing, unreadable, empty, ...).
+    """
+    if isinstance(source, (str, Path)):
+        return _analyze_file(Path(source), sample_rate, true_peak)
     if sample_rate is None:
         raise MixcoreError("analyze: sample_rate is required for an array")
-    x = np.asarray(source, dtype=np.float32)
-    x = x.reshape(1, -1) if x.ndim == 1 else x
-    meter = LoudnessMeter(sample_rate, x.shape[0])
+    x = np.asarray(source)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
+    if x.ndim != 2 or not 1 <= x.shape[0] <= 6:
+        raise MixcoreError(f"analyze: expected an array of shape (channels, samples) with 1 to 6 channels, "
+                           f"got {x.shape}")
+    try:
+        meter = LoudnessMeter(sample_rate, x.shape[0], true_peak=true_peak)
+    except ValueError as e:
+        raise MixcoreError(f"analyze: {e}") from None
     for i in range(0, x.shape[1], CHUNK):
-        meter.process(np.ascontiguousarray(x[:, i:i + CHUNK]))
+        meter.process(np.ascontiguousarray(x[:, i:i + CHUNK], dtype=np.float32))
     return meter.result(None)
 
 
-def probe_any(path: Path):
-    """Like sources.probe but any channel count (meters handle up to 5.1)."""
-    try:
-        return probe(path, str(path))
-    except MixcoreError as e:
-        if "channels; sources are mono or stereo" not in str(e):
-            raise MixcoreError(str(e).replace(f"{path}: ", "", 1) if str(e).startswith(f"{path}: {path}") else str(e)) from None
+def _analyze_file(path: Path, sample_rate: float | None, true_peak: bool) -> AnalysisResult:
     import soundfile as sf
 
-    return sf.info(str(path))
+    info = probe_any(path)
+    if sample_rate is not None and float(sample_rate) != float(info.samplerate):
+        raise MixcoreError(f"{path}: its sample rate is {info.samplerate} Hz, not {sample_rate:g} Hz")
+    meter = LoudnessMeter(info.samplerate, info.channels, true_peak=true_peak)
+    buf = np.empty((CHUNK, info.channels), dtype=np.float32)
+    try:
+        with sf.SoundFile(str(path)) as f:
+            while True:
+                n = f.read(CHUNK, dtype="float32", always_2d=True, out=buf).shape[0]
+                if n == 0:
+                    break
+                meter.process(np.ascontiguousarray(buf[:n].T))
+    except Exception as e:  # libsndfile's message is the cause
+        raise MixcoreError(f"{path}: error while reading: {' '.join(str(e).split())}") from None
+    if meter.frames == 0:
+        raise MixcoreError(f"{path}: holds no audio (0 frames)")
+    return meter.result(str(path))
+
+
+def probe_any(path: Path):
+    """``soundfile.info`` of a file the meter can measure, or a one-line ``MixcoreError`` naming it."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise MixcoreError(f"{path}: file not found")
+    if path.is_dir():
+        raise MixcoreError(f"{path}: is a folder, not an audio file")
+    try:
+        info = sf.info(str(path))
+    except Exception as e:
+        cause = " ".join(str(e).split()).replace(f"Error opening {str(path)!r}: ", "")
+        raise MixcoreError(f"{path}: not a readable audio file ({cause})") from None
+    if info.frames <= 0:
+        raise MixcoreError(f"{path}: holds no audio (0 frames)")
+    try:
+        channel_weights(info.channels)
+    except ValueError:
+        raise MixcoreError(f"{path}: {info.channels} channels; loudness is measured for 1 to 6 channels "
+                           f"(up to 5.1)") from None
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise MixcoreError(f"{path}: sample rate {info.samplerate} Hz; the meter needs at least "
+                           f"{MIN_SAMPLE_RATE} Hz")
+    return info

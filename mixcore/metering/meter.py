@@ -1,16 +1,34 @@
-"""A streaming loudness meter: integrated, momentary, short-term, LRA, true peak.
+"""A streaming loudness meter: ITU-R BS.1770-4, EBU Tech 3341 (EBU Mode) and Tech 3342 (LRA).
 
-``process(block)`` runs the Cython kernels (K-weighting and 100 ms step
-energies, true/sample peak); ``result()`` does the gating on the step
-energies with numpy. Definitions:
+``process(block)`` runs the Cython kernels on each block as it passes
+(K-weighting and 100 ms step energies, levels, true peak); nothing of the
+audio is kept but one weighted energy per 100 ms step (8 bytes, 288 kB per
+hour). ``result()`` does the gating and the statistics on those energies with
+numpy. Definitions (``p_k = sum_c G_c e_{c,k}``, the weighted K-weighted energy
+of step k, ``hop`` samples = 100 ms):
 
-- block loudness (BS.1770-4): ``-0.691 + 10 log10(sum_c G_c z_c)``, z_c the
-  mean square of the K-weighted channel over the block;
-- momentary: 400 ms blocks; short-term: 3 s blocks; both every 100 ms;
-- integrated: 400 ms blocks with 75 % overlap, absolute gate -70 LUFS,
-  relative gate 10 LU below the gated mean;
-- loudness range (EBU Tech 3342): short-term values above -70 LUFS and above
-  (their energy mean - 20 LU); LRA = 95th - 10th percentile.
+- loudness of a window of N steps: ``L = -0.691 + 10 log10(sum p_k / (N hop))``;
+- momentary: N = 4 (400 ms), short-term: N = 30 (3 s), one value every 100 ms.
+  The meter starts in silence: the first windows are counted from the first
+  sample with zeros before it, as a meter started with the programme would
+  show them;
+- integrated (BS.1770-4 section 5.1 / Tech 3341): the gating blocks are the
+  complete 400 ms windows (75 % overlap); absolute gate: blocks above -70
+  LUFS; relative gate: blocks above (loudness of the mean power of the
+  absolutely gated blocks) - 10 LU; the result is the loudness of the mean
+  power of the blocks above both;
+- loudness range (Tech 3342): the complete 3 s short-term windows above -70
+  LUFS and above (loudness of their mean power) - 20 LU; LRA is their 95th
+  minus 10th percentile (linear interpolation between ranks);
+- true peak: ``mixcore._dsp.truepeak`` (Annex 2, 4x); sample peak, RMS
+  (``20 log10 sqrt(mean_c mean_n x_c^2)``, so a full-scale sine is -3.01 dBFS),
+  crest factor (sample peak - RMS, dB), stereo correlation
+  (``sum x_L x_R / sqrt(sum x_L^2 sum x_R^2)``) and balance
+  (``10 log10(sum x_L^2 / sum x_R^2)``, positive when the left is louder).
+
+The step boundaries count from the first sample and every kernel is exact
+whatever the block sizes, so the results never depend on how the signal was
+cut into blocks.
 """
 from __future__ import annotations
 
@@ -18,134 +36,147 @@ import math
 
 import numpy as np
 
-from .._dsp.loudness import meter_block
-from .._dsp.truepeak import true_peak_block
-from ..processors.limiter import interpolator_phases
-from .kweighting import channel_weights, k_weighting
-from .result import AnalysisResult, _db
+from .._dsp.loudness import LoudnessKernel
+from .._dsp.truepeak import TruePeakKernel
+from .kweighting import MIN_SAMPLE_RATE, channel_weights, k_weighting
+from .result import AnalysisResult, db
 
-TP_TAPS = 12
-_FIR = np.ascontiguousarray(interpolator_phases(TP_TAPS), dtype=np.float32)
-# no interpolated point exceeds sum|fir| times the largest tap; the parabola adds at most 1/8
-_BOUND = float(np.max(np.sum(np.abs(_FIR.astype(np.float64)), axis=1))) * 1.125 * (1 + 1e-6)
+MOMENTARY_STEPS = 4     # 400 ms
+SHORT_TERM_STEPS = 30   # 3 s
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+LRA_RELATIVE_GATE_LU = -20.0
+LRA_PERCENTILES = (10.0, 95.0)
+
+
+def loudness(power: np.ndarray | float) -> np.ndarray | float:
+    """-0.691 + 10 log10(mean weighted power); -inf for silence."""
+    with np.errstate(divide="ignore"):
+        return -0.691 + 10.0 * np.log10(power)
 
 
 class LoudnessMeter:
-    """Meter a stream of float32 blocks of shape (channels, n)."""
+    """Meter a stream of float32 blocks of shape (channels, n); see the module docstring.
 
-    def __init__(self, sample_rate: float, channels: int, *, true_peak: bool = True) -> None:
-        self.true_peak = bool(true_peak)  # False: loudness only (true_peak_dbtp of the result is nan)
-        self.sample_rate = int(sample_rate)
+    ``true_peak=False`` skips the true peak (``true_peak_dbtp`` is then nan); ``levels=False``
+    skips sample peak, RMS, crest, correlation and balance (nan / None). With both off the meter
+    does only what integrated loudness, momentary, short-term and LRA need.
+    """
+
+    def __init__(self, sample_rate: float, channels: int, *, true_peak: bool = True, levels: bool = True) -> None:
+        sr = float(sample_rate)
+        if not (math.isfinite(sr) and sr >= MIN_SAMPLE_RATE):
+            raise ValueError(f"sample rate {sample_rate}: the meter needs at least {MIN_SAMPLE_RATE} Hz")
+        self.sample_rate = int(sr) if sr.is_integer() else sr
         self.channels = int(channels)
-        if self.sample_rate % 10:
-            raise ValueError(f"sample rate {sample_rate} is not a whole number of 100 ms steps")
-        self.hop = self.sample_rate // 10
-        self._coeffs = k_weighting(self.sample_rate)
+        self.true_peak = bool(true_peak)
+        self.levels = bool(levels)
+        # 100 ms steps; a rate that is not a multiple of 10 Hz gets the nearest whole number of samples
+        self.hop = max(1, int(round(sr / 10.0)))
         self._weights = channel_weights(self.channels)
-        self._z = np.zeros((self.channels, 2, 2))
-        self._acc = np.zeros(self.channels)
-        self._count = np.zeros(1, dtype=np.int64)
-        self._raw = np.zeros(self.channels + 1)
-        self._steps: list[np.ndarray] = []
-        self._tail = np.zeros((self.channels, TP_TAPS), dtype=np.float32)  # the last TP_TAPS samples seen
-        self._peak = np.zeros(self.channels)
-        self._speak = np.zeros(self.channels)
-        self.frames = 0
+        self._k = LoudnessKernel(k_weighting(sr), self._weights, self.hop, levels=self.levels)
+        self._tp = TruePeakKernel(self.channels, sr) if self.true_peak else None
+
+    @property
+    def frames(self) -> int:
+        """Samples per channel metered so far."""
+        return int(self._k.frames)
+
+    def reset(self) -> None:
+        self._k.reset()
+        if self._tp is not None:
+            self._tp.reset()
 
     def process(self, block: np.ndarray) -> None:
-        x = np.ascontiguousarray(block, dtype=np.float32)
+        """Meter the next block (channels, n); the block is read, never modified."""
+        x = block
+        if not (isinstance(x, np.ndarray) and x.dtype == np.float32 and x.flags.c_contiguous):
+            x = np.ascontiguousarray(x, dtype=np.float32)
         if x.ndim != 2 or x.shape[0] != self.channels:
             raise ValueError(f"expected a block of shape ({self.channels}, n), got {x.shape}")
-        n = x.shape[1]
-        if n == 0:
+        if x.shape[1] == 0:
             return
-        out = np.empty((self.channels, n // self.hop + 1))
-        k = meter_block(x, self._coeffs, self._z, self._acc, self._count, self.hop, out, self._raw, self._speak)
-        if k:
-            self._steps.append(out[:, :k].copy())
-        if self.true_peak:
-            self._true_peak(x, self._tail, self._peak)
-        self.frames += n
+        self._k.process(x)
+        if self._tp is not None:
+            self._tp.process(x)
 
-    @staticmethod
-    def _true_peak(x: np.ndarray, tail: np.ndarray, peak: np.ndarray) -> None:
-        w = np.concatenate([tail, x], axis=1)
-        true_peak_block(w, x.shape[1], _FIR, _BOUND, peak)
-        tail[...] = w[:, -TP_TAPS:]
+    # --- loudness over time -------------------------------------------------------------------
 
-    def _flushed_peaks(self) -> np.ndarray:
-        """True peaks including the last samples (zeros pushed through a copy of the state)."""
-        tail, peak = self._tail.copy(), self._peak.copy()
-        self._true_peak(np.zeros((self.channels, TP_TAPS), np.float32), tail, peak)
-        return peak
+    def step_powers(self) -> np.ndarray:
+        """Weighted K-weighted energy of every completed 100 ms step (float64, not normalised)."""
+        return self._k.powers()
 
-    def block_loudness(self, steps_per_block: int) -> np.ndarray:
-        """Loudness (LUFS) of every full window of ``steps_per_block`` 100 ms steps, hop 100 ms."""
-        e = self.step_energies()
-        if e.shape[1] < steps_per_block:
-            return np.zeros(0)
-        c = np.cumsum(np.pad(e, ((0, 0), (1, 0))), axis=1)
-        z = (c[:, steps_per_block:] - c[:, :-steps_per_block]) / (steps_per_block * self.hop)
-        power = self._weights @ z
-        with np.errstate(divide="ignore"):
-            return -0.691 + 10.0 * np.log10(power)
+    def _windows(self, steps: int, complete: bool) -> np.ndarray:
+        p = self.step_powers()
+        if complete:
+            if p.size < steps:
+                return np.zeros(0)
+            sums = np.lib.stride_tricks.sliding_window_view(p, steps).sum(axis=1)
+        else:
+            sums = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(steps - 1), p]),
+                                                            steps).sum(axis=1)
+        return sums / (steps * self.hop)
 
-    def step_energies(self) -> np.ndarray:
-        return np.concatenate(self._steps, axis=1) if self._steps else np.zeros((self.channels, 0))
+    def momentary(self) -> np.ndarray:
+        """Momentary loudness (LUFS) every 100 ms; value k covers the 400 ms up to (k + 1) * 100 ms."""
+        return loudness(self._windows(MOMENTARY_STEPS, complete=False))
+
+    def short_term(self) -> np.ndarray:
+        """Short-term loudness (LUFS) every 100 ms; value k covers the 3 s up to (k + 1) * 100 ms."""
+        return loudness(self._windows(SHORT_TERM_STEPS, complete=False))
 
     def integrated(self) -> float:
-        e = self.step_energies()
-        if e.shape[1] < 4:
+        """Gated integrated loudness (LUFS); -inf when no block passes the gates."""
+        z = self._windows(MOMENTARY_STEPS, complete=True)
+        lk = loudness(z)
+        keep = lk > ABSOLUTE_GATE_LUFS
+        if not keep.any():
             return -math.inf
-        c = np.cumsum(np.pad(e, ((0, 0), (1, 0))), axis=1)
-        z = (c[:, 4:] - c[:, :-4]) / (4 * self.hop)  # (channels, blocks)
-        power = self._weights @ z
-        with np.errstate(divide="ignore"):
-            lk = -0.691 + 10.0 * np.log10(power)
-        keep = lk > -70.0
-        if not np.any(keep):
-            return -math.inf
-        rel = -0.691 + 10.0 * math.log10(float(np.mean(power[keep]))) - 10.0
-        keep &= lk > rel
-        if not np.any(keep):
-            return -math.inf
-        return -0.691 + 10.0 * math.log10(float(np.mean(power[keep])))
+        relative = float(loudness(np.mean(z[keep]))) + RELATIVE_GATE_LU
+        keep &= lk > relative
+        return float(loudness(np.mean(z[keep]))) if keep.any() else -math.inf
 
     def loudness_range(self) -> float:
-        st = self.block_loudness(30)
-        st = st[st > -70.0]
-        if st.size == 0:
+        """EBU Tech 3342 loudness range (LU); 0 when no short-term value passes the gates."""
+        z = self._windows(SHORT_TERM_STEPS, complete=True)
+        st = loudness(z)
+        keep = st > ABSOLUTE_GATE_LUFS
+        if not keep.any():
             return 0.0
-        rel = 10.0 * math.log10(float(np.mean(10.0 ** (st / 10.0)))) - 20.0
-        st = st[st > rel]
-        if st.size == 0:
-            return 0.0
-        lo, hi = np.percentile(st, [10, 95])
+        relative = float(loudness(np.mean(z[keep]))) + LRA_RELATIVE_GATE_LU
+        kept = st[keep & (st > relative)]
+        lo, hi = np.percentile(kept, LRA_PERCENTILES)
         return float(hi - lo)
 
+    # --- everything ------------------------------------------------------------------------------
+
     def result(self, path: str | None = None) -> AnalysisResult:
-        mom = self.block_loudness(4)
-        st = self.block_loudness(30)
-        peaks = self._flushed_peaks() if self.true_peak else np.full(self.channels, math.nan)
-        n = max(self.frames, 1)
-        ms = self._raw[: self.channels] / n
-        rms = _db(math.sqrt(float(np.mean(ms)))) if self.frames else -math.inf
-        sample_peak = _db(float(np.max(self._speak))) if self.frames else -math.inf
-        corr = None
-        balance = None
-        if self.channels == 2:
-            den = math.sqrt(self._raw[0] * self._raw[1])
-            corr = float(self._raw[2] / den) if den > 0 else 0.0
-            balance = 10.0 * math.log10(self._raw[0] / self._raw[1]) if self._raw[0] > 0 and self._raw[1] > 0 else None
+        """The analysis of everything metered so far (the meter can go on afterwards)."""
+        n = self.frames
+        mom, st = self.momentary(), self.short_term()
+        nan = math.nan
+        if self._tp is not None:
+            tpc = [db(p) for p in self._tp.peaks()]
+            tp = max(tpc)
+        else:
+            tpc, tp = [nan] * self.channels, nan
+        rms = crest = sample_peak = nan
+        corr = balance = None
+        if self.levels:
+            sq = self._k.sum_squares()
+            sample_peak = db(float(np.max(self._k.sample_peaks())))
+            rms = db(math.sqrt(float(np.mean(sq)) / n)) if n else -math.inf
+            crest = sample_peak - rms if math.isfinite(rms) else nan
+            if self.channels == 2:
+                den = math.sqrt(sq[0] * sq[1])
+                corr = float(self._k.cross / den) if den > 0 else None
+                balance = 10.0 * math.log10(sq[0] / sq[1]) if sq[0] > 0 and sq[1] > 0 else None
         return AnalysisResult(
-            path=path, sample_rate=self.sample_rate, channels=self.channels, duration_s=self.frames / self.sample_rate,
+            path=path, sample_rate=self.sample_rate, channels=self.channels, duration_s=n / self.sample_rate,
             integrated_lufs=self.integrated(), loudness_range_lu=self.loudness_range(),
-            true_peak_dbtp=(_db(float(np.max(peaks))) if self.frames else -math.inf) if self.true_peak else math.nan,
-            sample_peak_dbfs=sample_peak,
+            true_peak_dbtp=tp, sample_peak_dbfs=sample_peak,
             momentary_max_lufs=float(np.max(mom)) if mom.size else -math.inf,
             short_term_max_lufs=float(np.max(st)) if st.size else -math.inf,
-            correlation=corr, rms_dbfs=rms,
-            crest_db=(sample_peak - rms) if math.isfinite(rms) else 0.0,
-            balance_db=balance, true_peak_per_channel_dbtp=[_db(float(p)) for p in peaks],
-            momentary_lufs=mom, short_term_lufs=st,
+            correlation=corr, rms_dbfs=rms, crest_db=crest, balance_db=balance,
+            true_peak_per_channel_dbtp=tpc, momentary_lufs=mom, short_term_lufs=st, step_s=self.hop / self.sample_rate,
         )

@@ -1,4 +1,4 @@
-"""The typed result of an analysis."""
+"""The typed result of an analysis, and its JSON form (SPEC section 4)."""
 from __future__ import annotations
 
 import math
@@ -8,29 +8,36 @@ from typing import Any
 import numpy as np
 
 
-def _db(x: float) -> float:
+def db(x: float) -> float:
+    """20 log10(x); -inf for 0."""
     return 20.0 * math.log10(x) if x > 0 else -math.inf
 
 
+_db = db  # the name earlier modules imported
+
+
 def _json(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, (np.floating,)):
-        return _json(float(x))
-    if isinstance(x, list):
+    """JSON-safe: numpy scalars become Python numbers, -inf / inf / nan become None (null)."""
+    if isinstance(x, (list, tuple)):
         return [_json(v) for v in x]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
     return x
 
 
 @dataclass
 class AnalysisResult:
-    """Loudness and level of one signal (ITU-R BS.1770-4, EBU Tech 3341/3342).
+    """Loudness and levels of one signal (ITU-R BS.1770-4, EBU Tech 3341 / 3342).
 
-    Levels that do not exist (silence) are ``-inf``; ``to_json_dict`` writes them as null.
+    Levels of silence are ``-inf`` (JSON null); quantities that were not measured
+    (true peak with ``true_peak=False``) are nan (JSON null); ``correlation`` and
+    ``balance_db`` are None unless the signal is stereo with sound in both channels.
     """
 
     path: str | None
-    sample_rate: int
+    sample_rate: float
     channels: int
     duration_s: float
     integrated_lufs: float
@@ -41,15 +48,27 @@ class AnalysisResult:
     short_term_max_lufs: float
     correlation: float | None
     rms_dbfs: float
-    crest_db: float
-    balance_db: float | None  # left minus right level (stereo)
+    crest_db: float                  # sample peak - RMS
+    balance_db: float | None         # left level - right level (stereo)
     true_peak_per_channel_dbtp: list[float] = field(default_factory=list)
-    momentary_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # every 100 ms
+    momentary_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)   # every 100 ms
     short_term_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # every 100 ms
+    step_s: float = 0.1  # time between two momentary / short-term values (100 ms to the nearest sample)
 
-    KEYS = ("path", "sample_rate", "channels", "duration_s", "integrated_lufs", "loudness_range_lu",
-            "true_peak_dbtp", "sample_peak_dbfs", "momentary_max_lufs", "short_term_max_lufs", "correlation",
-            "rms_dbfs", "crest_db", "balance_db", "true_peak_per_channel_dbtp")
+    #: SPEC section 4's keys first, then the extra ones, in the order ``to_json_dict`` writes them
+    SPEC_KEYS = ("path", "sample_rate", "channels", "duration_s", "integrated_lufs", "loudness_range_lu",
+                 "true_peak_dbtp", "sample_peak_dbfs", "momentary_max_lufs", "short_term_max_lufs", "correlation")
+    KEYS = SPEC_KEYS + ("rms_dbfs", "crest_db", "balance_db", "true_peak_per_channel_dbtp")
 
     def to_json_dict(self) -> dict[str, Any]:
+        """The keys of SPEC section 4 plus ``rms_dbfs``, ``crest_db``, ``balance_db`` and
+        ``true_peak_per_channel_dbtp``; non-finite numbers as None (JSON null)."""
         return {k: _json(getattr(self, k)) for k in self.KEYS}
+
+    def momentary_times_s(self) -> np.ndarray:
+        """End time of each momentary value (s)."""
+        return (np.arange(len(self.momentary_lufs)) + 1) * self.step_s
+
+    def short_term_times_s(self) -> np.ndarray:
+        """End time of each short-term value (s)."""
+        return (np.arange(len(self.short_term_lufs)) + 1) * self.step_s
