@@ -1,4 +1,10 @@
-"""``mixcore plugins list [--json] [--rescan]`` and ``mixcore plugins info PATH [--json]``."""
+"""``mixcore plugins list [--path DIR] [--rescan] [--json]`` and ``mixcore plugins info PATH [--json]``.
+
+``list`` probes every VST3 in the standard folders and ``MIXCORE_PLUGIN_PATH``, each in a
+subprocess; plugins that crash or hang while loading go to a persistent deny-list (reason shown)
+instead of stopping the scan. ``info`` describes one plugin: name, vendor, version, category,
+parameters (pedalboard's identifiers, with range or choices, default and unit) and latency.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,19 +12,32 @@ import json
 from pathlib import Path
 
 NAME = "plugins"
-HELP = "find plugins (standard VST3 folders and MIXCORE_PLUGIN_PATH) and describe one"
+HELP = "find VST3 plugins (standard folders and MIXCORE_PLUGIN_PATH) or describe one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="plugins_command", metavar="{list,info}")
+    sub = p.add_subparsers(dest="plugins_command", metavar="{list,info}", parser_class=type(p))
     sub.required = True
-    ls = sub.add_parser("list", help="scan for plugins; crashing or hanging ones go to a deny-list")
-    ls.add_argument("--path", type=Path, action="append", help="scan this folder instead (repeatable)")
-    ls.add_argument("--rescan", action="store_true", help="forget the deny-list and probe everything again")
-    ls.add_argument("--json", action="store_true")
-    info = sub.add_parser("info", help="name, vendor, version, category, parameters and latency of a plugin")
-    info.add_argument("path", type=Path)
-    info.add_argument("--json", action="store_true")
+    ls = sub.add_parser("list", help="scan for plugins; crashing or hanging ones go to a deny-list",
+                        description="Scan for plugins; crashing or hanging ones go to a deny-list.")
+    ls.add_argument("--path", type=Path, action="append", metavar="DIR",
+                    help="scan this folder instead of the standard ones (repeatable)")
+    ls.add_argument("--rescan", action="store_true", help="probe denied plugins again")
+    ls.add_argument("--json", action="store_true", help="print a JSON list")
+    info = sub.add_parser("info", help="name, vendor, version, category, parameters and latency of a plugin",
+                          description="Name, vendor, version, category, parameters and latency of a plugin.")
+    info.add_argument("path", type=Path, help="a .vst3 bundle")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _range(q: dict) -> str:
+    if q["boolean"]:
+        return "true | false"
+    if q["choices"]:
+        return " | ".join(q["choices"])
+    lo = "-inf" if q["min"] is None else f"{q['min']:g}"
+    hi = "inf" if q["max"] is None else f"{q['max']:g}"
+    return f"{lo} .. {hi}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,34 +46,37 @@ def run(args: argparse.Namespace) -> int:
 
     from ..hosting.scan import probe, scan
 
-    console = Console()
+    console = Console(highlight=False)
     if args.plugins_command == "info":
         d = probe(args.path)
         if args.json:
             print(json.dumps(d))
             return 0
-        console.print(f"[bold]{d['name']}[/] by {d['vendor']} {d['version']} ({d['category']}"
-                      f"{', instrument' if d['is_instrument'] else ''}), latency {d['latency_samples']} samples")
-        t = Table()
-        for col in ("parameter", "range / choices", "default", "unit"):
+        kind = "instrument" if d["is_instrument"] else "effect"
+        console.print(f"[bold]{d['name']}[/] {d['version']} by {d['vendor']} ({kind}, {d['category']}); "
+                      f"latency {d['latency_samples']} samples")
+        t = Table(box=None)
+        for col in ("parameter", "range", "default", "unit"):
             t.add_column(col)
         for q in d["parameters"]:
-            rng = ("on/off" if q["boolean"] else ", ".join(q["choices"]) if q["choices"]
-                   else f"{q['min']:g} .. {q['max']:g}")
-            t.add_row(q["name"], rng, str(q["default"]), q["unit"] or "")
+            default = str(q["default"]).lower() if q["boolean"] else f"{q['default']:g}" if q["kind"] == "float" \
+                else str(q["default"])
+            t.add_row(q["name"], _range(q), default, q["unit"] or "")
         console.print(t)
         return 0
     found = scan(args.path, rescan=args.rescan)
     if args.json:
         print(json.dumps(found))
         return 0
-    t = Table(title=f"{len(found)} plugins")
-    for col in ("name", "vendor", "kind", "status", "path"):
+    ok = sum(d["status"] == "ok" for d in found)
+    t = Table(title=f"{ok} plugins ({len(found) - ok} denied)", box=None)
+    for col in ("name", "vendor", "kind", "latency", "path"):
         t.add_column(col)
     for d in found:
         if d["status"] == "ok":
-            t.add_row(d["name"], d["vendor"], "instrument" if d["is_instrument"] else "effect", "ok", d["path"])
+            t.add_row(d["name"], d["vendor"], "instrument" if d["is_instrument"] else "effect",
+                      str(d["latency_samples"]), d["path"])
         else:
-            t.add_row("", "", "", f"denied: {d['reason']}", d["path"])
+            t.add_row("[red]denied[/]", "", "", "", f"{d['path']}: {d['reason']}")
     console.print(t)
     return 0

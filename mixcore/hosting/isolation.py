@@ -1,173 +1,526 @@
-"""Run a hosted plugin in a worker process (``isolate = true``), audio through shared memory.
+"""``isolate = true``: a hosted plugin in its own worker process, audio through shared memory.
 
-The worker loads the plugin exactly as the host would (same adapter, same blocks), so the output
-is bit-identical to in-process hosting. Per block the host copies the block into a shared-memory
-buffer, sends one small message over a pipe, and waits (with a timeout) for the reply. If the
-worker dies (a segfault in the plugin) or does not answer in time (a hang), the host raises one
-line naming the plugin, where it sits in the session and the time in the song; the host process
-itself is never at risk. With ``on_crash = "bypass"`` the render goes on with the plugin bypassed
-(its latency kept, so the timing of the mix does not change) and a warning says so.
+The worker (``python -m mixcore.hosting.isolation``, started with :mod:`subprocess`, so the
+user's script is never re-imported) builds the plugin exactly as in-process hosting does -- the
+same :func:`~.vst3.make_vst3` and :class:`~.pedalboard_adapter.PedalboardProcessor` -- and receives
+the same calls in the same order, so isolated output is bit-identical to in-process output (the
+render removes every processor's latency).
+
+**Pipelining.** The host does not wait for the block it just handed over: ``process(block k)``
+copies block *k* into one of two shared-memory slots, posts it, then waits for block *k - 1*
+(posted by the previous call, processed by the worker in the meantime) and returns audio from a
+FIFO primed with ``P = max_block_size`` samples of silence. So the worker processes while the host
+renders the rest of the graph, and the isolated processor's latency is the plugin's plus ``P``,
+which the router compensates like any other. Parameter changes, resets and state requests first
+wait for the block in flight, so the worker sees exactly the calls, in the order, that in-process
+hosting would.
+
+**Signalling.** Requests and responses are counters in a shared control segment. A waiting side
+first *spins* on the other's counter (a few microseconds, then yielding the CPU on every turn, so
+two processes sharing one CPU still make progress), then sleeps on a socket; a side that finds the
+other asleep sends it one wake-up byte. The sleep-flag handshake has a full memory fence between
+store and load (an uncontended lock round trip: a locked instruction), every sleep has a short
+timeout, and on CPUs that reorder loads or stores acquire/release fences order the audio around the
+counters. Control messages are pickled over a second socket.
+
+**Failures.** If the worker dies (a segfault in the plugin closes its sockets: noticed at once) or
+does not answer within :data:`TIMEOUT_S` (a hang), the host raises one line naming the plugin,
+where it sits in the session and the time in the song; the host process itself is never at risk.
+With ``on_crash = "bypass"`` the render goes on with the plugin bypassed -- its latency kept, so
+the timing of the mix does not change -- and a warning says so.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
-import pickle
-import struct
+import os
+import platform
+import select
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import threading
+import time
 from multiprocessing import shared_memory
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import MixcoreError
-from ..processors.base import ProcessSpec, Processor
+from ..params import Param, ParamSet
+from ..processors.base import Processor, ProcessSpec
 
-TIMEOUT_S = 10.0  # per block; a plugin that takes longer is considered hung
+#: Seconds a plugin may take for one block or control message before it is considered hung
+#: (environment: MIXCORE_PLUGIN_TIMEOUT_S).
+TIMEOUT_S = float(os.environ.get("MIXCORE_PLUGIN_TIMEOUT_S", "10"))
+#: Seconds allowed for starting the worker and loading the plugin.
 START_TIMEOUT_S = 60.0
+#: Longest single sleep of a waiting side, in seconds (bounds the cost of a lost wake-up).
+SLICE_S = 0.01
+#: Looks at the counter (about 50 ns each) before a waiting side starts yielding the CPU.
+PURE_SPIN = 400
+#: Then turns with a sched_yield each (well under a microsecond when the CPU is free) before a side
+#: sleeps: the host waiting for a block, the worker waiting for the next request.
+HOST_SPIN = 2000
+WORKER_SPIN = 200
+
+# The control segment (int32 words). The host writes line 0, the worker line 1 (no false sharing).
+# Request ``seq`` uses slot ``seq % 2``: its operation in OPS[slot], its block length in LENS[slot].
+REQ, H_SLEEP = 0, 1
+OPS, LENS = (4, 6), (5, 7)
+RESP, W_SLEEP = 16, 17
+OP_PROCESS, OP_MESSAGE = 1, 2
+CTRL_BYTES = 128
+#: x86 keeps loads in order and stores in order (TSO): only the store -> load fence of the sleep
+#: handshake is needed there; elsewhere acquire and release fences order the audio around the counters.
+_ORDERED = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
-def _worker(conn, shm_name: str, entry: dict, base_dir: str, where: str) -> None:
-    """Worker process: load the plugin, then process blocks in shared memory until told to stop."""
-    from pathlib import Path
+def _attach(name: str) -> shared_memory.SharedMemory:
+    shm = shared_memory.SharedMemory(name=name)
+    try:  # the host owns the segment: the worker's resource tracker must not unlink it
+        from multiprocessing import resource_tracker
 
-    from . import make_hosted
+        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
+    except Exception:
+        pass
+    return shm
 
-    shm = shared_memory.SharedMemory(name=shm_name)
-    try:
-        try:
-            proc = make_hosted({k: v for k, v in entry.items() if k not in ("isolate", "on_crash")},
-                               Path(base_dir), where)
-        except Exception as e:  # report, do not crash
-            conn.send(("error", str(e)))
-            return
-        conn.send(("loaded", proc.PARAMS and [p.name for p in proc.PARAMS]))
+
+class _Side:
+    """One end of the handshake: publish a counter, spin on the other's, sleep on a socket."""
+
+    def __init__(self, ctrl: memoryview, wake: socket.socket, my_flag: int, other_flag: int) -> None:
+        self.ctrl = ctrl
+        self.wake = wake
+        self.my_flag = my_flag
+        self.other_flag = other_flag
+        self.lock = threading.Lock()
+        self.poller = select.poll()
+        self.poller.register(wake.fileno(), select.POLLIN)
+
+    def fence(self) -> None:
+        """A full memory barrier: an uncontended lock round trip is a locked instruction."""
+        self.lock.acquire()
+        self.lock.release()
+
+    def ordered(self) -> None:
+        """An acquire or release fence: free on x86, a full fence elsewhere."""
+        if not _ORDERED:
+            self.fence()
+
+    def publish(self, word: int, value: int) -> None:
+        """Store ``value`` (after everything written before: release) and wake the other side if asleep."""
+        if not _ORDERED:
+            self.fence()
+        ctrl = self.ctrl
+        ctrl[word] = value
+        self.lock.acquire()  # store -> load: the other side's sleep flag is read after the counter is visible
+        self.lock.release()
+        if ctrl[self.other_flag]:
+            try:
+                self.wake.send(b"\0")
+            except OSError:
+                pass  # the other side is gone; its waiting partner finds out
+
+    def wait(self, word: int, target: int, spins: int, timeout: float) -> bool | None:
+        """Wait until ``ctrl[word] >= target``: True; False after ``timeout``; None if the other side is gone."""
+        ctrl = self.ctrl
+        for _ in range(spins and PURE_SPIN):  # a few microseconds of pure spinning: the usual case
+            if ctrl[word] >= target:
+                self.ordered()  # acquire: what the other side wrote before the counter is visible
+                return True
+        for _ in range(spins):  # then let other processes on this CPU run between looks
+            if ctrl[word] >= target:
+                self.ordered()
+                return True
+            os.sched_yield()
+        deadline = time.monotonic() + timeout
         while True:
-            raw = conn.recv_bytes()
-            if len(raw) == 8:  # the hot path: "process (channels, n) in shared memory", no pickling
-                ch, n = struct.unpack("<ii", raw)
-                proc.process(np.ndarray((ch, n), dtype=np.float32, buffer=shm.buf))
-                conn.send_bytes(b"k")
-                continue
-            msg = pickle.loads(raw)
-            cmd = msg[0]
-            if cmd == "prepare":
-                spec = ProcessSpec(*msg[1])
-                proc.prepare(spec)
-                proc.reset()
-                conn.send(("ok", proc.latency_samples))
-            elif cmd == "reset":
-                proc.reset()
-                conn.send(("ok", proc.latency_samples))
-            elif cmd == "set":
-                try:
-                    proc.set_param(msg[1], msg[2])
-                    conn.send(("ok", proc.get_param(msg[1])))
-                except Exception as e:
-                    conn.send(("error", str(e)))
-            elif cmd == "state":
-                from . import hosted_state
+            ctrl[self.my_flag] = 1
+            self.fence()
+            try:
+                if ctrl[word] >= target:
+                    self.ordered()
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                if self.poller.poll(max(1, int(min(left, SLICE_S) * 1000))):
+                    try:
+                        if self.wake.recv(4096) == b"":
+                            return None
+                    except BlockingIOError:
+                        pass
+            finally:
+                ctrl[self.my_flag] = 0
 
-                conn.send(("ok", hosted_state(proc)))
-            elif cmd == "stop":
-                conn.send(("ok",))
-                return
+
+# -- the worker process -------------------------------------------------------------------
+def _worker_main(msg_fd: int, wake_fd: int) -> None:
+    """Entry point of ``python -m mixcore.hosting.isolation MSG_FD WAKE_FD``."""
+    conn = Connection(msg_fd)
+    wake = socket.socket(fileno=wake_fd)
+    wake.setblocking(False)
+    entry, base_dir, where, ctrl_name = conn.recv()
+    ctrl_shm = _attach(ctrl_name)
+    ctrl = ctrl_shm.buf.cast("i")
+    try:
+        _serve(conn, _Side(ctrl, wake, W_SLEEP, H_SLEEP), entry, base_dir, where)
     finally:
-        shm.close()
+        try:
+            ctrl.release()
+            ctrl_shm.close()
+        except BufferError:
+            pass
 
 
+def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str) -> None:
+    """Build the plugin, then serve requests in order until told to stop or the host is gone."""
+    from .pedalboard_adapter import one_line
+    from .vst3 import make_vst3, vst3_state
+
+    try:
+        proc = make_vst3(entry, Path(base_dir), where)
+    except MixcoreError as e:
+        conn.send(("error", str(e)))
+        return
+    except Exception as e:
+        conn.send(("error", f"{where}: cannot load the plugin: {one_line(e)}"))
+        return
+    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples))
+    ctrl = side.ctrl
+    shm: shared_memory.SharedMemory | None = None
+    slots: list[np.ndarray] = []
+    views: list[dict[int, np.ndarray]] = [{}, {}]
+    ch = 0
+    last = 0
+    process = proc.process
+    try:
+        while True:
+            if ctrl[REQ] > last:  # the next request is already there (the host runs ahead: pipelining)
+                side.ordered()
+            else:
+                state = side.wait(REQ, last + 1, WORKER_SPIN, 1.0)
+                if state is None:
+                    return  # the host is gone
+                if not state:
+                    continue
+            target = ctrl[REQ]
+            while last < target:
+                seq = last + 1
+                s = seq & 1
+                if ctrl[OPS[s]] == OP_PROCESS:  # the hot path: a block in shared memory, in place
+                    n = ctrl[LENS[s]]
+                    v = views[s].get(n)
+                    if v is None:
+                        v = views[s][n] = slots[s][: ch * n].reshape(ch, n)
+                    process(v)
+                else:
+                    msg = conn.recv()
+                    cmd = msg[0]
+                    try:
+                        if cmd == "attach":
+                            views = [{}, {}]
+                            v = None
+                            slots = []
+                            if shm is not None:
+                                shm.close()
+                            shm = _attach(msg[1])
+                            ch, cap = msg[2], msg[3]
+                            flat = np.ndarray((2 * ch * cap,), dtype=np.float32, buffer=shm.buf)
+                            slots = [flat[i * ch * cap:(i + 1) * ch * cap] for i in range(2)]
+                            del flat
+                            conn.send(("ok",))
+                        elif cmd == "prepare":
+                            proc.prepare(ProcessSpec(*msg[1]))
+                            conn.send(("ok", proc.latency_samples))
+                        elif cmd == "reset":
+                            proc.reset()
+                            conn.send(("ok", proc.latency_samples))
+                        elif cmd == "set":
+                            proc.set_param(msg[1], msg[2], where=msg[3])
+                            conn.send(("ok", proc.get_param(msg[1])))
+                        elif cmd == "params":
+                            conn.send(("ok", proc.parameters))
+                        elif cmd == "state":
+                            conn.send(("ok", vst3_state(proc)))
+                        elif cmd == "stop":
+                            conn.send(("ok",))
+                            return
+                    except MixcoreError as e:
+                        conn.send(("error", str(e)))
+                last = seq
+                side.publish(RESP, seq)
+    finally:
+        views = [{}, {}]
+        slots = []
+        if shm is not None:
+            try:
+                shm.close()
+            except BufferError:  # an exception's traceback may still hold a view; the process ends anyway
+                pass
+
+
+# -- the host side ------------------------------------------------------------------------
 class IsolatedProcessor(Processor):
-    """A hosted plugin in its own process, with the same lifecycle as every processor."""
+    """A ``vst3`` entry running in a worker process, with the same lifecycle as every processor."""
 
     type_name = "vst3"
 
-    def __init__(self, entry: dict, base_dir, where: str, *, node: str = "") -> None:
-        object.__setattr__(self, "entry", dict(entry))
-        object.__setattr__(self, "where", where)
-        object.__setattr__(self, "node", node)
-        object.__setattr__(self, "on_crash", entry.get("on_crash", "error"))
-        if self.on_crash not in ("error", "bypass"):
-            raise MixcoreError(f"{where}.on_crash: {self.on_crash!r} is not one of error, bypass")
-        super().__init__(id=entry.get("id", "vst3"))
-        object.__setattr__(self, "_base_dir", str(base_dir))
-        object.__setattr__(self, "_proc", None)
-        object.__setattr__(self, "_latency", 0)
-        object.__setattr__(self, "_bypassed", False)
-        object.__setattr__(self, "_pos", 0)
-        self._start(max_bytes=1)
+    def __init__(self, entry: dict, base_dir: Path, where: str, *, node: str = "") -> None:
+        d = self.__dict__
+        d["entry"] = {k: v for k, v in entry.items() if k not in ("isolate", "on_crash")}
+        d["where"] = where
+        d["node"] = node
+        d["on_crash"] = entry.get("on_crash", "error")
+        d["id"] = entry.get("id", "vst3")
+        d["spec"] = None
+        d["PARAMS"] = ()
+        d["_values"] = ParamSet(())
+        d["_base_dir"] = str(base_dir)
+        d["_name"] = Path(str(entry.get("path", "plugin"))).stem
+        d["_worker"] = None
+        d["_ctrl"] = None
+        d["_ctrl_shm"] = None
+        d["_audio_shm"] = None
+        d["_slots"] = []
+        d["_views"] = [{}, {}]
+        d["_worker_latency"] = 0
+        d["_bypassed"] = False
+        d["_delay"] = None
+        d["_pos"] = 0
+        d["_posted"] = 0  # the last request handed to the worker
+        d["_inflight"] = 0  # length of the block posted and not yet collected (0: none)
+        d["_inflight_pos"] = 0  # where that block starts in the input stream (for the crash report)
+        d["_left"] = None  # the pipeline's FIFO of output received from the worker ...
+        d["_m"] = 0  # ... and how many samples it holds
+        d["_set"] = {}  # parameters set after loading, replayed when a worker is restarted
+        d["_requested"] = {}  # the last value asked for, per parameter
+        self._start()
 
-    # -- worker management ---------------------------------------------------
+    # -- identity and parameters ------------------------------------------------------
     @property
-    def plugin_name(self) -> str:
-        from pathlib import Path
+    def name(self) -> str:
+        return self._name
 
-        return Path(str(self.entry.get("path", "plugin"))).stem
+    @property
+    def tail_s(self) -> float:
+        return float(self.entry.get("tail_s", 0.0))
 
-    def _start(self, max_bytes: int) -> None:
-        ctx = mp.get_context("spawn")
-        shm = shared_memory.SharedMemory(create=True, size=max(4, max_bytes))
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(child, shm.name, self.entry, self._base_dir, self.where), daemon=True)
-        proc.start()
-        child.close()
-        object.__setattr__(self, "_shm", shm)
-        object.__setattr__(self, "_conn", parent)
-        object.__setattr__(self, "_proc", proc)
-        reply = self._call(None, timeout=START_TIMEOUT_S, what="loading")
+    def param_for(self, name: str) -> Param | None:
+        return self._values.by_name.get(name)
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values")
+        if not name.startswith("_") and values is not None and name in values.by_name:
+            return self.get_param(name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        return f"IsolatedProcessor({self._name!r}, where={self.where!r})"
+
+    # -- the worker ---------------------------------------------------------------------
+    def _start(self) -> None:
+        """Start a worker and load the plugin in it (with any parameters set since)."""
+        d = self.__dict__
+        ctrl_shm = shared_memory.SharedMemory(create=True, size=CTRL_BYTES)
+        ctrl = ctrl_shm.buf.cast("i")
+        for i in range(len(ctrl)):
+            ctrl[i] = 0
+        msg_host, msg_worker = socket.socketpair()
+        wake_host, wake_worker = socket.socketpair()
+        root = str(Path(__file__).resolve().parent.parent.parent)
+        env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        errors = tempfile.TemporaryFile()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "mixcore.hosting.isolation", str(msg_worker.fileno()), str(wake_worker.fileno())],
+            pass_fds=(msg_worker.fileno(), wake_worker.fileno()), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=errors, env=env, start_new_session=True)
+        msg_worker.close()
+        wake_worker.close()
+        wake_host.setblocking(False)
+        conn = Connection(msg_host.detach())
+        d.update(_ctrl_shm=ctrl_shm, _ctrl=ctrl, _conn=conn, _wake=wake_host, _worker=worker, _errors=errors,
+                 _side=_Side(ctrl, wake_host, H_SLEEP, W_SLEEP), _posted=0, _inflight=0, _requested={})
+        entry = dict(self.entry)
+        if self._set:
+            entry["params"] = {**dict(entry.get("params") or {}), **self._set}
+        conn.send((entry, self._base_dir, self.where, ctrl_shm.name))
+        reply = self._reply("loading", START_TIMEOUT_S)
         if reply[0] == "error":
             self.close()
             raise MixcoreError(reply[1])
+        if reply[0] == "loaded":
+            _, name, params, latency = reply
+            d.update(_name=name, PARAMS=params, _values=ParamSet(params), _worker_latency=latency)
 
-    def _call(self, msg, timeout: float | None = None, what: str = "processing", raw: bool = False) -> tuple:
-        timeout = TIMEOUT_S if timeout is None else timeout
+    def _alive(self) -> bool:
+        return self._worker is not None and self._worker.poll() is None
+
+    def _death(self) -> str:
+        """How the worker ended: 'crashed (SIGSEGV)', or 'exited (status 1: <its last error line>)'."""
         try:
-            if msg is not None:
-                self._conn.send_bytes(msg if raw else pickle.dumps(msg))
-            if self._conn.poll(timeout):
-                if raw:
-                    self._conn.recv_bytes()
-                    return ("ok",)
-                return self._conn.recv()
-            failure = f"did not answer within {timeout:g} s (hung)"
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            failure = None
-        if failure is None:
-            self._proc.join(2.0)
-            code = self._proc.exitcode
-            failure = (f"crashed ({signal.Signals(-code).name})" if code is not None and code < 0
-                       else f"exited (status {code})")
+            code = self._worker.wait(2.0)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        if code < 0:
+            try:
+                return f"crashed ({signal.Signals(-code).name})"
+            except ValueError:
+                return f"crashed (signal {-code})"
+        self._errors.seek(0)
+        lines = self._errors.read().decode(errors="replace").strip().splitlines()
+        return f"exited (status {code}{': ' + lines[-1] if lines else ''})"
+
+    def _post(self, op: int, n: int = 0) -> int:
+        seq = self._posted + 1
+        s = seq & 1
+        ctrl = self._ctrl
+        ctrl[OPS[s]] = op
+        ctrl[LENS[s]] = n
+        self.__dict__["_posted"] = seq
+        self._side.publish(REQ, seq)
+        return seq
+
+    def _await(self, seq: int, what: str) -> bool:
+        """Wait until the worker has finished request ``seq``; False if it failed (and we bypass)."""
+        deadline = time.monotonic() + TIMEOUT_S
+        side = self._side
+        state = side.wait(RESP, seq, HOST_SPIN, SLICE_S)
+        while not state:
+            if state is None or not self._alive():
+                self._failed(self._death(), what)
+                return False
+            if time.monotonic() > deadline:
+                self._failed(f"did not answer within {TIMEOUT_S:g} s (hung)", what)
+                return False
+            state = side.wait(RESP, seq, 0, SLICE_S)
+        return True
+
+    def _drain(self) -> bool:
+        """Collect the block in flight into the FIFO (before a message, a reset or closing)."""
+        n = self._inflight
+        if not n:
+            return True
+        if not self._await(self._posted, "processing"):
+            return False
+        s = self._posted & 1
+        m = self._m
+        self._left[:, m:m + n] = self._view(s, n)
+        self.__dict__.update(_m=m + n, _inflight=0)
+        return True
+
+    def _message(self, msg: tuple, what: str) -> tuple:
+        """Send a control message after the block in flight; wait for the reply (or the failure)."""
+        if not self._alive():
+            return self._failed(self._death(), what)
+        if not self._drain():
+            return ("bypassed",)
+        try:
+            self._conn.send(msg)
+        except OSError:
+            return self._failed(self._death(), what)
+        self._post(OP_MESSAGE)
+        return self._reply(what, TIMEOUT_S)
+
+    def _reply(self, what: str, timeout: float) -> tuple:
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._conn.poll(SLICE_S):
+                if not self._alive():
+                    return self._failed(self._death(), what)
+                if time.monotonic() > deadline:
+                    return self._failed(f"did not answer within {timeout:g} s (hung)", what)
+            return self._conn.recv()
+        except (EOFError, OSError):
+            return self._failed(self._death(), what)
+
+    def _failed(self, failure: str, what: str) -> tuple:
+        """The worker died or hung: one line naming plugin, place and song time -- or bypass."""
         self._kill()
-        return ("dead", failure, what)
+        pos = self._inflight_pos if what == "processing" else self._pos
+        t = pos / self.spec.sample_rate if self.spec else 0.0
+        kind = "track" if self.where.startswith("tracks") else "bus" if self.where.startswith("buses") else "node"
+        where = f"{self.where} ({kind} {self.node!r})" if self.node else self.where
+        message = (f"{where}: plugin {self._name!r} {failure} while {what} at "
+                   f"{int(t // 60)}:{t % 60:06.3f} in the song")
+        if self.on_crash != "bypass":
+            raise MixcoreError(message)
+        print(f"mixcore: warning: {message}; on_crash = \"bypass\": going on without it", file=sys.stderr)
+        self.__dict__["_bypassed"] = True
+        self._bypass_line(keep=True)
+        self.__dict__["_inflight"] = 0
+        return ("bypassed",)
+
+    def _bypass_line(self, keep: bool = False) -> None:
+        """What replaces a bypassed plugin: a delay of its latency, so the mix keeps its timing.
+
+        With ``keep`` (a crash in the middle of a render) the output already received comes out
+        first; what the worker held (the block in flight and the plugin's own delay) is lost, so
+        about one block around the crash is silent on this path.
+        """
+        if self.spec is None:
+            return
+        ch, L = self.spec.num_channels, self.latency_samples
+        line = np.zeros((ch, L), np.float32)
+        if keep and self._left is not None:
+            m = min(self._m, L)
+            line[:, :m] = self._left[:, :m]
+        self.__dict__["_delay"] = line
+
+    def _running(self) -> bool:
+        """Make sure a worker runs (one stopped by close() is restarted); False once bypassed."""
+        if self._bypassed:
+            return False
+        if not self._alive():
+            self.close()
+            self._start()
+            if self.spec is not None and not self._bypassed:
+                self._attach_audio()
+        return not self._bypassed
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join(5.0)
-
-    def _fail(self, failure: str, what: str) -> None:
-        t = self._pos / self.spec.sample_rate if self.spec else 0.0
-        where = f"{self.where} (node {self.node!r})" if self.node else self.where
-        msg = (f"{where}: plugin {self.plugin_name!r} {failure} while {what} at "
-               f"{int(t // 60)}:{t % 60:06.3f} in the song")
-        if self.on_crash == "bypass" and what in ("processing", "preparing"):
-            print(f"mixcore: warning: {msg}; on_crash = \"bypass\": going on without it", file=sys.stderr)
-            object.__setattr__(self, "_bypassed", True)
-            return
-        raise MixcoreError(msg)
+        if self._alive():
+            self._worker.kill()
+            self._worker.wait(5.0)
 
     def close(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+        """Stop the worker and free its shared memory (a later reset starts a new worker)."""
+        d = self.__dict__
+        if self._alive():
             try:
-                self._conn.send_bytes(pickle.dumps(("stop",)))
+                if self._inflight:
+                    self._side.wait(RESP, self._posted, HOST_SPIN, 2.0)
+                self._conn.send(("stop",))
+                self._post(OP_MESSAGE)
                 self._conn.poll(2.0)
-            except (OSError, EOFError):
+            except (OSError, EOFError, ValueError):
                 pass
-            self._kill()
-        try:
-            self._shm.close()
-            self._shm.unlink()
-        except (FileNotFoundError, AttributeError):
-            pass
+            try:
+                self._worker.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self._kill()
+        d["_inflight"] = 0
+        for key in ("_conn", "_wake", "_errors"):
+            if d.get(key) is not None:
+                d[key].close()
+                d[key] = None
+        d.update(_views=[{}, {}], _slots=[], _side=None)
+        if d.get("_ctrl") is not None:
+            d["_ctrl"].release()
+            d["_ctrl"] = None
+        for key in ("_audio_shm", "_ctrl_shm"):
+            shm = d.get(key)
+            if shm is not None:
+                shm.close()
+                try:
+                    shm.unlink()
+                except FileNotFoundError:
+                    pass
+                d[key] = None
 
     def __del__(self) -> None:
         try:
@@ -175,69 +528,186 @@ class IsolatedProcessor(Processor):
         except Exception:
             pass
 
-    # -- processor lifecycle -------------------------------------------------------
+    # -- lifecycle ----------------------------------------------------------------------
     def prepare(self, spec: ProcessSpec) -> None:
         if spec == self.spec:
             return
-        object.__setattr__(self, "spec", spec)
-        need = spec.num_channels * spec.max_block_size * 4
-        if self._shm.size < need:
-            self.close()
-            self._start(need)
+        if spec.num_channels < 1 or spec.max_block_size < 1 or spec.sample_rate <= 0:
+            raise MixcoreError(f"{self.where}: invalid process spec {spec}")
+        if self._alive():
+            self._drain()
+        self.__dict__.update(spec=spec, _m=0,
+                             _left=np.zeros((spec.num_channels, 2 * spec.max_block_size), np.float32))
+        if self._bypassed:
+            self._bypass_line()
+            return
+        if self._alive():
+            self._attach_audio()
         self.reset()
 
+    def _attach_audio(self) -> None:
+        """Two block slots in shared memory; the worker attaches them and prepares the plugin."""
+        spec = self.spec
+        d = self.__dict__
+        if not self._drain():
+            return
+        old = d["_audio_shm"]
+        ch, cap = spec.num_channels, spec.max_block_size
+        shm = shared_memory.SharedMemory(create=True, size=4 * 2 * ch * cap)
+        flat = np.ndarray((2 * ch * cap,), dtype=np.float32, buffer=shm.buf)
+        d.update(_views=[{}, {}], _audio_shm=shm, _slots=[flat[i * ch * cap:(i + 1) * ch * cap] for i in range(2)])
+        del flat
+        if old is not None:
+            old.close()
+            old.unlink()
+        if self._message(("attach", shm.name, ch, cap), "preparing")[0] == "ok":
+            reply = self._message(("prepare", (spec.sample_rate, spec.max_block_size, spec.num_channels)),
+                                  "preparing")
+            if reply[0] == "error":
+                raise MixcoreError(reply[1])
+            if reply[0] == "ok":
+                d["_worker_latency"] = int(reply[1])
+
+    def _view(self, s: int, n: int) -> np.ndarray:
+        """Slot ``s`` as a (channels, n) block (views are kept: making one costs a microsecond)."""
+        v = self._views[s].get(n)
+        if v is None:
+            ch = self.spec.num_channels
+            v = self._views[s][n] = self._slots[s][: ch * n].reshape(ch, n)
+        return v
+
     def reset(self) -> None:
-        object.__setattr__(self, "_pos", 0)
-        object.__setattr__(self, "_bypassed", False)
-        if not self._proc.is_alive():  # a worker that died in an earlier render starts afresh
-            self._start(self.spec.num_channels * self.spec.max_block_size * 4)
-        s = self.spec
-        reply = self._call(("prepare", (s.sample_rate, s.max_block_size, s.num_channels)), what="preparing")
-        if reply[0] == "dead":
-            self._fail(reply[1], reply[2])  # raises, or (on_crash = "bypass") marks the plugin bypassed
-        object.__setattr__(self, "_latency", 0 if self._bypassed else int(reply[1]))
-        object.__setattr__(self, "_delay", np.zeros((s.num_channels, self._latency), dtype=np.float32))
+        spec = self.spec
+        if spec is None:
+            return
+        d = self.__dict__
+        d["_pos"] = 0
+        if self._running():
+            reply = self._message(("reset",), "preparing")
+            if reply[0] == "error":
+                raise MixcoreError(reply[1])
+            if reply[0] == "ok":
+                d["_worker_latency"] = int(reply[1])
+        # the pipeline's FIFO: P = max_block_size samples of silence
+        self._left[:, : spec.max_block_size] = 0.0
+        d.update(_m=spec.max_block_size, _inflight=0)
+        if self._bypassed:
+            self._bypass_line()
 
     def process(self, block: np.ndarray) -> None:
-        ch, n = block.shape
+        n = block.shape[1]
         if n == 0:
             return
-        if not self._bypassed:
-            buf = np.ndarray((ch, n), dtype=np.float32, buffer=self._shm.buf)
-            buf[...] = block
-            reply = self._call(struct.pack("<ii", ch, n), raw=True)
-            if reply[0] == "ok":
-                block[...] = buf
-                object.__setattr__(self, "_pos", self._pos + n)
+        d = self.__dict__
+        if d["_bypassed"]:
+            self._process_bypassed(block)
+            return
+        seq = d["_posted"] + 1
+        s = seq & 1
+        v = d["_views"][s].get(n)
+        if v is None:
+            v = self._view(s, n)
+        np.copyto(v, block)
+        ctrl = d["_ctrl"]
+        ctrl[OPS[s]] = OP_PROCESS
+        ctrl[LENS[s]] = n
+        d["_posted"] = seq
+        d["_side"].publish(REQ, seq)
+        prev = d["_inflight"]
+        d["_inflight"] = n
+        if prev:  # collect the block posted by the previous call
+            if ctrl[RESP] >= seq - 1:
+                d["_side"].ordered()
+            elif not self._await(seq - 1, "processing"):
+                self._process_bypassed(block)  # it crashed, and on_crash = "bypass"
                 return
-            self._fail(reply[1], reply[2])
-        # bypassed: keep the plugin's latency so the mix stays aligned
-        both = np.concatenate([self._delay, block], axis=1)
-        block[...] = both[:, :n]
-        object.__setattr__(self, "_delay", both[:, n:].copy())
-        object.__setattr__(self, "_pos", self._pos + n)
+            out = d["_views"][s ^ 1][prev]
+        else:
+            out = None
+        m = d["_m"]
+        left = d["_left"]
+        if m == 0 and prev == n:  # the steady state of equal blocks: straight from the slot
+            np.copyto(block, out)
+        elif m >= n:
+            block[...] = left[:, :n]
+            left[:, : m - n] = left[:, n:m]
+            m -= n
+            if prev:
+                left[:, m:m + prev] = out
+                m += prev
+            d["_m"] = m
+        else:  # m < n: the FIFO's rest, then the start of the previous block (m + prev >= n)
+            k = n - m
+            block[:, :m] = left[:, :m]
+            block[:, m:] = out[:, :k]
+            left[:, : prev - k] = out[:, k:]
+            d["_m"] = prev - k
+        d["_inflight_pos"] = d["_pos"]
+        d["_pos"] += n
+
+    def _process_bypassed(self, block: np.ndarray) -> None:
+        """The plugin is gone: pass the input through, delayed by its latency."""
+        n = block.shape[1]
+        line = np.concatenate([self._delay, block], axis=1)
+        block[...] = line[:, :n]
+        self.__dict__["_delay"] = np.ascontiguousarray(line[:, n:])
+        self.__dict__["_pos"] += n
 
     @property
     def latency_samples(self) -> int:
-        return self._latency
+        """The plugin's latency (as hosted in the worker) + one block of pipelining."""
+        if self.spec is None:
+            return int(self._worker_latency)
+        if self._bypassed and not self._worker_latency:
+            return 2 * self.spec.num_channels + 1 + self.spec.max_block_size  # the adapter's hold-back
+        return int(self._worker_latency) + self.spec.max_block_size
 
     @property
     def tail_samples(self) -> int:
-        return int(round(float(self.entry.get("tail_s", 0.0)) * self.spec.sample_rate)) if self.spec else 0
+        return int(round(self.tail_s * self.spec.sample_rate)) if self.spec else 0
 
-    def set_param(self, name: str, value: Any) -> None:
-        reply = self._call(("set", name, value), what="setting a parameter")
+    def set_param(self, name: str, value: Any, where: str = "") -> None:
+        """Set a parameter in the worker (after the block in flight); the same value again costs nothing."""
+        requested = self._requested
+        if name in requested and requested[name] == value and type(requested[name]) is type(value):
+            return
+        if not self._running():
+            return
+        reply = self._message(("set", name, value, where), "setting a parameter")
         if reply[0] == "error":
             raise MixcoreError(reply[1])
-        if reply[0] == "dead":
-            self._fail(reply[1], "setting a parameter")
+        if reply[0] == "ok":
+            self._set[name] = reply[1]
+            self._requested[name] = value
 
-    def state_entry(self) -> dict:
-        reply = self._call(("state",), what="saving its state")
+    def get_param(self, name: str) -> Any:
+        if name in self._set:
+            return self._set[name]
+        return self.parameters.get(name)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        if self._bypassed or not self._alive():
+            return dict(self._set)
+        reply = self._message(("params",), "reading its parameters")
+        if reply[0] == "error":
+            raise MixcoreError(reply[1])
+        return dict(reply[1]) if reply[0] == "ok" else dict(self._set)
+
+    def state_entry(self) -> dict[str, Any]:
+        """The entry that rebuilds this plugin as it is now (state embedded), still isolated."""
+        if not self._running():
+            raise MixcoreError(f"{self.where}: plugin {self._name!r} crashed; its state is lost")
+        reply = self._message(("state",), "saving its state")
         if reply[0] != "ok":
-            raise MixcoreError(f"{self.where}: cannot read the plugin's state")
+            raise MixcoreError(f"{self.where}: cannot read the state of plugin {self._name!r}")
         entry = dict(reply[1])
+        entry["path"] = self.entry["path"]
         entry["isolate"] = True
         if self.on_crash != "error":
             entry["on_crash"] = self.on_crash
         return entry
+
+
+if __name__ == "__main__":
+    _worker_main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,11 +1,13 @@
-// MixcoreCrash: passes audio through until its "crash" parameter is set above 0.5, then dereferences
-// a null pointer in processBlock (a real segfault), or with "hang" above 0.5 spins forever.
+// MixcoreCrash: passes audio through unchanged, until
+//   crash = on         the next processBlock dereferences a null pointer (a real segfault);
+//   crash_on_set = on  the plugin segfaults at once, inside the host's call that sets the parameter;
+//   hang = on          the next processBlock spins forever.
 // With MIXCORE_TEST_CRASH_ON_LOAD / MIXCORE_TEST_HANG_ON_LOAD set it crashes or hangs while loading.
 // Used by mixcore's plugin-isolation and scanning tests: the host process must survive all of them.
 #include <juce_audio_processors/juce_audio_processors.h>
-#include <juce_audio_utils/juce_audio_utils.h>
 
-class CrashPlugin final : public juce::AudioProcessor
+class CrashPlugin final : public juce::AudioProcessor,
+                          private juce::AudioProcessorValueTreeState::Listener
 {
 public:
     CrashPlugin()
@@ -15,6 +17,7 @@ public:
     {
         crash = state.getRawParameterValue ("crash");
         hang = state.getRawParameterValue ("hang");
+        state.addParameterListener ("crash_on_set", this);
         // for the scanner's tests: crash or hang while loading
         if (std::getenv ("MIXCORE_TEST_CRASH_ON_LOAD") != nullptr)
         {
@@ -30,6 +33,8 @@ public:
         juce::AudioProcessorValueTreeState::ParameterLayout layout;
         layout.add (std::make_unique<juce::AudioParameterBool> (juce::ParameterID { "crash", 1 }, "Crash", false));
         layout.add (std::make_unique<juce::AudioParameterBool> (juce::ParameterID { "hang", 1 }, "Hang", false));
+        layout.add (std::make_unique<juce::AudioParameterBool> (juce::ParameterID { "crash_on_set", 1 },
+                                                                "Crash On Set", false));
         return layout;
     }
 
@@ -56,6 +61,17 @@ public:
         }
         while (hang->load() > 0.5f)
             juce::Thread::sleep (10);
+    }
+
+    ~CrashPlugin() override { state.removeParameterListener ("crash_on_set", this); }
+
+    void parameterChanged (const juce::String&, float value) override
+    {
+        if (value > 0.5f)
+        {
+            volatile int* nothing = nullptr;
+            *nothing = 7;  // segfault inside the host's setParameter call, on purpose
+        }
     }
 
     void getStateInformation (juce::MemoryBlock& dest) override

@@ -2,7 +2,6 @@
 // sine at the note's frequency (A4 = 440 Hz) with amplitude velocity/127 * level, which stops at its
 // note-off (no envelope, so onsets are sample-exact); voices add. Parameter: level (0..1).
 #include <juce_audio_processors/juce_audio_processors.h>
-#include <juce_audio_utils/juce_audio_utils.h>
 
 class SineSynth final : public juce::AudioProcessor
 {

@@ -1,17 +1,20 @@
 // MixcoreTestEffect: a small, exactly specified effect for mixcore's hosting tests.
 //
-//   y[n] = polarity * g * shape(x[n - latency_samples])
+//   v[n] = shape(x[n - L])                      L = latency_samples
+//   y[n] = s * g * (v[n] + 0.5 * v[n - E])      E = round(echo_ms * sample_rate / 1000), no echo when E = 0
 //
-// gain_db (float, -24..24 dB), invert (bool), mode (choice: clean | saturate: tanh), and
-// latency_samples (int 0..4096): a real delay line of that many samples, reported to the host
-// with setLatencySamples so that a host's delay compensation can be tested. A "tail" of
-// tail_ms (0..2000 ms) is reported through getTailLengthSeconds. State is the parameter tree.
+// with g = 10^(gain_db / 20) (float, -24..24 dB), s = -1 when `invert` (bool) is on, shape = identity or
+// tanh by `mode` (choice: clean | saturate). L (int 0..4096) is a real delay line, reported to the host
+// with setLatencySamples so that a host's delay compensation can be tested against it. The echo is a
+// real tail: the output goes on E samples after the input stops, and getTailLengthSeconds reports
+// echo_ms / 1000. State is the parameter tree (getStateInformation / setStateInformation).
 #include <juce_audio_processors/juce_audio_processors.h>
-#include <juce_audio_utils/juce_audio_utils.h>
 
 class TestEffect final : public juce::AudioProcessor
 {
 public:
+    static constexpr float maxEchoMs = 2000.0f;
+
     TestEffect()
         : AudioProcessor (BusesProperties().withInput ("Input", juce::AudioChannelSet::stereo(), true)
                                            .withOutput ("Output", juce::AudioChannelSet::stereo(), true)),
@@ -21,7 +24,7 @@ public:
         invert = state.getRawParameterValue ("invert");
         mode = state.getRawParameterValue ("mode");
         latency = state.getRawParameterValue ("latency_samples");
-        tail = state.getRawParameterValue ("tail_ms");
+        echo = state.getRawParameterValue ("echo_ms");
     }
 
     static juce::AudioProcessorValueTreeState::ParameterLayout makeLayout()
@@ -35,8 +38,8 @@ public:
                         juce::StringArray { "clean", "saturate" }, 0));
         layout.add (std::make_unique<juce::AudioParameterInt> (juce::ParameterID { "latency_samples", 1 },
                         "Latency Samples", 0, 4096, 0));
-        layout.add (std::make_unique<juce::AudioParameterFloat> (juce::ParameterID { "tail_ms", 1 }, "Tail",
-                        juce::NormalisableRange<float> (0.0f, 2000.0f), 0.0f,
+        layout.add (std::make_unique<juce::AudioParameterFloat> (juce::ParameterID { "echo_ms", 1 }, "Echo",
+                        juce::NormalisableRange<float> (0.0f, maxEchoMs), 0.0f,
                         juce::AudioParameterFloatAttributes().withLabel ("ms")));
         return layout;
     }
@@ -44,7 +47,7 @@ public:
     const juce::String getName() const override { return "MixcoreTestEffect"; }
     bool acceptsMidi() const override { return false; }
     bool producesMidi() const override { return false; }
-    double getTailLengthSeconds() const override { return tail->load() / 1000.0; }
+    double getTailLengthSeconds() const override { return echo->load() / 1000.0; }
     int getNumPrograms() override { return 1; }
     int getCurrentProgram() override { return 0; }
     void setCurrentProgram (int) override {}
@@ -60,8 +63,12 @@ public:
                && out == layouts.getMainInputChannelSet();
     }
 
-    void prepareToPlay (double, int) override
+    void prepareToPlay (double sr, int) override
     {
+        sampleRate = sr;
+        const auto echoSize = (size_t) std::ceil (maxEchoMs / 1000.0 * sr) + 2;
+        for (auto& ring : echoes)
+            ring.assign (echoSize, 0.0f);
         applyLatency();
         reset();
     }
@@ -72,7 +79,10 @@ public:
     {
         for (auto& line : lines)
             std::fill (line.begin(), line.end(), 0.0f);
+        for (auto& ring : echoes)
+            std::fill (ring.begin(), ring.end(), 0.0f);
         writePos = 0;
+        echoPos = 0;
     }
 
     void applyLatency()
@@ -92,11 +102,17 @@ public:
         const bool saturate = mode->load() > 0.5f;
         const int n = buffer.getNumSamples();
         const int size = currentLatency + 1;
-        for (int c = 0; c < juce::jmin (2, buffer.getNumChannels()); ++c)
+        const int echoSize = (int) echoes[0].size();
+        const int e = juce::jlimit (0, echoSize - 1, (int) std::lround (echo->load() / 1000.0 * sampleRate));
+        const int channels = juce::jmin (2, buffer.getNumChannels());
+        int w = writePos, ew = echoPos;
+        for (int c = 0; c < channels; ++c)
         {
             auto* x = buffer.getWritePointer (c);
             auto& line = lines[(size_t) c];
-            int w = writePos;
+            auto& ring = echoes[(size_t) c];
+            w = writePos;
+            ew = echoPos;
             for (int i = 0; i < n; ++i)
             {
                 line[(size_t) w] = x[i];
@@ -104,12 +120,15 @@ public:
                 float v = currentLatency == 0 ? x[i] : line[(size_t) r];
                 if (saturate)
                     v = std::tanh (v);
-                x[i] = g * v;
+                ring[(size_t) ew] = v;
+                const float echoed = e == 0 ? 0.0f : ring[(size_t) ((ew - e + echoSize) % echoSize)];
+                x[i] = g * (v + 0.5f * echoed);
                 w = r;
+                ew = (ew + 1) % echoSize;
             }
-            if (c == juce::jmin (2, buffer.getNumChannels()) - 1)
-                writePos = w;
         }
+        writePos = w;
+        echoPos = ew;
     }
 
     void getStateInformation (juce::MemoryBlock& dest) override
@@ -130,9 +149,12 @@ private:
     std::atomic<float>* invert = nullptr;
     std::atomic<float>* mode = nullptr;
     std::atomic<float>* latency = nullptr;
-    std::atomic<float>* tail = nullptr;
+    std::atomic<float>* echo = nullptr;
     std::array<std::vector<float>, 2> lines;
+    std::array<std::vector<float>, 2> echoes { std::vector<float> (1, 0.0f), std::vector<float> (1, 0.0f) };
+    double sampleRate = 48000.0;
     int writePos = 0;
+    int echoPos = 0;
     int currentLatency = 0;
 };
 

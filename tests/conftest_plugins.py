@@ -1,0 +1,32 @@
+"""pytest plugin: the project's own VST3 plugins, built from ``plugins/`` once per test session.
+
+Load it from ``tests/conftest.py`` with ``pytest_plugins = ["conftest_plugins"]``. The fixture runs
+``plugins/build.py`` (which rebuilds only when the sources changed). If the toolchain is missing
+or the build fails, every test that needs a plugin FAILS with the build's message: hosting is
+always tested on real plugins, never skipped.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLUGINS_DIR = Path(__file__).resolve().parent.parent / "plugins"
+
+
+@pytest.fixture(scope="session")
+def vst3_plugins() -> dict[str, Path]:
+    """{"MixcoreTestEffect": bundle, "MixcoreCrash": bundle, "MixcoreSynth": bundle}."""
+    r = subprocess.run([sys.executable, str(PLUGINS_DIR / "build.py"), "--json"], capture_output=True, text=True,
+                       check=False)
+    if r.returncode != 0:
+        pytest.fail(f"building the test plugins failed (plugins/build.py): {r.stderr.strip() or r.stdout.strip()}",
+                    pytrace=False)
+    found = {name: Path(p) for name, p in json.loads(r.stdout).items()}
+    missing = [str(p) for p in found.values() if not p.is_dir()]
+    if missing:
+        pytest.fail(f"plugins/build.py reported bundles that do not exist: {', '.join(missing)}", pytrace=False)
+    return found

@@ -1,0 +1,50 @@
+"""plugins/build.py: builds the test plugins once, caches by source hash, fails with a clear message."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(PLUGINS / "build.py"), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, check=False)
+
+
+def test_an_unchanged_tree_is_not_rebuilt(vst3_plugins):
+    stamp = PLUGINS / "build" / ".source-hash"
+    before = stamp.stat().st_mtime_ns
+    t0 = time.monotonic()
+    r = run("--json")
+    assert r.returncode == 0 and "building" not in r.stderr
+    assert time.monotonic() - t0 < 10
+    assert {k: Path(v) for k, v in json.loads(r.stdout).items()} == vst3_plugins
+    assert stamp.stat().st_mtime_ns == before
+    lines = run().stdout.splitlines()  # the plain form: "<name> <bundle>" per plugin
+    assert [ln.split(" ", 1)[0] for ln in lines] == ["MixcoreTestEffect", "MixcoreCrash", "MixcoreSynth"]
+    for name, bundle in vst3_plugins.items():
+        assert bundle.name == f"{name}.vst3" and (bundle / "Contents" / "x86_64-linux" / f"{name}.so").exists()
+
+
+def test_a_missing_toolchain_is_a_clear_error(vst3_plugins, tmp_path):
+    r = run(env={"JUCE_DIR": str(tmp_path)})
+    assert r.returncode == 1
+    assert r.stderr == f"plugins/build.py: JUCE_DIR={tmp_path} holds no JUCEConfig.cmake\n"
+
+
+def test_the_fixture_fails_when_the_build_fails(vst3_plugins, tmp_path):
+    (tmp_path / "test_uses_plugins.py").write_text("def test_it(vst3_plugins):\n    assert vst3_plugins\n")
+    tests = Path(__file__).resolve().parent
+    path = f"{tests}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    env = {**os.environ, "JUCE_DIR": str(tmp_path), "PYTHONPATH": path}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "conftest_plugins", "-p", "no:cacheprovider",
+                        str(tmp_path / "test_uses_plugins.py")], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, check=False)
+    assert r.returncode == 1, r.stdout
+    assert "building the test plugins failed (plugins/build.py): plugins/build.py: JUCE_DIR=" in r.stdout
+    assert "1 error" in r.stdout and "skipped" not in r.stdout
