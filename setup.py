@@ -27,9 +27,18 @@ extensions = [
     if not os.environ.get("MIXCORE_PYX") or pyx.stem in os.environ["MIXCORE_PYX"].split(",")
 ]
 
-setup(
-    ext_modules=cythonize(
-        extensions,
+# The generated C depends on DEBUG (bounds checks compiled in or not) but cythonize compares only
+# timestamps: a module whose last generation was in the other mode is regenerated (stamp per module).
+STAMPS = HERE / "build" / "cython-mode"
+MODE = "debug" if DEBUG else "release"
+
+
+def _cythonize(ext: Extension) -> list:
+    stamp = STAMPS / ext.name
+    force = not stamp.exists() or stamp.read_text() != MODE
+    out = cythonize(
+        [ext],
+        force=force,
         compiler_directives={
             "language_level": 3,
             "boundscheck": DEBUG,
@@ -39,7 +48,14 @@ setup(
             "embedsignature": True,
         },
         include_path=["pyx"],
-    ),
+    )
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(MODE)
+    return out
+
+
+setup(
+    ext_modules=[m for ext in extensions for m in _cythonize(ext)],
     packages=["mixcore", "mixcore._dsp"] + [
         f"mixcore.{p.name}" for p in (HERE / "mixcore").iterdir()
         if p.is_dir() and (p / "__init__.py").exists() and p.name != "_dsp"
