@@ -187,3 +187,60 @@ def test_no_worker_or_shared_memory_is_left_behind(vst3_plugins, tmp_path):
     entry = {"type": "vst3", "path": str(vst3_plugins["MixcoreTestEffect"]), "isolate": True}
     render(session(tmp_path, entry))
     assert set(os.listdir("/dev/shm")) - before == set()
+
+
+# -- isolated instruments ------------------------------------------------------------------------
+def _notes(path, seconds: float) -> None:
+    """A MIDI file with a note every half second for ``seconds`` (120 bpm, 480 ticks per beat)."""
+    import mido
+
+    mf = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mf.tracks.append(tr)
+    for i in range(int(seconds * 2)):
+        tr.append(mido.Message("note_on", note=60 + i % 12, velocity=100, time=0 if i == 0 else 120))
+        tr.append(mido.Message("note_off", note=60 + i % 12, velocity=0, time=120))
+    mf.save(path)
+
+
+def _synth_session(tmp_path, synth, **instrument):
+    _notes(tmp_path / "notes.mid", 4.0)
+    return Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, tracks=[{
+        "name": "keys", "source": "notes.mid",
+        "instrument": {"type": "vst3", "path": synth, "tail_s": 0.2, **instrument}}])
+
+
+def test_an_isolated_instrument_renders_the_same_bytes_as_in_process(vst3_plugins, tmp_path):
+    synth = str(vst3_plugins["MixcoreSynth"])
+    inproc = render(_synth_session(tmp_path, synth), 512)
+    isolated = render(_synth_session(tmp_path, synth, isolate=True), 4096)
+    assert np.abs(inproc).max() > 0.1  # the notes sound (4 s: several 65536-sample chunks)
+    np.testing.assert_array_equal(isolated, inproc)
+
+
+def test_a_crashed_instrument_worker_gives_one_line_with_track_and_song_time(vst3_plugins, tmp_path):
+    from mixcore.session.build import make_source
+    from mixcore.session.model import Track
+
+    _notes(tmp_path / "notes.mid", 4.0)
+    entry = {"type": "vst3", "path": str(vst3_plugins["MixcoreSynth"]), "isolate": True}
+    track = Track.model_validate({"name": "keys", "source": "notes.mid", "instrument": entry})
+    for on_crash in ("error", "bypass"):
+        src = make_source(Track.model_validate({**track.model_dump(exclude_none=True),
+                                                "instrument": {**entry, "on_crash": on_crash}}),
+                          "tracks[0]", tmp_path, SR, 120.0)
+        src.open()
+        first = np.zeros((2, 65536), np.float32)
+        src.read_into(first)  # the first chunk comes from the worker
+        assert np.abs(first).max() > 0.1
+        os.kill(src.player._worker.pid, 9)  # the plugin's process dies between chunks
+        rest = np.zeros((2, 65536), np.float32)
+        if on_crash == "error":
+            with pytest.raises(MixcoreError) as e:
+                src.read_into(rest)
+            assert str(e.value) == ("tracks[0].instrument (track 'keys'): plugin 'MixcoreSynth' crashed (SIGKILL) "
+                                    "while playing at 0:01.365 in the song")
+        else:
+            src.read_into(rest)  # bypassed: the instrument falls silent, the render goes on
+            assert not np.any(rest)
+        src.close()

@@ -190,7 +190,7 @@ def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str
     except Exception as e:
         conn.send(("error", f"{where}: cannot load the plugin: {one_line(e)}"))
         return
-    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples))
+    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples, proc.is_instrument))
     ctrl = side.ctrl
     shm: shared_memory.SharedMemory | None = None
     slots: list[np.ndarray] = []
@@ -247,6 +247,11 @@ def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str
                             conn.send(("ok", proc.parameters))
                         elif cmd == "state":
                             conn.send(("ok", vst3_state(proc)))
+                        elif cmd == "play":  # an instrument renders a chunk of MIDI (render/instrument.py)
+                            _, msgs, duration, sr, channels, fresh = msg
+                            audio = proc.plugin(msgs, duration=duration, sample_rate=sr,
+                                                num_channels=channels, reset=fresh)
+                            conn.send(("ok", np.ascontiguousarray(audio, dtype=np.float32)))
                         elif cmd == "stop":
                             conn.send(("ok",))
                             return
@@ -299,6 +304,8 @@ class IsolatedProcessor(Processor):
         d["_m"] = 0  # ... and how many samples it holds
         d["_set"] = {}  # parameters set after loading, replayed when a worker is restarted
         d["_requested"] = {}  # the last value asked for, per parameter
+        d["is_instrument"] = False
+        d["_play_rate"] = 0
         self._start()
 
     # -- identity and parameters ------------------------------------------------------
@@ -354,8 +361,9 @@ class IsolatedProcessor(Processor):
             self.close()
             raise MixcoreError(reply[1])
         if reply[0] == "loaded":
-            _, name, params, latency = reply
-            d.update(_name=name, PARAMS=params, _values=ParamSet(params), _worker_latency=latency)
+            _, name, params, latency, is_instrument = reply
+            d.update(_name=name, PARAMS=params, _values=ParamSet(params), _worker_latency=latency,
+                     is_instrument=bool(is_instrument))
 
     def _alive(self) -> bool:
         return self._worker is not None and self._worker.poll() is None
@@ -442,7 +450,8 @@ class IsolatedProcessor(Processor):
         """The worker died or hung: one line naming plugin, place and song time -- or bypass."""
         self._kill()
         pos = self._inflight_pos if what == "processing" else self._pos
-        t = pos / self.spec.sample_rate if self.spec else 0.0
+        sr = self.spec.sample_rate if self.spec else self.__dict__.get("_play_rate", 0)
+        t = pos / sr if sr else 0.0
         kind = "track" if self.where.startswith("tracks") else "bus" if self.where.startswith("buses") else "node"
         where = f"{self.where} ({kind} {self.node!r})" if self.node else self.where
         message = (f"{where}: plugin {self._name!r} {failure} while {what} at "
@@ -707,6 +716,26 @@ class IsolatedProcessor(Processor):
         if self.on_crash != "error":
             entry["on_crash"] = self.on_crash
         return entry
+
+    def play(self, messages: list, *, duration: float, sample_rate: float, num_channels: int, reset: bool,
+             start: int = 0) -> np.ndarray:
+        """Render ``duration`` seconds of an instrument in the worker (``messages``: mido messages with
+        times in seconds from the chunk's start; ``start``: the chunk's first sample, for the crash report).
+
+        A chunk is one message each way (the audio comes back pickled: chunks are long, so the cost per
+        sample is small); a crash or hang gives the same one line as an effect, and with
+        ``on_crash = "bypass"`` the instrument falls silent for the rest of the render.
+        """
+        n = int(round(duration * sample_rate))
+        d = self.__dict__
+        d["_pos"], d["_play_rate"] = start, sample_rate
+        if self._running():
+            reply = self._message(("play", messages, duration, sample_rate, num_channels, reset), "playing")
+            if reply[0] == "error":
+                raise MixcoreError(reply[1])
+            if reply[0] == "ok":
+                return reply[1]
+        return np.zeros((num_channels, n), np.float32)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ The plugin renders fixed chunks of ``CHUNK`` samples (independent of the render'
 with the MIDI messages that fall inside it, carrying its voices from chunk to chunk; so memory stays
 flat and the audio is the same whatever the block size. The source ends ``tail_s`` after the last
 MIDI event (release tails).
+
+``player`` is the hosted instrument: a :class:`~mixcore.hosting.vst3.VST3Processor` (in-process) or an
+:class:`~mixcore.hosting.isolation.IsolatedProcessor` (``isolate = true``: each chunk is rendered in
+the worker process, and a crash gives the usual one line naming plugin, track and song time).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ CHUNK = 65536
 class InstrumentSource:
     """Same interface as :class:`~mixcore.render.sources.SourceReader`: stereo blocks on demand."""
 
-    def __init__(self, midi_path: Path, plugin, sample_rate: int, tempo_bpm: float, tail_s: float,
+    def __init__(self, midi_path: Path, player, sample_rate: int, tempo_bpm: float, tail_s: float,
                  where: str) -> None:
         from ..session.midi import read_midi, timed_messages
 
@@ -28,7 +32,7 @@ class InstrumentSource:
             "note_on", "note_off", "control_change", "pitchwheel", "aftertouch", "polytouch", "program_change")]
         if not self.messages:
             raise MixcoreError(f"{where}: {midi_path} has no notes or controller messages to play")
-        self.plugin = plugin
+        self.player = player
         self.path = midi_path
         self.where = where
         self.channels = 2
@@ -42,7 +46,9 @@ class InstrumentSource:
         self._buf = np.zeros((2, self.offset), np.float32)
 
     def close(self) -> None:
-        pass
+        close = getattr(self.player, "close", None)  # an isolated instrument's worker (restarted on reuse)
+        if close is not None and hasattr(self.player, "play"):
+            close()
 
     def _fill(self) -> None:
         sr = self.sample_rate
@@ -50,7 +56,13 @@ class InstrumentSource:
         n = min(CHUNK, self.frames - c0)
         msgs = [m.copy(time=t - c0 / sr) for t, m in self.messages if c0 <= round(t * sr) < c0 + n]
         try:
-            audio = self.plugin(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0))
+            if hasattr(self.player, "play"):
+                audio = self.player.play(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0),
+                                         start=c0)
+            else:
+                audio = self.player.plugin(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0))
+        except MixcoreError:
+            raise
         except Exception as e:
             raise MixcoreError(f"{self.where}: the instrument failed: {' '.join(str(e).split())}") from None
         audio = np.asarray(audio, dtype=np.float32)[:, :n]

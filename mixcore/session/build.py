@@ -113,14 +113,14 @@ def make_source(track, where: str, base_dir: Path, sample_rate: int, tempo_bpm: 
         raise MixcoreError(f"{where}.instrument.tail_s: expected 0 .. 30 s, got {tail_s!r}")
     if entry.get("type") != "vst3":
         raise MixcoreError(f"{where}.instrument.type: an instrument is a plugin: type = \"vst3\"")
-    if entry.get("isolate"):
-        raise MixcoreError(f"{where}.instrument.isolate: instruments cannot run isolated in this version")
     from ..hosting import make_hosted
 
     proc = make_hosted(entry, base_dir, f"{where}.instrument", node=track.name)
-    if not proc.plugin.is_instrument:
+    if not proc.is_instrument:
+        if hasattr(proc, "close"):
+            proc.close()
         raise MixcoreError(f"{where}.instrument: {proc.name!r} is an effect, not an instrument")
-    return InstrumentSource(path, proc.plugin, sample_rate, tempo_bpm, float(tail_s), f"{where}.source")
+    return InstrumentSource(path, proc, sample_rate, tempo_bpm, float(tail_s), f"{where}.source")
 
 
 def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
