@@ -1,49 +1,100 @@
-"""``mixcore master IN -o OUT [--preset NAME] [--target-lufs X] [--ceiling-dbtp Y]``."""
+"""``mixcore master IN -o OUT [--preset NAME] [--target-lufs X] [--ceiling-dbtp Y] [--reference REF]``."""
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from ..errors import MixcoreError
 
 NAME = "master"
-HELP = "master a mix to a loudness target under a true-peak ceiling"
+HELP = "master a mix to a loudness target under a true-peak ceiling, optionally matched to references"
+
+BIT_DEPTHS = {"16": 16, "24": 24, "32f": "float", "float": "float"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..mastering.presets import PRESETS
 
     p.add_argument("inputs", nargs="+", type=Path, help="the mix (wav, flac, aiff); several with --album")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the master to write (a folder with --album)")
+    p.add_argument("-o", "--output", type=Path, required=True,
+                   help="the master to write, format from the extension (a folder with --album)")
     p.add_argument("--album", action="store_true", help="master several tracks to one consistent loudness")
     p.add_argument("--track-adjust-db", type=float, default=3.0,
                    help="album mode: how far a track may move beyond the album gain towards the target (dB)")
     p.add_argument("--preset", help=f"loudness target preset: {', '.join(PRESETS)} (default spotify)")
-    p.add_argument("--target-lufs", type=float, help="integrated loudness target (overrides the preset)")
+    p.add_argument("--target-lufs", type=float, help="integrated loudness target (overrides the preset and "
+                                                     "the reference's loudness)")
     p.add_argument("--ceiling-dbtp", type=float, help="true-peak ceiling (overrides the preset)")
-    p.add_argument("--bit-depth", choices=["16", "24", "float"], default="float", help="output sample format")
-    p.add_argument("--reference", type=Path, action="append", help="match a reference track (not yet available)")
+    p.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default="32f",
+                   help="output samples: 16 or 24-bit integers (dithered) or 32-bit float (default)")
+    p.add_argument("--dither", choices=["tpdf", "shaped"], default="tpdf",
+                   help="16/24-bit: TPDF dither, or TPDF inside second-order noise shaping (default tpdf)")
+    p.add_argument("--seed", type=int, default=0, help="dither seed (same seed, same bytes)")
+    p.add_argument("--sample-rate", type=int, help="resample (soxr VHQ, before the limiter) to this rate")
+    p.add_argument("--reference", type=Path, action="append",
+                   help="match this reference track (repeat for several: they are averaged)")
+    p.add_argument("--match", help="what to match: some of tone,loudness,width (default all three)")
+    p.add_argument("--match-amount", help="how far to move towards the reference, 0-100 %%: one value or "
+                                          "per dimension like tone=70,width=50 (default 70)")
+    p.add_argument("--max-limiting-db", type=float, default=6.0,
+                   help="with --reference: cap on the limiter's gain reduction (dB, default 6)")
+    p.add_argument("--report", type=Path, help="write a report: .png or .html (needs matplotlib)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("-q", "--quiet", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..mastering import master_file, preset
 
-    if args.reference:
-        raise MixcoreError("--reference: reference matching is not available in this version")
     target = preset(args.preset or "spotify")
     lufs = args.target_lufs if args.target_lufs is not None else target.lufs
     ceiling = args.ceiling_dbtp if args.ceiling_dbtp is not None else target.ceiling_dbtp
-    bit_depth = "float" if args.bit_depth == "float" else int(args.bit_depth)
+    bit_depth = BIT_DEPTHS[args.bit_depth]
+    if args.report is not None:
+        from ..mastering.report import check_report_path
+
+        check_report_path(args.report)
+    if (args.match or args.match_amount) and not args.reference:
+        raise MixcoreError("--match/--match-amount: give a reference track with --reference")
     if args.album:
+        if args.reference or args.report:
+            raise MixcoreError("--album: --reference and --report work on one track at a time")
         return _album(args, lufs, ceiling, bit_depth)
     if len(args.inputs) > 1:
         raise MixcoreError("several inputs: use --album (and a folder for -o)")
-    r = master_file(args.inputs[0], args.output, target_lufs=lufs, ceiling_dbtp=ceiling, bit_depth=bit_depth)
-    if not args.quiet:
-        print(f"wrote {r.path}: {r.input_lufs:.1f} -> {r.output_lufs:.2f} LUFS (target {r.target_lufs:g}), "
+    common = dict(ceiling_dbtp=ceiling, bit_depth=bit_depth, sample_rate=args.sample_rate, seed=args.seed,
+                  dither=args.dither)
+    if args.reference:
+        from ..mastering.match import match_file
+
+        m = match_file(args.inputs[0], args.output, args.reference, match=args.match, amount=args.match_amount,
+                       target_lufs=args.target_lufs, fallback_lufs=lufs, max_limiting_db=args.max_limiting_db,
+                       **common)
+        r, doc = m.master, m.to_json_dict()
+    else:
+        m = None
+        r = master_file(args.inputs[0], args.output, target_lufs=lufs, **common)
+        doc = r.to_json_dict()
+    if args.report is not None:
+        from ..mastering.report import write_report
+
+        write_report(args.report, r, m)
+    if args.json:
+        print(json.dumps(doc))
+    elif not args.quiet:
+        print(f"wrote {r.path}: {r.input_lufs:.1f} -> {r.output_lufs:.2f} LUFS (target {r.target_lufs:.2f}), "
               f"true peak {r.true_peak_dbtp:.2f} dBTP (ceiling {r.ceiling_dbtp:g}), gain {r.gain_db:+.2f} dB, "
-              f"{r.passes} passes" + (f"; {r.note}" if r.note else ""))
+              f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} passes" + (f"; {r.note}" if r.note else ""))
+        if m is not None:
+            p = m.plan
+            eq = f"EQ {p.eq_db.min():+.1f} .. {p.eq_db.max():+.1f} dB" if p.fir is not None else "no EQ"
+            print(f"matched {', '.join(p.dimensions)} ({', '.join(f'{k} {v:.0%}' for k, v in p.amounts.items())}): "
+                  f"{eq}, width x{p.width:.2f}, spectral distance to the reference "
+                  f"{m.distance_before_db:.2f} -> {m.distance_after_db:.2f} dB"
+                  + (f"; {'; '.join(p.notes)}" if p.notes else ""))
+        if args.report is not None:
+            print(f"wrote {args.report}")
     return 0
 
 

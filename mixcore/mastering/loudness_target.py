@@ -5,11 +5,20 @@ loudness after a limiter is not linear in the input gain, so the gain is found
 by iteration: render, measure with mixcore's own BS.1770 meter, correct the
 gain by the error, until the output is within ``tolerance_lu`` of the target.
 Every pass streams block by block (memory does not grow with the file).
+
+Limiter load: the largest gain reduction of the limiter in the final pass is reported
+(``limiter_gr_db``). With ``max_limiting_db`` the load is capped: once the limiter limits, its
+largest reduction follows the input gain one to one (it is the overshoot of the highest true peak
+over the ceiling), so a pass over the cap lowers the gain by the excess, and the loudness reached
+under the cap is reported instead of the target.
+
+Sample-rate conversion (``sample_rate``) happens when the file is read (soxr, VHQ), before the
+chain, so the true-peak limiter works at the output rate and its ceiling holds on the final file.
 """
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,14 +45,31 @@ class MasterResult:
     ceiling_dbtp: float
     reached: bool  # within tolerance of the target
     note: str = ""
+    limiter_gr_db: float = 0.0  # the limiter's largest gain reduction in the final pass (positive dB)
+    sample_rate: int = 0
+    before: object = field(default=None, repr=False)  # AnalysisResult of the input (at the output rate)
+    after: object = field(default=None, repr=False)   # AnalysisResult of the output (before quantisation)
+
+    def to_json_dict(self) -> dict:
+        """The numbers of the job (non-finite as None), with the output's LRA before and after."""
+        def num(x):
+            return None if x is None or not np.isfinite(x) else round(float(x), 4)
+
+        return {"output": str(self.path), "input_lufs": num(self.input_lufs), "output_lufs": num(self.output_lufs),
+                "target_lufs": self.target_lufs, "true_peak_dbtp": num(self.true_peak_dbtp),
+                "ceiling_dbtp": self.ceiling_dbtp, "gain_db": num(self.gain_db),
+                "limiter_gr_db": num(self.limiter_gr_db), "passes": self.passes, "reached": self.reached,
+                "note": self.note, "sample_rate": self.sample_rate,
+                "input_lra_lu": num(self.before.loudness_range_lu) if self.before is not None else None,
+                "output_lra_lu": num(self.after.loudness_range_lu) if self.after is not None else None}
 
 
 def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, out: Path | None,
-         bit_depth, seed: int):
+         bit_depth, seed: int, dither: str = "tpdf"):
     """One streaming pass: file -> chain -> (writer) + meter. Returns the meter's result."""
     from ..metering import LoudnessMeter
 
-    reader = SourceReader(path, sample_rate, "input")
+    reader = SourceReader(path, sample_rate, "input", quality="VHQ")
     reader.open()
     meter = LoudnessMeter(sample_rate, channels)
     L = 0
@@ -53,7 +79,7 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
         L = int(chain.latency_samples)
     trim = Trim(L, reader.frames)
     buf = np.zeros((channels, BLOCK), dtype=np.float32)
-    writer = AtomicWriter(out, sample_rate, channels, bit_depth, seed) if out is not None else None
+    writer = AtomicWriter(out, sample_rate, channels, bit_depth, seed, dither=dither) if out is not None else None
     try:
         if writer is not None:
             writer.__enter__()
@@ -84,8 +110,15 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
 def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0, ceiling_dbtp: float = -1.0,
                 chain: list[Processor] | None = None, bit_depth="float", sample_rate: int | None = None,
                 seed: int = 0, tolerance_lu: float = 0.05, max_passes: int = 8,
-                max_gain_db: float = 48.0) -> MasterResult:
-    """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling."""
+                max_gain_db: float = 48.0, max_limiting_db: float | None = None,
+                dither: str = "tpdf") -> MasterResult:
+    """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling.
+
+    ``chain`` runs between the input gain and the limiter; ``sample_rate`` resamples (soxr VHQ) before
+    it; ``bit_depth`` 16/24 quantises with seeded TPDF ``dither`` ("tpdf" or noise-"shaped");
+    ``max_limiting_db`` caps the limiter's largest gain reduction (see the module docstring).
+    """
+    from ..render.writer import DITHERS
     from ..processors.registry import processor_types
 
     inp, out = Path(inp), Path(out)
@@ -97,6 +130,12 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
         raise MixcoreError(f"--target-lufs: {target_lufs} is out of range, expected -70 .. 0 LUFS")
     if not -20.0 <= ceiling_dbtp <= 0.0:
         raise MixcoreError(f"--ceiling-dbtp: {ceiling_dbtp} is out of range, expected -20 .. 0 dBTP")
+    if dither not in DITHERS:
+        raise MixcoreError(f"--dither: unknown kind {dither!r}; expected one of {', '.join(DITHERS)}")
+    if sample_rate is not None and not 8000 <= int(sample_rate) <= 384000:
+        raise MixcoreError(f"--sample-rate: {sample_rate} is out of range, expected 8000 .. 384000 Hz")
+    if max_limiting_db is not None and not 0.0 <= max_limiting_db <= 40.0:
+        raise MixcoreError(f"--max-limiting-db: {max_limiting_db} is out of range, expected 0 .. 40 dB")
     sr = int(sample_rate or info.samplerate)
     ch = int(info.channels)
     types = processor_types()
@@ -107,15 +146,28 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     gain = target_lufs - before.integrated_lufs
     result = None
     note = ""
+    capped = False
+    gr = 0.0
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         trial = Path(tmp) / ("pass" + out.suffix)
         for k in range(1, max_passes + 1):
             gain = float(np.clip(gain, -max_gain_db, max_gain_db))
-            procs = [Gain(gain_db=gain), *(chain or []), Limiter(ceiling_dbtp=ceiling_dbtp)]
-            result = _run(inp, Chain(procs), sr, ch, trial, bit_depth, seed)
+            limiter = Limiter(ceiling_dbtp=ceiling_dbtp)
+            procs = [Gain(gain_db=gain), *(chain or []), limiter]
+            result = _run(inp, Chain(procs), sr, ch, trial, bit_depth, seed, dither)
+            gr = max(0.0, -limiter.gain_reduction_db)
             err = target_lufs - result.integrated_lufs
+            if max_limiting_db is not None and gr > max_limiting_db + 0.05:
+                capped = True
+                gain -= gr - max_limiting_db  # the load follows the gain 1:1 once the limiter limits
+                continue
             if abs(err) <= tolerance_lu:
                 break
+            if capped and err > 0:
+                if gr >= max_limiting_db - 0.25:
+                    break
+                gain += min(err, max_limiting_db - gr)
+                continue
             if abs(gain) >= max_gain_db and np.sign(err) == np.sign(gain):
                 note = f"gain limit of {max_gain_db:g} dB reached"
                 break
@@ -124,8 +176,12 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
             note = f"stopped after {max_passes} passes"
         trial.replace(out)
     reached = abs(target_lufs - result.integrated_lufs) <= tolerance_lu
-    if not reached and not note:
+    if not reached and capped:
+        note = (f"limiter load capped at {max_limiting_db:g} dB: reached {result.integrated_lufs:.2f} LUFS "
+                f"instead of {target_lufs:g}")
+    elif not reached and not note:
         note = "the limiter cannot reach the target on this material"
     return MasterResult(path=out, input_lufs=before.integrated_lufs, output_lufs=result.integrated_lufs,
                         true_peak_dbtp=result.true_peak_dbtp, gain_db=gain, passes=k, target_lufs=target_lufs,
-                        ceiling_dbtp=ceiling_dbtp, reached=reached, note=note)
+                        ceiling_dbtp=ceiling_dbtp, reached=reached, note=note, limiter_gr_db=gr, sample_rate=sr,
+                        before=before, after=result)

@@ -41,8 +41,9 @@ class SourceReader:
     sidechain); after the end of the file it returns zeros.
     """
 
-    def __init__(self, path: Path, sample_rate: int, where: str = "source") -> None:
+    def __init__(self, path: Path, sample_rate: int, where: str = "source", quality: str = "HQ") -> None:
         info = probe(path, where)
+        self.quality = quality  # soxr quality when resampling (mastering uses "VHQ")
         self.path = path
         self.where = where
         self.channels = int(info.channels)
@@ -67,7 +68,8 @@ class SourceReader:
         except Exception as e:
             raise MixcoreError(f"{self.where}: cannot read {self.path}: {' '.join(str(e).split())}") from None
         self._resampler = (
-            soxr.ResampleStream(self.file_rate, self.sample_rate, self.channels, dtype="float32", quality="HQ")
+            soxr.ResampleStream(self.file_rate, self.sample_rate, self.channels, dtype="float32",
+                                quality=self.quality)
             if self.file_rate != self.sample_rate else None
         )
         self._buf = np.zeros((self.channels, self.offset), dtype=np.float32)

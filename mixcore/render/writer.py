@@ -29,24 +29,41 @@ def output_format(path: Path, bit_depth: int | str, where: str = "output") -> tu
     return fmt, {16: "PCM_16", 24: "PCM_24"}[int(bit_depth)]
 
 
+DITHERS = ("tpdf", "shaped")
+
+
 class Ditherer:
     """Quantises float blocks to 16/24-bit integers with TPDF dither (±1 LSB, triangular).
 
     The noise comes from one PCG64 stream seeded by ``seed``; it is drawn in
     order, sample after sample, so the result does not depend on block sizes.
+    ``dither="shaped"`` puts the same TPDF dither inside a second-order error-feedback
+    loop, noise transfer function (1 - z^-1)^2 (``mixcore._dsp.dither``: less noise
+    below about fs/6, more in the top octave).
     """
 
-    def __init__(self, bit_depth: int, channels: int, seed: int) -> None:
+    def __init__(self, bit_depth: int, channels: int, seed: int, dither: str = "tpdf") -> None:
+        if dither not in DITHERS:
+            raise MixcoreError(f"dither: unknown kind {dither!r}; expected one of {', '.join(DITHERS)}")
         self.bits = int(bit_depth)
         self.channels = channels
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self.scale = float(2 ** (self.bits - 1))
+        self.shaped = dither == "shaped"
+        self._err = np.zeros((channels, 2), dtype=np.float64)
 
     def quantise(self, block: np.ndarray) -> np.ndarray:
         """(channels, n) float -> (n, channels) int16 or int32 (24-bit left-justified)."""
         n = block.shape[1]
         u = self.rng.random((n, 2 * self.channels))  # interleaved in time: block-size independent
         tpdf = u[:, : self.channels] - u[:, self.channels:]
+        if self.shaped:
+            from .._dsp.dither import quantise_shaped
+
+            x = np.ascontiguousarray(block.T, dtype=np.float64) * self.scale
+            out = np.empty((n, self.channels), dtype=np.int32)
+            quantise_shaped(x, np.ascontiguousarray(tpdf), self._err, out, -self.scale, self.scale - 1)
+            return out.astype(np.int16) if self.bits == 16 else out << 8
         x = block.T.astype(np.float64) * self.scale + tpdf
         q = np.clip(np.rint(x), -self.scale, self.scale - 1)
         if self.bits == 16:
@@ -58,12 +75,12 @@ class AtomicWriter:
     """``with AtomicWriter(path, sr, ch, bit_depth, seed) as w: w.write(block)``."""
 
     def __init__(self, path: Path, sample_rate: int, channels: int, bit_depth: int | str = "float",
-                 seed: int = 0, where: str = "output") -> None:
+                 seed: int = 0, where: str = "output", dither: str = "tpdf") -> None:
         self.path = Path(path)
         self.format, self.subtype = output_format(self.path, bit_depth, where)
         self.sample_rate = int(sample_rate)
         self.channels = channels
-        self.dither = None if bit_depth == "float" else Ditherer(int(bit_depth), channels, seed)
+        self.dither = None if bit_depth == "float" else Ditherer(int(bit_depth), channels, seed, dither)
         self.where = where
         self._tmp: str | None = None
         self._file: sf.SoundFile | None = None
