@@ -178,7 +178,7 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     reached = abs(target_lufs - result.integrated_lufs) <= tolerance_lu
     if not reached and capped:
         note = (f"limiter load capped at {max_limiting_db:g} dB: reached {result.integrated_lufs:.2f} LUFS "
-                f"instead of {target_lufs:g}")
+                f"instead of {target_lufs:.2f}")
     elif not reached and not note:
         note = "the limiter cannot reach the target on this material"
     return MasterResult(path=out, input_lufs=before.integrated_lufs, output_lufs=result.integrated_lufs,
