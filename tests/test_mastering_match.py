@@ -211,3 +211,43 @@ def test_compare_turns_the_louder_down(tmp_path):
     assert r.returncode == 0 and "loudness-matched" in r.stdout and "tilt +2" in r.stdout
     r = cli("compare", "a.wav", "missing.wav", "-o", "x", cwd=tmp_path)
     assert r.returncode == 2 and "B: file not found: missing.wav" in r.stderr and not (tmp_path / "x").exists()
+
+
+def test_match_is_deterministic_and_takes_other_rates_and_mono(material, tmp_path):
+    d, ref, mix = material
+    kw = dict(bit_depth=16, dither="shaped", seed=5)
+    match_file(d / "mix.wav", tmp_path / "a.wav", [d / "ref.wav"], **kw)
+    match_file(d / "mix.wav", tmp_path / "b.wav", [d / "ref.wav"], **kw)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    # a reference at another rate is resampled (soxr) for the analysis
+    write(tmp_path / "ref44.wav", ss.resample_poly(ref, 147, 160, axis=1).astype(np.float32), 44100)
+    r = match_file(d / "mix.wav", tmp_path / "c.wav", [tmp_path / "ref44.wav"], match="tone", amount=1.0)
+    assert distance(read(tmp_path / "c.wav"), ref) <= 0.15 * distance(mix, ref)
+    # mono mix and mono reference: tone and loudness, no width
+    write(tmp_path / "mono-mix.wav", mix[:1])
+    write(tmp_path / "mono-ref.wav", ref[:1])
+    r = match_file(tmp_path / "mono-mix.wav", tmp_path / "m.wav", [tmp_path / "mono-ref.wav"], amount=1.0)
+    y = read(tmp_path / "m.wav")
+    assert y.shape[0] == 1 and r.plan.width == 1.0 and r.plan.side_mid_before_db is None
+    assert distance(np.repeat(y, 2, axis=0), np.repeat(ref[:1], 2, axis=0)) <= 0.15 * distance(mix, ref)
+    assert lufs(y) == pytest.approx(lufs(ref[:1]), abs=0.1)
+
+
+def test_report_without_matplotlib_is_one_line(material, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import mixcore
+
+    d, _, _ = material
+    fake = tmp_path / "nompl" / "matplotlib"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('matplotlib is not installed')\n")
+    root = os.path.dirname(os.path.dirname(mixcore.__file__))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "nompl"), root]))
+    r = subprocess.run([sys.executable, "-m", "mixcore", "master", "mix.wav", "-o", str(tmp_path / "m.wav"),
+                        "--report", str(tmp_path / "r.html")], cwd=d, env=env, capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "mixcore: error: --report needs matplotlib: pip install 'mixcore[plot]'"
+    assert not (tmp_path / "m.wav").exists()  # refused before any work

@@ -279,8 +279,7 @@ def _db10(x: float) -> float:
 
 def plan_match(mix: Profile, refs: list[Profile], dimensions=DIMENSIONS, amounts=None) -> MatchPlan:
     """Compare ``mix`` with ``refs`` (already analysed at the mix's rate) and plan the correction."""
-    amounts = parse_amount(amounts) if not isinstance(amounts, dict) or set(amounts) != set(DIMENSIONS) \
-        else dict(amounts)
+    amounts = parse_amount(amounts)
     sr = mix.sample_rate
     pts = curve_points(sr)
     band = _in_band(pts)
