@@ -167,8 +167,6 @@ def test_match_cli_json_and_report(material):
     assert f"{doc['spectral_distance_after_db']:.2f} dB" in page
     r = cli("master", "mix.wav", "-o", "cli2.wav", "--report", "r.png", "-q", cwd=d)
     assert r.returncode == 0, r.stderr
-    import matplotlib.image
-
     img = matplotlib.image.imread(str(d / "r.png"))
     assert img.shape[0] > 200 and img.shape[1] > 400
 
@@ -251,3 +249,30 @@ def test_report_without_matplotlib_is_one_line(material, tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == "mixcore: error: --report needs matplotlib: pip install 'mixcore[plot]'"
     assert not (tmp_path / "m.wav").exists()  # refused before any work
+
+
+def test_match_eq_is_the_designed_curve_and_its_latency_is_removed(tmp_path):
+    from mixcore.mastering import master_file
+    from mixcore.mastering.match import MatchEQ, curve_points, design_fir
+
+    pts = curve_points(SR)
+    curve = np.clip(-6.0 * np.log10(pts / 1000.0), -12, 12)
+    h = design_fir(SR, pts, curve)
+    assert np.allclose(h, h[::-1])  # symmetric: linear phase
+    w, H = ss.freqz(h, worN=pts, fs=SR)
+    band = (pts >= 30) & (pts <= 16000)
+    assert np.abs(20 * np.log10(np.abs(H[band])) - curve[band]).max() < 0.5
+    # a flat curve is a pure delay; the mastering pass removes the latency: output == input
+    x = program(3.0, -20.0)
+    write(tmp_path / "x.wav", x)
+    flat = design_fir(SR, pts, np.zeros_like(pts))
+    r = master_file(tmp_path / "x.wav", tmp_path / "y.wav", target_lufs=mixcore_lufs(tmp_path / "x.wav"),
+                    chain=[MatchEQ(flat)], tolerance_lu=0.5)
+    assert r.gain_db == 0.0 and r.limiter_gr_db == 0.0
+    assert np.abs(read(tmp_path / "y.wav") - x).max() < 1e-6
+
+
+def mixcore_lufs(path) -> float:
+    import mixcore
+
+    return mixcore.analyze(path).integrated_lufs

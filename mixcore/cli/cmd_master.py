@@ -108,7 +108,8 @@ def _album(args, lufs: float, ceiling: float, bit_depth) -> int:
     if args.output.exists() and not args.output.is_dir():
         raise MixcoreError(f"-o: {args.output} is a file; with --album it is the folder for the masters")
     r = master_album(args.inputs, args.output, target_lufs=lufs, ceiling_dbtp=ceiling,
-                     track_adjust_db=args.track_adjust_db, bit_depth=bit_depth)
+                     track_adjust_db=args.track_adjust_db, bit_depth=bit_depth, dither=args.dither, seed=args.seed,
+                     sample_rate=args.sample_rate)
     if args.quiet:
         return 0
     t = Table(title=f"album: {r.album_lufs_before:.1f} LUFS before, album gain {r.album_gain_db:+.2f} dB, "

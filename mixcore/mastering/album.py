@@ -56,7 +56,10 @@ def album_loudness(paths: list[Path]) -> tuple[float, list[float]]:
 
 
 def master_album(inputs: list[Path], out_dir: Path, *, target_lufs: float = -14.0, ceiling_dbtp: float = -1.0,
-                 track_adjust_db: float = 3.0, bit_depth="float", suffix: str = ".wav") -> AlbumResult:
+                 track_adjust_db: float = 3.0, bit_depth="float", suffix: str = ".wav",
+                 **master_kwargs) -> AlbumResult:
+    """Master ``inputs`` into ``out_dir`` (see the module docstring); ``master_kwargs`` (``dither``,
+    ``seed``, ``sample_rate``) go to :func:`master_file` for every track."""
     inputs = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
     if len(inputs) < 2:
@@ -80,5 +83,6 @@ def master_album(inputs: list[Path], out_dir: Path, *, target_lufs: float = -14.
             raise MixcoreError(f"{p}: the track is silent; nothing to master")
         own = target_lufs - lufs
         g = gain + float(np.clip(own - gain, -track_adjust_db, track_adjust_db))
-        results.append(master_file(p, o, target_lufs=lufs + g, ceiling_dbtp=ceiling_dbtp, bit_depth=bit_depth))
+        results.append(master_file(p, o, target_lufs=lufs + g, ceiling_dbtp=ceiling_dbtp, bit_depth=bit_depth,
+                                   **master_kwargs))
     return AlbumResult(album_lufs_before=album_before, album_gain_db=gain, tracks=results)

@@ -43,7 +43,8 @@ class CompareResult:
             r = p.analysis
             return {"path": p.path, "integrated_lufs": num(r.integrated_lufs), "true_peak_dbtp": num(r.true_peak_dbtp),
                     "loudness_range_lu": num(r.loudness_range_lu), "gain_db": num(gain),
-                    "matched_lufs": num(r.integrated_lufs + gain), "matched_true_peak_dbtp": num(r.true_peak_dbtp + gain),
+                    "matched_lufs": num(r.integrated_lufs + gain),
+                    "matched_true_peak_dbtp": num(r.true_peak_dbtp + gain),
                     "copy": str(copy) if copy else None}
 
         ca, cb = (self.copies + [None, None])[:2]
