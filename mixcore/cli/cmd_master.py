@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-lufs", type=float, help="integrated loudness target (overrides the preset and "
                                                      "the reference's loudness)")
     p.add_argument("--ceiling-dbtp", type=float, help="true-peak ceiling (overrides the preset)")
+    p.add_argument("--chain", default="default",
+                   help="processing before the gain and limiter: default (25 Hz high-pass, gentle 1.5:1 glue "
+                        "compression), none, a shipped preset name (mixcore presets) or a chain preset .toml")
+    p.add_argument("--width", type=float, help="stereo width after the chain (0 mono, 1 unchanged, 2 double side)")
     p.add_argument("--bit-depth", choices=list(BIT_DEPTHS), default="32f",
                    help="output samples: 16 or 24-bit integers (dithered) or 32-bit float (default)")
     p.add_argument("--dither", choices=["tpdf", "shaped"], default="tpdf",
@@ -37,8 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--match", help="what to match: some of tone,loudness,width (default all three)")
     p.add_argument("--match-amount", help="how far to move towards the reference, 0-100 %%: one value or "
                                           "per dimension like tone=70,width=50 (default 70)")
-    p.add_argument("--max-limiting-db", type=float, default=6.0,
-                   help="with --reference: cap on the limiter's gain reduction (dB, default 6)")
+    p.add_argument("--max-limiting-db", type=float,
+                   help="cap on the limiter's largest gain reduction (dB; default 15, with --reference 6): "
+                        "past it the loudness reached is reported instead of the target")
     p.add_argument("--report", type=Path, help="write a report: .png or .html (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -64,17 +69,18 @@ def run(args: argparse.Namespace) -> int:
     if len(args.inputs) > 1:
         raise MixcoreError("several inputs: use --album (and a folder for -o)")
     common = dict(ceiling_dbtp=ceiling, bit_depth=bit_depth, sample_rate=args.sample_rate, seed=args.seed,
-                  dither=args.dither)
+                  dither=args.dither, chain=args.chain, width=args.width)
     if args.reference:
         from ..mastering.match import match_file
 
         m = match_file(args.inputs[0], args.output, args.reference, match=args.match, amount=args.match_amount,
-                       target_lufs=args.target_lufs, fallback_lufs=lufs, max_limiting_db=args.max_limiting_db,
+                       target_lufs=args.target_lufs, fallback_lufs=lufs,
+                       max_limiting_db=6.0 if args.max_limiting_db is None else args.max_limiting_db,
                        **common)
         r, doc = m.master, m.to_json_dict()
     else:
         m = None
-        r = master_file(args.inputs[0], args.output, target_lufs=lufs, **common)
+        r = master_file(args.inputs[0], args.output, target_lufs=lufs, **common, **_cap(args))
         doc = r.to_json_dict()
     if args.report is not None:
         from ..mastering.report import write_report
@@ -98,6 +104,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cap(args: argparse.Namespace) -> dict:
+    return {} if args.max_limiting_db is None else {"max_limiting_db": args.max_limiting_db}
+
+
 def _album(args, lufs: float, ceiling: float, bit_depth) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -109,7 +119,7 @@ def _album(args, lufs: float, ceiling: float, bit_depth) -> int:
         raise MixcoreError(f"-o: {args.output} is a file; with --album it is the folder for the masters")
     r = master_album(args.inputs, args.output, target_lufs=lufs, ceiling_dbtp=ceiling,
                      track_adjust_db=args.track_adjust_db, bit_depth=bit_depth, dither=args.dither, seed=args.seed,
-                     sample_rate=args.sample_rate)
+                     sample_rate=args.sample_rate, chain=args.chain, width=args.width, **_cap(args))
     if args.quiet:
         return 0
     t = Table(title=f"album: {r.album_lufs_before:.1f} LUFS before, album gain {r.album_gain_db:+.2f} dB, "

@@ -1,6 +1,6 @@
 """Hit an integrated-loudness target under a true-peak ceiling.
 
-The chain is gain -> (optional user processors) -> true-peak limiter. The
+The chain is (tone and dynamics: :mod:`.chain`) -> gain -> true-peak limiter. The
 loudness after a limiter is not linear in the input gain, so the gain is found
 by iteration: render, measure with mixcore's own BS.1770 meter, correct the
 gain by the error, until the output is within ``tolerance_lu`` of the target.
@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import MixcoreError
 from ..processors.base import ProcessSpec, Processor
 from ..processors.chain import Chain
+from .chain import resolve_chain
 from ..render.engine import Trim
 from ..render.sources import SourceReader, probe
 from ..render.writer import AtomicWriter, output_format
@@ -49,6 +50,7 @@ class MasterResult:
     sample_rate: int = 0
     before: object = field(default=None, repr=False)  # AnalysisResult of the input (at the output rate)
     after: object = field(default=None, repr=False)   # AnalysisResult of the output (before quantisation)
+    chain: list = field(default_factory=list)  # the processors before the gain: {"type", "params"} each
 
     def to_json_dict(self) -> dict:
         """The numbers of the job (non-finite as None), with the output's LRA before and after."""
@@ -59,9 +61,16 @@ class MasterResult:
                 "target_lufs": self.target_lufs, "true_peak_dbtp": num(self.true_peak_dbtp),
                 "ceiling_dbtp": self.ceiling_dbtp, "gain_db": num(self.gain_db),
                 "limiter_gr_db": num(self.limiter_gr_db), "passes": self.passes, "reached": self.reached,
-                "note": self.note, "sample_rate": self.sample_rate,
+                "note": self.note, "sample_rate": self.sample_rate, "chain": self.chain,
                 "input_lra_lu": num(self.before.loudness_range_lu) if self.before is not None else None,
                 "output_lra_lu": num(self.after.loudness_range_lu) if self.after is not None else None}
+
+
+#: The default cap on the limiter's largest gain reduction (dB): beyond it a master is crushed, and the
+#: loudness reached under the cap is reported instead of the target.
+MAX_LIMITING_DB = 15.0
+#: Loudness gained per dB of input gain below which the limiter is saturated and the loop stops.
+SATURATED = 0.1
 
 
 def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, out: Path | None,
@@ -108,15 +117,17 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
 
 
 def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0, ceiling_dbtp: float = -1.0,
-                chain: list[Processor] | None = None, bit_depth="float", sample_rate: int | None = None,
+                chain: str | list[Processor] | None = "default", bit_depth="float", sample_rate: int | None = None,
                 seed: int = 0, tolerance_lu: float = 0.05, max_passes: int = 8,
-                max_gain_db: float = 48.0, max_limiting_db: float | None = None,
-                dither: str = "tpdf") -> MasterResult:
+                max_gain_db: float = 48.0, max_limiting_db: float | None = MAX_LIMITING_DB,
+                dither: str = "tpdf", width: float | None = None) -> MasterResult:
     """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling.
 
-    ``chain`` runs between the input gain and the limiter; ``sample_rate`` resamples (soxr VHQ) before
+    ``chain`` runs before the loudness gain and the limiter: "default" (the gentle default chain of
+    :mod:`.chain`, set from the measured input), None or "none" (nothing), a chain preset (a shipped
+    name or a .toml file), or a list of processors; ``sample_rate`` resamples (soxr VHQ) before
     it; ``bit_depth`` 16/24 quantises with seeded TPDF ``dither`` ("tpdf" or noise-"shaped");
-    ``max_limiting_db`` caps the limiter's largest gain reduction (see the module docstring).
+    ``width`` adds a ``width`` processor after the chain; ``max_limiting_db`` caps the limiter's largest gain reduction (see the module docstring).
     """
     from ..render.writer import DITHERS
     from ..processors.registry import processor_types
@@ -134,6 +145,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
         raise MixcoreError(f"--dither: unknown kind {dither!r}; expected one of {', '.join(DITHERS)}")
     if sample_rate is not None and not 8000 <= int(sample_rate) <= 384000:
         raise MixcoreError(f"--sample-rate: {sample_rate} is out of range, expected 8000 .. 384000 Hz")
+    if width is not None and not 0.0 <= width <= 2.0:
+        raise MixcoreError(f"--width: {width:g} is out of range, expected 0 .. 2")
     if max_limiting_db is not None and not 0.0 <= max_limiting_db <= 40.0:
         raise MixcoreError(f"--max-limiting-db: {max_limiting_db} is out of range, expected 0 .. 40 dB")
     sr = int(sample_rate or info.samplerate)
@@ -143,17 +156,27 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     before = _run(inp, None, sr, ch, None, bit_depth, seed)
     if before.integrated_lufs is None or not np.isfinite(before.integrated_lufs):
         raise MixcoreError(f"{inp}: the input is silent (no gated loudness); nothing to master")
-    gain = target_lufs - before.integrated_lufs
+    pre = resolve_chain(chain, float(before.integrated_lufs))
+    if width is not None:
+        pre.append(processor_types()["width"](width=width))
+    if pre:  # the chain changes the level: measure what reaches the gain stage (one more pass, exact start)
+        before_gain = _run(inp, Chain(pre), sr, ch, None, bit_depth, seed)
+        if before_gain.integrated_lufs is None or not np.isfinite(before_gain.integrated_lufs):
+            raise MixcoreError(f"{inp}: the chain leaves nothing of the input (no gated loudness)")
+        gain = target_lufs - before_gain.integrated_lufs
+    else:
+        gain = target_lufs - before.integrated_lufs
     result = None
     note = ""
     capped = False
     gr = 0.0
+    last = None  # (gain, loudness) of the previous pass, for the secant step
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         trial = Path(tmp) / ("pass" + out.suffix)
         for k in range(1, max_passes + 1):
             gain = float(np.clip(gain, -max_gain_db, max_gain_db))
             limiter = Limiter(ceiling_dbtp=ceiling_dbtp)
-            procs = [Gain(gain_db=gain), *(chain or []), limiter]
+            procs = [*pre, Gain(gain_db=gain), limiter]
             result = _run(inp, Chain(procs), sr, ch, trial, bit_depth, seed, dither)
             gr = max(0.0, -limiter.gain_reduction_db)
             err = target_lufs - result.integrated_lufs
@@ -171,7 +194,18 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
             if abs(gain) >= max_gain_db and np.sign(err) == np.sign(gain):
                 note = f"gain limit of {max_gain_db:g} dB reached"
                 break
-            gain += err
+            # secant step: once the limiter works, a dB of gain adds less than a dB of loudness, so the
+            # slope measured over the last two passes (bounded) sets the step; the first step assumes 1
+            step = err
+            if last is not None and abs(gain - last[0]) > 1e-6:
+                slope = (result.integrated_lufs - last[1]) / (gain - last[0])
+                step = err / float(np.clip(slope, 0.1, 1.5))
+                if slope < SATURATED:
+                    note = (f"the loudness no longer follows the gain ({slope:.2f} dB per dB at {gr:.1f} dB of "
+                            f"limiting): reached {result.integrated_lufs:.2f} LUFS instead of {target_lufs:.2f}")
+                    break
+            last = (gain, result.integrated_lufs)
+            gain += float(np.clip(step, -12.0, 12.0))
         else:
             note = f"stopped after {max_passes} passes"
         trial.replace(out)
@@ -184,4 +218,13 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     return MasterResult(path=out, input_lufs=before.integrated_lufs, output_lufs=result.integrated_lufs,
                         true_peak_dbtp=result.true_peak_dbtp, gain_db=gain, passes=k, target_lufs=target_lufs,
                         ceiling_dbtp=ceiling_dbtp, reached=reached, note=note, limiter_gr_db=gr, sample_rate=sr,
-                        before=before, after=result)
+                        before=before, after=result, chain=[_describe(p) for p in pre])
+
+
+def _describe(proc: Processor) -> dict:
+    """A chain member for the JSON result: its type and its parameters (JSON-safe values only)."""
+    params = {}
+    for k, v in getattr(proc, "parameters", {}).items():
+        if isinstance(v, (bool, int, float, str)) or (isinstance(v, list) and all(isinstance(b, dict) for b in v)):
+            params[k] = v
+    return {"type": getattr(proc, "type_name", type(proc).__name__), "params": params}
