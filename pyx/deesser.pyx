@@ -17,8 +17,9 @@ Per sample n, per channel c (two TDF-II biquads per channel, both at freq_hz):
 
 The biquad states and the envelope are flushed to zero below 1e-30 (denormal guard).
 """
+from automation cimport at, run_end
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport fabs
+from libc.math cimport M_PI, cos, fabs, pow, sin, sqrt
 
 
 cdef inline double _biquad(double v, const double* co, double* z) noexcept nogil:
@@ -32,12 +33,13 @@ cdef inline double _biquad(double v, const double* co, double* z) noexcept nogil
     return y
 
 
-cdef void _deess(float[:, ::1] x, const double[::1] co, double[:, ::1] z, double[::1] h, double[::1] st,
-                 double thr_lin, double thr_db, double slope, double r_env, double a_att, double a_rel,
-                 bint listen) noexcept nogil:
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
+cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] co, double[:, ::1] z,
+                 double[::1] h, double[::1] st, double thr_lin, double thr_db, double slope, double r_env,
+                 double a_att, double a_rel, bint listen) noexcept nogil:
+    # samples i0 .. i1 - 1 of x
+    cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef double env = st[0], g = st[1], level, v, k, gr
-    for i in range(n):
+    for i in range(i0, i1):
         level = 0.0
         for c in range(nc):
             v = x[c, i]
@@ -84,4 +86,53 @@ def process_deesser(float[:, ::1] x,         # INOUT (channels, n) audio, proces
                     bint listen):            # IN output the band instead
     """De-ess x in place."""
     with nogil:
-        _deess(x, coeffs, z, h, state, threshold_lin, threshold_db, slope, r_env, a_attack, a_release, listen)
+        _deess(x, 0, x.shape[1], coeffs, z, h, state, threshold_lin, threshold_db, slope, r_env, a_attack,
+               a_release, listen)
+
+
+cdef void _butterworth2(double* co, double fs, double f, bint high) noexcept nogil:
+    """deesser.butterworth2_coeffs (RBJ low- or high-pass, Q = 1/sqrt(2)), the same operations in the same order."""
+    cdef double w0 = 2.0 * M_PI * f / fs
+    cdef double cw = cos(w0), alpha = sin(w0) / (2.0 * (1.0 / sqrt(2.0)))
+    cdef double a0 = 1.0 + alpha
+    if high:
+        co[0] = (1.0 + cw) / 2.0 / a0
+        co[1] = -(1.0 + cw) / a0
+        co[2] = (1.0 + cw) / 2.0 / a0
+    else:
+        co[0] = (1.0 - cw) / 2.0 / a0
+        co[1] = (1.0 - cw) / a0
+        co[2] = (1.0 - cw) / 2.0 / a0
+    co[3] = -2.0 * cw / a0
+    co[4] = (1.0 - alpha) / a0
+
+
+def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
+                              double[::1] coeffs,           # scratch (10,) the biquads of the current run
+                              double[:, ::1] z,             # INOUT as process_deesser
+                              double[::1] h,                # scratch (channels,)
+                              double[::1] state,            # INOUT [envelope, gain dB]
+                              const double[::1] freq_hz,    # IN per-sample parameters: (n,) or (1,) constant
+                              const double[::1] threshold_db,
+                              const double[::1] ratio,
+                              const double[::1] listen,
+                              double r_env, double a_attack, double a_release, double fs):
+    """De-ess x in place with per-sample parameters (deesser.py's _update, once per run of constant values)."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double f, thr_db
+    with nogil:
+        while a < n:
+            b = run_end(freq_hz, a, n)
+            b = run_end(threshold_db, a, b)
+            b = run_end(ratio, a, b)
+            b = run_end(listen, a, b)
+            f = at(freq_hz, a)
+            if f > 0.45 * fs:
+                f = 0.45 * fs
+            if a == 0 or freq_hz.shape[0] > 1:
+                _butterworth2(&coeffs[0], fs, f, False)
+                _butterworth2(&coeffs[5], fs, f, True)
+            thr_db = at(threshold_db, a)
+            _deess(x, a, b, coeffs, z, h, state, pow(10.0, thr_db / 20.0), thr_db, 1.0 / at(ratio, a) - 1.0,
+                   r_env, a_attack, a_release, at(listen, a) >= 0.5)
+            a = b
