@@ -1,11 +1,18 @@
 # cython: language_level=3
 """Split-band de-esser kernel.
 
-Per sample n, per channel c (two TDF-II biquads per channel, both at freq_hz):
+Per sample n, per channel c (one trapezoidal state-variable filter per channel at freq_hz, Q = 1/sqrt(2)):
 
-    h_c    = x_c - LP(x_c)                 the band that is turned down: the exact complement of a
-                                           2nd-order Butterworth low-pass, so (x - h) + h == x
-    k_c    = HP(x_c)                       what the detector hears: 2nd-order Butterworth high-pass
+    v3 = x_c - z2;  v1 = a1 z1 + a2 v3;  v2 = z2 + a2 z1 + a3 v3;  z1 = 2 v1 - z1;  z2 = 2 v2 - z2
+                                           g = tan(pi fc / fs), k = 1/Q = sqrt(2), a1 = 1 / (1 + g (g + k)),
+                                           a2 = g a1, a3 = g a2 (Zavalishin, *The Art of VA Filter Design*,
+                                           2012, ch. 5; Simper, Cytomic "SvfLinearTrapOptimised2", 2013)
+    LP(x_c) = v2,  HP(x_c) = x_c - k v1 - v2      the bilinear-transform (prewarped) 2nd-order Butterworth
+                                           low- and high-pass: the RBJ cookbook biquads' responses, from
+                                           a structure that stays stable when fc moves every sample
+    h_c    = x_c - LP(x_c)                 the band that is turned down: the exact complement of the
+                                           low-pass, so (x - h) + h == x
+    k_c    = HP(x_c)                       what the detector hears
     level  = max_c |k_c|                   linked detector
     env    = level if level > env else env r        peak envelope: instant attack, exponential release
     gr     = (1/ratio - 1)(20 log10 env - T) if env > T, else 0       (dB, <= 0; hard knee)
@@ -15,22 +22,28 @@ Per sample n, per channel c (two TDF-II biquads per channel, both at freq_hz):
                                            g == 0 leaves x_c untouched, bit for bit
     listen: y_c = k_c
 
-The biquad states and the envelope are flushed to zero below 1e-30 (denormal guard).
+The filter states and the envelope are flushed to zero below 1e-30 (denormal guard).
 """
 from automation cimport at, run_end
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport M_PI, cos, fabs, pow, sin, sqrt
+from libc.math cimport M_PI, fabs, pow, sqrt, tan
+
+DEF SQRT2 = 1.4142135623730951
 
 
-cdef inline double _biquad(double v, const double* co, double* z) noexcept nogil:
-    """One TDF-II step of [b0, b1, b2, a1, a2] with state z[0:2] (denormal-guarded)."""
-    cdef double y = co[0] * v + z[0]
-    z[0] = co[1] * v - co[3] * y + z[1]
-    z[1] = co[2] * v - co[4] * y
-    if fabs(z[0]) < 1e-30 and fabs(z[1]) < 1e-30:
-        z[0] = 0.0
-        z[1] = 0.0
-    return y
+cdef inline void _svf_coeffs(double* co, double fs, double fc) noexcept nogil:
+    """[a1, a2, a3] of the state-variable filter at fc (Q = 1/sqrt(2))."""
+    cdef double g = tan(M_PI * fc / fs)
+    co[0] = 1.0 / (1.0 + g * (g + SQRT2))
+    co[1] = g * co[0]
+    co[2] = g * co[1]
+
+
+def svf_coeffs(double fs, double fc):
+    """The kernel's filter coefficients [a1, a2, a3] at fc (the same code as the automated path)."""
+    cdef double co[3]
+    _svf_coeffs(co, fs, fc)
+    return [co[0], co[1], co[2]]
 
 
 cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] co, double[:, ::1] z,
@@ -39,12 +52,25 @@ cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1
     # samples i0 .. i1 - 1 of x
     cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef double env = st[0], g = st[1], level, v, k, gr
+    cdef double a1 = co[0], a2 = co[1], a3 = co[2], v1, v2, v3, z1, z2
     for i in range(i0, i1):
         level = 0.0
         for c in range(nc):
             v = x[c, i]
-            h[c] = v - _biquad(v, &co[0], &z[c, 0])
-            k = _biquad(v, &co[5], &z[c, 2])
+            z1 = z[c, 0]
+            z2 = z[c, 1]
+            v3 = v - z2
+            v1 = a1 * z1 + a2 * v3
+            v2 = z2 + a2 * z1 + a3 * v3
+            z1 = 2.0 * v1 - z1
+            z2 = 2.0 * v2 - z2
+            if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
+                z1 = 0.0
+                z2 = 0.0
+            z[c, 0] = z1
+            z[c, 1] = z2
+            h[c] = v - v2
+            k = v - SQRT2 * v1 - v2
             if fabs(k) > level:
                 level = fabs(k)
             if listen:
@@ -73,8 +99,8 @@ cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1
 
 
 def process_deesser(float[:, ::1] x,         # INOUT (channels, n) audio, processed in place
-                    const double[::1] coeffs,  # IN (10,) low-pass then high-pass [b0, b1, b2, a1, a2] (a0 = 1)
-                    double[:, ::1] z,        # INOUT (channels, 4) low-pass, high-pass biquad states
+                    const double[::1] coeffs,  # IN (3,) filter coefficients a1, a2, a3 (svf_coeffs)
+                    double[:, ::1] z,        # INOUT (channels, 2) filter states
                     double[::1] h,           # scratch (channels,) the band of the current sample
                     double[::1] state,       # INOUT [envelope, gain dB]
                     double threshold_lin,    # IN threshold, linear
@@ -90,25 +116,8 @@ def process_deesser(float[:, ::1] x,         # INOUT (channels, n) audio, proces
                a_release, listen)
 
 
-cdef void _butterworth2(double* co, double fs, double f, bint high) noexcept nogil:
-    """deesser.butterworth2_coeffs (RBJ low- or high-pass, Q = 1/sqrt(2)), the same operations in the same order."""
-    cdef double w0 = 2.0 * M_PI * f / fs
-    cdef double cw = cos(w0), alpha = sin(w0) / (2.0 * (1.0 / sqrt(2.0)))
-    cdef double a0 = 1.0 + alpha
-    if high:
-        co[0] = (1.0 + cw) / 2.0 / a0
-        co[1] = -(1.0 + cw) / a0
-        co[2] = (1.0 + cw) / 2.0 / a0
-    else:
-        co[0] = (1.0 - cw) / 2.0 / a0
-        co[1] = (1.0 - cw) / a0
-        co[2] = (1.0 - cw) / 2.0 / a0
-    co[3] = -2.0 * cw / a0
-    co[4] = (1.0 - alpha) / a0
-
-
 def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
-                              double[::1] coeffs,           # scratch (10,) the biquads of the current run
+                              double[::1] coeffs,           # scratch (3,) the filter of the current run
                               double[:, ::1] z,             # INOUT as process_deesser
                               double[::1] h,                # scratch (channels,)
                               double[::1] state,            # INOUT [envelope, gain dB]
@@ -130,8 +139,7 @@ def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n
             if f > 0.45 * fs:
                 f = 0.45 * fs
             if a == 0 or freq_hz.shape[0] > 1:
-                _butterworth2(&coeffs[0], fs, f, False)
-                _butterworth2(&coeffs[5], fs, f, True)
+                _svf_coeffs(&coeffs[0], fs, f)
             thr_db = at(threshold_db, a)
             _deess(x, a, b, coeffs, z, h, state, pow(10.0, thr_db / 20.0), thr_db, 1.0 / at(ratio, a) - 1.0,
                    r_env, a_attack, a_release, at(listen, a) >= 0.5)

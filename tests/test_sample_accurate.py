@@ -174,3 +174,125 @@ def test_what_cannot_be_automated_is_named():
         gate.process_automated(np.zeros((2, 64), np.float32), {"mode": np.zeros(64)})
     with pytest.raises(MixcoreError, match=r"gate\.ratio: 3 automation values for a block of 64"):
         gate.process_automated(np.zeros((2, 64), np.float32), {"ratio": np.ones(3)})
+
+
+# -- in a session -------------------------------------------------------------------------------------
+
+
+def left(s: Session, block: int) -> np.ndarray:
+    return np.concatenate(list(s.stream(block)), axis=1)
+
+
+def chain_session(tmp_path, ir_path, automation) -> Session:
+    write(tmp_path / "n.wav", signal(SR // 2, seed=4))
+    chain = [{"type": "gate", "id": "g"}, {"type": "deesser", "id": "s"}, {"type": "delay", "id": "d", "time_ms": 30.0},
+             {"type": "reverb", "id": "r"}, {"type": "convolution", "id": "c", "ir": str(ir_path)},
+             {"type": "limiter", "id": "l"}]
+    return Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, automation=automation,
+                   tracks=[{"name": "n", "source": "n.wav", "chain": chain}])
+
+
+LANES = [{"target": "n.g.threshold_db", "points": [[0.0, -60.0], [0.5, -10.0]]},
+         {"target": "n.g.hold_ms", "points": [[0.0, 0.0], [0.2, 30.0]], "curve": "step"},
+         {"target": "n.s.freq_hz", "points": [[0.0, 3000.0], [0.5, 12000.0]], "curve": "exponential"},
+         {"target": "n.s.threshold_db", "points": [[0.0, -50.0], [0.5, -20.0]], "curve": "smooth"},
+         {"target": "n.d.time_ms", "points": [[0.0, 30.0], [0.3, 5.0]]},
+         {"target": "n.d.feedback", "points": [[0.0, 0.2], [0.5, 0.9]]},
+         {"target": "n.r.decay_s", "points": [[0.0, 0.3], [0.5, 6.0]]},
+         {"target": "n.r.mix", "points": [[0.0, 0.0], [0.5, 1.0]]},
+         {"target": "n.c.mix", "points": [[0.0, 1.0], [0.5, 0.2]]},
+         {"target": "n.c.gain_db", "points": [[0.0, -20.0], [0.5, 6.0]]},
+         {"target": "n.l.ceiling_dbtp", "points": [[0.0, -12.0], [0.5, -1.0]]},
+         {"target": "n.l.release_ms", "points": [[0.0, 5.0], [0.5, 500.0]]}]
+
+
+def test_automated_session_is_identical_for_render_block_sizes_64_and_4096(tmp_path, ir_file):
+    s = chain_session(tmp_path, ir_file[0], LANES)
+    y64 = left(s, 64)
+    np.testing.assert_array_equal(y64, left(s, 4096))
+    assert np.all(np.isfinite(y64)) and y64.shape[1] > 0
+    assert np.abs(y64 - left(chain_session(tmp_path, ir_file[0], []), 4096)).max() > 0.05  # the lanes act
+
+
+@pytest.mark.parametrize("type_name,param,points,curve", [
+    ("gate", "threshold_db", [[0.0, -60.0], [0.1, -5.0]], "linear"),
+    ("gate", "range_db", [[0.0, 0.0], [0.03, 80.0], [0.07, 10.0]], "step"),
+    ("delay", "time_ms", [[0.0, 40.0], [0.1, 2.0]], "smooth"),
+    ("deesser", "ratio", [[0.0, 20.0], [0.1, 1.0]], "linear"),
+    ("reverb", "damping", [[0.0, 0.0], [0.1, 1.0]], "linear")])
+def test_session_lanes_reach_the_processor_at_every_sample(tmp_path, type_name, param, points, curve):
+    """The engine hands lanes to these processors per sample, not on its automation grid: with a grid
+    of 4096 samples the output still equals the processor given the lane's value at every sample."""
+    from mixcore.render.automation import Lane
+
+    n = SR // 10
+    x = signal(n, channels=1, seed=6)
+    write(tmp_path / "m.wav", x)
+    s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, automation_interval=4096,
+                tracks=[{"name": "m", "source": "m.wav", "pan": -1.0, "chain": [{"type": type_name, "id": "p"}]}],
+                automation=[{"target": f"m.p.{param}", "points": points, "curve": curve}])
+    lane = Lane.from_points(points, curve=curve).at_samples(np.arange(n), SR)
+    ref = by_samples(type_name, {}, x, {param: lane})
+    np.testing.assert_array_equal(left(s, 512)[0, :n], ref[0])
+
+
+@pytest.mark.parametrize("target,param", [("m.l.lookahead_ms", "lookahead_ms"), ("m.c.ir", "ir"),
+                                          ("m.g.mode", "mode")])
+def test_a_lane_on_what_cannot_be_automated_is_one_line_naming_it(tmp_path, target, param):
+    write(tmp_path / "m.wav", signal(4800, channels=1))
+    with pytest.raises(MixcoreError, match=rf"automation\[0\].*{param}.*cannot be automated"):
+        list(Session(base_dir=tmp_path, sample_rate=SR, automation=[{"target": target, "points": [[0.0, 1.0]]}],
+                     tracks=[{"name": "m", "source": "m.wav", "chain": [
+                         {"type": "limiter", "id": "l"}, {"type": "convolution", "id": "c"},
+                         {"type": "gate", "id": "g"}]}]).stream(512))
+
+
+# -- properties: random in-range per-sample parameters -----------------------------------------------
+
+AUTOMATABLE = {
+    "gate": ("threshold_db", "range_db", "attack_ms", "hold_ms", "release_ms", "ratio"),
+    "deesser": ("freq_hz", "threshold_db", "ratio", "listen"),
+    "limiter": ("ceiling_dbtp", "release_ms"),
+    "delay": ("time_ms", "time_beats", "feedback", "mix", "lowpass_hz", "ping_pong"),
+    "reverb": ("decay_s", "damping", "mix"),
+    "convolution": ("mix", "gain_db"),
+}
+
+
+def random_lane(rng: np.random.Generator, lo: float, hi: float, n: int, shape: str) -> np.ndarray:
+    """In-range values per sample: white (a new random value every sample), a ramp, or random steps."""
+    if shape == "white":
+        return rng.uniform(lo, hi, n)
+    if shape == "ramp":
+        a, b = rng.uniform(lo, hi, 2)
+        return np.linspace(a, b, n)
+    return rng.uniform(lo, hi, 8)[np.sort(rng.integers(0, 8, n))]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(type_name=st.sampled_from(sorted(AUTOMATABLE)), fs=st.sampled_from([22050, 44100, 48000, 96000, 192000]),
+       seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(["white", "ramp", "steps"]),
+       block=st.sampled_from([1, 64, 700, 3000]), expander=st.booleans())
+def test_random_per_sample_parameters_stay_finite_and_bounded(ir_file, type_name, fs, seed, shape, block, expander):
+    rng = np.random.default_rng(seed)
+    n = 3000
+    x = np.ascontiguousarray(rng.uniform(-1.0, 1.0, (2, n)) * (rng.random(n) < 0.7), dtype=np.float32)
+    by_name = {p.name: p for p in TYPES[type_name].PARAMS}
+    names = [k for k in AUTOMATABLE[type_name] if rng.random() < 0.8] or [AUTOMATABLE[type_name][0]]
+    # delay times up to 20 ms (0.04 beats) so that the echoes recirculate within the signal
+    hi = {"time_ms": 20.0, "time_beats": 0.04}
+    lanes = {k: random_lane(rng, by_name[k].lo, hi.get(k, by_name[k].hi), n, shape) for k in names}
+    fixed = {"ir": str(ir_file[0])} if type_name == "convolution" else {}
+    if type_name == "gate" and expander:
+        fixed["mode"] = "expander"
+    y = automated(type_name, fixed, x, lanes, (block,), fs=fs)
+    assert np.all(np.isfinite(y))
+    peak = float(np.abs(y).max())
+    if type_name == "gate":  # a gate only attenuates
+        assert peak <= 1.0 + 1e-6
+    elif type_name == "limiter":  # never above the highest ceiling of the lane
+        assert peak <= 10 ** (float(np.max(lanes.get("ceiling_dbtp", [-1.0]))) / 20) + 1e-6
+    elif type_name == "convolution":  # |y| <= (1 + max wet gain * sum |ir|) max |x|
+        assert peak <= 1.0 + 10 ** (24 / 20) * np.abs(ir_file[1]).sum()
+    else:  # de-esser: filters and a gain <= 1; delay: feedback <= 0.98 (50x); reverb: a lossy loop
+        assert peak <= {"deesser": 8.0, "delay": 60.0, "reverb": 20.0}[type_name]
