@@ -296,3 +296,24 @@ def test_random_per_sample_parameters_stay_finite_and_bounded(ir_file, type_name
         assert peak <= 1.0 + 10 ** (24 / 20) * np.abs(ir_file[1]).sum()
     else:  # de-esser: filters and a gain <= 1; delay: feedback <= 0.98 (50x); reverb: a lossy loop
         assert peak <= {"deesser": 8.0, "delay": 60.0, "reverb": 20.0}[type_name]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(type_name=st.sampled_from(sorted(AUTOMATABLE)), fs=st.sampled_from([22050, 44100, 96000, 192000]),
+       seed=st.integers(0, 2**32 - 1), shape=st.sampled_from(["white", "ramp", "steps"]),
+       block=st.sampled_from([1, 7, 64, 400]), expander=st.booleans())
+def test_random_per_sample_parameters_match_set_param_before_every_sample(ir_file, type_name, fs, seed, shape, block,
+                                                                          expander):
+    """The reference equality above, for random in-range lanes (tolerance 0)."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    x = np.ascontiguousarray(rng.uniform(-1.0, 1.0, (2, n)), dtype=np.float32)
+    by_name = {p.name: p for p in TYPES[type_name].PARAMS}
+    hi = {"time_ms": 5.0, "time_beats": 0.01}
+    lanes = {k: random_lane(rng, by_name[k].lo, hi.get(k, by_name[k].hi), n, shape) for k in AUTOMATABLE[type_name]
+             if rng.random() < 0.8}
+    fixed = {"ir": str(ir_file[0])} if type_name == "convolution" else {}
+    if type_name == "gate" and expander:
+        fixed["mode"] = "expander"
+    np.testing.assert_array_equal(automated(type_name, fixed, x, lanes, (block,), fs=fs),
+                                  by_samples(type_name, fixed, x, lanes, fs=fs))
