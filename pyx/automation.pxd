@@ -17,3 +17,8 @@ cdef inline Py_ssize_t run_end(const double[::1] v, Py_ssize_t a, Py_ssize_t end
     while b < end and v[b] == v[a]:
         b += 1
     return b
+
+
+cdef inline bint changed(const double[::1] v, Py_ssize_t a) noexcept nogil:
+    """True when v takes a new value at sample a (always at 0): its derived values need recomputing."""
+    return a == 0 or (v.shape[0] > 1 and v[a] != v[a - 1])

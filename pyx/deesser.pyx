@@ -24,7 +24,7 @@ Per sample n, per channel c (one trapezoidal state-variable filter per channel a
 
 The filter states and the envelope are flushed to zero below 1e-30 (denormal guard).
 """
-from automation cimport at, run_end
+from automation cimport at, changed, run_end
 from fastmath cimport db_from_lin, lin_from_db
 from libc.math cimport M_PI, fabs, pow, sqrt, tan
 
@@ -128,19 +128,22 @@ def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n
                               double r_env, double a_attack, double a_release, double fs):
     """De-ess x in place with per-sample parameters (deesser.py's _update, once per run of constant values)."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double f, thr_db
+    cdef double f, thr_db = 0.0, thr = 0.0, slope = 0.0
     with nogil:
         while a < n:
             b = run_end(freq_hz, a, n)
             b = run_end(threshold_db, a, b)
             b = run_end(ratio, a, b)
             b = run_end(listen, a, b)
-            f = at(freq_hz, a)
-            if f > 0.45 * fs:
-                f = 0.45 * fs
-            if a == 0 or freq_hz.shape[0] > 1:
+            if changed(freq_hz, a):
+                f = at(freq_hz, a)
+                if f > 0.45 * fs:
+                    f = 0.45 * fs
                 _svf_coeffs(&coeffs[0], fs, f)
-            thr_db = at(threshold_db, a)
-            _deess(x, a, b, coeffs, z, h, state, pow(10.0, thr_db / 20.0), thr_db, 1.0 / at(ratio, a) - 1.0,
-                   r_env, a_attack, a_release, at(listen, a) >= 0.5)
+            if changed(threshold_db, a):
+                thr_db = at(threshold_db, a)
+                thr = pow(10.0, thr_db / 20.0)
+            if changed(ratio, a):
+                slope = 1.0 / at(ratio, a) - 1.0
+            _deess(x, a, b, coeffs, z, h, state, thr, thr_db, slope, r_env, a_attack, a_release, at(listen, a) >= 0.5)
             a = b

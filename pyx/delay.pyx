@@ -18,7 +18,7 @@ other, so echoes alternate left, right, left...
 
 The loop states are flushed to zero below 1e-30 (denormal guard).
 """
-from automation cimport at, run_end
+from automation cimport at, changed, run_end
 from libc.math cimport M_PI, exp, fabs, floor, rint
 from smooth cimport smooth_next, smooth_target
 
@@ -130,7 +130,7 @@ def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) 
     that sample's values (delay.py's _update and _delay_samples, once per run of constant values), then
     glide as in process_delay; a moving time is read through the fractional interpolators."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double d, rd, fc, alp
+    cdef double d = 0.0, rd, fc, alp = 1.0
     with nogil:
         while a < n:
             b = run_end(time, a, n)
@@ -138,26 +138,28 @@ def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) 
             b = run_end(mix, a, b)
             b = run_end(lowpass_hz, a, b)
             b = run_end(ping_pong, a, b)
-            if in_beats:
-                d = at(time, a) * 60.0 * fs / tempo_bpm
-            else:
-                d = at(time, a) * fs / 1000.0
-            if d > max_time_s * fs:
-                d = max_time_s * fs
-            if d < 1.0:
-                d = 1.0
-            rd = rint(d)
-            if fabs(d - rd) < 1e-9:
-                d = rd
+            if changed(time, a):
+                if in_beats:
+                    d = at(time, a) * 60.0 * fs / tempo_bpm
+                else:
+                    d = at(time, a) * fs / 1000.0
+                if d > max_time_s * fs:
+                    d = max_time_s * fs
+                if d < 1.0:
+                    d = 1.0
+                rd = rint(d)
+                if fabs(d - rd) < 1e-9:
+                    d = rd
             smooth_target(&d_ramp[0], d, d_ramp_samples)
             smooth_target(&fb_ramp[0], at(feedback, a), fb_ramp_samples)
             smooth_target(&mix_ramp[0], at(mix, a), mix_ramp_samples)
-            fc = at(lowpass_hz, a)
-            if fc >= lowpass_off_hz:
-                alp = 1.0
-            else:
-                if fc > 0.45 * fs:
-                    fc = 0.45 * fs
-                alp = 1.0 - exp(-2.0 * M_PI * fc / fs)
+            if changed(lowpass_hz, a):
+                fc = at(lowpass_hz, a)
+                if fc >= lowpass_off_hz:
+                    alp = 1.0
+                else:
+                    if fc > 0.45 * fs:
+                        fc = 0.45 * fs
+                    alp = 1.0 - exp(-2.0 * M_PI * fc / fs)
             _delay(x, a, b, buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, alp, at(ping_pong, a) >= 0.5)
             a = b

@@ -17,7 +17,7 @@ g is in dB, so both ballistics are exponential in amplitude. 10^(g/20) and 20 lo
 deterministic fast functions of fastmath.pxd and are only evaluated when g or the level needs them.
 g cannot decay into denormals (it is a dB value that snaps to its target).
 """
-from automation cimport at, run_end
+from automation cimport at, changed, run_end
 from fastmath cimport db_from_lin, lin_from_db
 from libc.math cimport exp, fabs, pow, rint
 
@@ -93,7 +93,7 @@ def process_gate_automated(float[:, ::1] x,                  # INOUT (channels, 
     """Gate or expand x in place with per-sample parameters (the coefficients of gate.py's _update,
     computed once per run of constant parameters)."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double thr_db
+    cdef double thr_db = 0.0, thr = 0.0, a_att = 0.0, a_rel = 0.0, hold = 0.0
     with nogil:
         while a < n:
             b = run_end(threshold_db, a, n)
@@ -102,8 +102,15 @@ def process_gate_automated(float[:, ::1] x,                  # INOUT (channels, 
             b = run_end(hold_ms, a, b)
             b = run_end(release_ms, a, b)
             b = run_end(ratio, a, b)
-            thr_db = at(threshold_db, a)
-            _gate(x, a, b, state, pow(10.0, thr_db / 20.0), thr_db, at(range_db, a),
-                  exp(-1.0 / (at(attack_ms, a) * 1e-3 * fs)), exp(-1.0 / (at(release_ms, a) * 1e-3 * fs)),
-                  rint(at(hold_ms, a) * 1e-3 * fs), at(ratio, a) if expander else 0.0)
+            if changed(threshold_db, a):
+                thr_db = at(threshold_db, a)
+                thr = pow(10.0, thr_db / 20.0)
+            if changed(attack_ms, a):
+                a_att = exp(-1.0 / (at(attack_ms, a) * 1e-3 * fs))
+            if changed(release_ms, a):
+                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+            if changed(hold_ms, a):
+                hold = rint(at(hold_ms, a) * 1e-3 * fs)
+            _gate(x, a, b, state, thr, thr_db, at(range_db, a), a_att, a_rel, hold,
+                  at(ratio, a) if expander else 0.0)
             a = b

@@ -18,7 +18,7 @@ Stage 2, per sample (sequential):
  5. y[j] = clip(x[j] e[j], +-ceiling), emitted D - 1 + K samples late (the latency).
 """
 cimport cython
-from automation cimport at, run_end
+from automation cimport at, changed, run_end
 from libc.math cimport exp, fabs, pow
 
 DEF CH = 64
@@ -159,7 +159,7 @@ def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const floa
     required gain, release and clip computed at sample i (limiter.py's _update, once per run of
     constant values), as set_param before that sample would."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double c
+    cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0
     if w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64:
         raise ValueError("process_limiter_automated: shapes do not match")
     with nogil:
@@ -167,7 +167,12 @@ def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const floa
         while a < n:
             b = run_end(ceiling_dbtp, a, n)
             b = run_end(release_ms, a, b)
-            c = at(ceiling_dbtp, a)
-            _limit(x, a, b, segv, dline, dq_val, dq_idx, hring, state, istate, pow(10.0, (c - margin_db) / 20.0),
-                   pow(10.0, c / 20.0), exp(-1.0 / (at(release_ms, a) * 1e-3 * fs)), lookahead, fir.shape[1] // 2)
+            if changed(ceiling_dbtp, a):
+                c = at(ceiling_dbtp, a)
+                ceiling = pow(10.0, (c - margin_db) / 20.0)
+                clip = pow(10.0, c / 20.0)
+            if changed(release_ms, a):
+                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+            _limit(x, a, b, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_rel, lookahead,
+                   fir.shape[1] // 2)
             a = b

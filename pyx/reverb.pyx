@@ -23,7 +23,7 @@ back from the allpass rings and the loop filter outputs are flushed to zero belo
 sample, the interpolator states every 16 samples (|eta| < 0.36 cannot shrink them to a denormal
 in that time), so no feedback path can decay into denormal numbers.
 """
-from automation cimport at, run_end
+from automation cimport at, changed, run_end
 from libc.math cimport M_PI, cos, fabs, pow, sqrt
 from smooth cimport smooth_next, smooth_target
 
@@ -203,18 +203,16 @@ def process_reverb(float[:, ::1] x,              # INOUT (channels, n) audio, pr
 
 
 cdef void _loop_filter(double* G, double* B, long long d, double decay_s, double damping, double fs,
-                       double damping_max, double ref_hz) noexcept nogil:
-    """reverb.loop_filter, the same operations in the same order."""
+                       double damping_max, double cw) noexcept nogil:
+    """reverb.loop_filter, the same operations in the same order (cw: cos(2 pi min(8 kHz, 0.45 fs) / fs))."""
     cdef double g = pow(10.0, -3.0 * <double>d / (decay_s * fs))
     cdef double alpha = 1.0 - damping_max * damping
     cdef double rho = pow(g, 1.0 / alpha - 1.0)
-    cdef double cw, r2, b, f
+    cdef double r2, b
     if rho >= 1.0 - 1e-12:
         G[0] = g
         B[0] = 0.0
         return
-    f = ref_hz if ref_hz < 0.45 * fs else 0.45 * fs
-    cw = cos(2.0 * M_PI * f / fs)
     r2 = rho * rho
     b = (1.0 - r2 * cw - rho * sqrt((1.0 - cw) * (2.0 - r2 * (1.0 + cw)))) / (1.0 - r2)
     G[0] = g * (1.0 - b)
@@ -243,17 +241,19 @@ def process_reverb_automated(float[:, ::1] x,           # INOUT (channels, n) au
     coefficients and the mix head for that sample's values (reverb.py's _update, once per run of
     constant values) and glide as in process_reverb."""
     cdef Py_ssize_t a = 0, b, k, n = x.shape[1]
-    cdef double tG, tB
     cdef bint same
     cdef double target[16]
+    cdef double f = damping_ref_hz if damping_ref_hz < 0.45 * fs else 0.45 * fs
+    cdef double cw = cos(2.0 * M_PI * f / fs)
     with nogil:
         while a < n:
             b = run_end(decay_s, a, n)
             b = run_end(damping, a, b)
             b = run_end(mix, a, b)
-            for k in range(8):
-                _loop_filter(&target[k], &target[8 + k], d[k], at(decay_s, a), at(damping, a), fs, damping_max,
-                             damping_ref_hz)
+            if changed(decay_s, a) or changed(damping, a):
+                for k in range(8):
+                    _loop_filter(&target[k], &target[8 + k], d[k], at(decay_s, a), at(damping, a), fs, damping_max,
+                                 cw)
             same = True
             for k in range(16):
                 if target[k] != coef[1, k]:
