@@ -317,3 +317,20 @@ def test_random_per_sample_parameters_match_set_param_before_every_sample(ir_fil
         fixed["mode"] = "expander"
     np.testing.assert_array_equal(automated(type_name, fixed, x, lanes, (block,), fs=fs),
                                   by_samples(type_name, fixed, x, lanes, fs=fs))
+
+
+@pytest.mark.parametrize("type_name", sorted(AUTOMATABLE))
+def test_an_empty_block_changes_nothing(type_name, ir_file):
+    """A block of 0 samples (the engine may pass one) leaves state and parameters as they were."""
+    fixed = {"ir": str(ir_file[0])} if type_name == "convolution" else {}
+    x = signal(2000, seed=7)
+    name = AUTOMATABLE[type_name][0]
+    lane = np.full(2000, TYPES[type_name]().get_param(name))
+    y = automated(type_name, fixed, x, {name: lane}, (2000,))
+    p = TYPES[type_name](**fixed)
+    p.prepare(ProcessSpec(float(SR), 2000, 2))
+    p.reset()
+    p.process_automated(np.zeros((2, 0), np.float32), {name: np.zeros(0)})
+    z = x.copy()
+    p.process(z)
+    np.testing.assert_array_equal(z, y)
