@@ -75,9 +75,9 @@ cdef void _segments(const float[:, ::1] w, Py_ssize_t n, const float[:, ::1] fir
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline, double[::1] dq_val,
-                 long long[::1] dq_idx, double[::1] hring, double[::1] st, long long[::1] ist, double ceiling,
-                 double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
+cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline,
+                 double[::1] dq_val, long long[::1] dq_idx, double[::1] hring, double[::1] st, long long[::1] ist,
+                 double ceiling, double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
     # samples i0 .. i1 - 1 of x; ist: [t, dq_head, dq_tail]; st: [seg_prev, hsum, env, min gain seen]
     cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef Py_ssize_t dmask = dline.shape[1] - 1, qmask = dq_val.shape[0] - 1, amask = hring.shape[0] - 1

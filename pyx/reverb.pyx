@@ -52,10 +52,10 @@ cdef inline double _eta(double delay, double D0) noexcept nogil:
     return (1.0 - f) / (1.0 + f)
 
 
-cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] lines, const long long[::1] d, double[:, ::1] coef,
-                  double[::1] st, double[:, ::1] ap, const long long[::1] apd, const double[::1] apg,
-                  double[::1] pd, long long pdd, double[::1] mix_ramp, long long[::1] counters,
-                  const double[::1] prm) noexcept nogil:
+cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] lines, const long long[::1] d,
+                  double[:, ::1] coef, double[::1] st, double[:, ::1] ap, const long long[::1] apd,
+                  const double[::1] apg, double[::1] pd, long long pdd, double[::1] mix_ramp,
+                  long long[::1] counters, const double[::1] prm) noexcept nogil:
     # samples i0 .. i1 - 1 of x
     cdef Py_ssize_t c, i, k, m, nc = x.shape[0]
     cdef long long lmask = lines.shape[1] - 1, amask = ap.shape[1] - 1, pmask = pd.shape[0] - 1
