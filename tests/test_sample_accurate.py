@@ -237,14 +237,16 @@ def test_session_lanes_reach_the_processor_at_every_sample(tmp_path, type_name, 
 
 
 @pytest.mark.parametrize("target,param", [("m.l.lookahead_ms", "lookahead_ms"), ("m.c.ir", "ir"),
-                                          ("m.g.mode", "mode")])
+                                          ("m.g.mode", "mode"), ("m.mb.crossovers_hz", "crossovers_hz"),
+                                          ("m.r.room_size", "room_size")])
 def test_a_lane_on_what_cannot_be_automated_is_one_line_naming_it(tmp_path, target, param):
     write(tmp_path / "m.wav", signal(4800, channels=1))
     with pytest.raises(MixcoreError, match=rf"automation\[0\].*{param}.*cannot be automated"):
         list(Session(base_dir=tmp_path, sample_rate=SR, automation=[{"target": target, "points": [[0.0, 1.0]]}],
                      tracks=[{"name": "m", "source": "m.wav", "chain": [
                          {"type": "limiter", "id": "l"}, {"type": "convolution", "id": "c"},
-                         {"type": "gate", "id": "g"}]}]).stream(512))
+                         {"type": "gate", "id": "g"}, {"type": "multiband", "id": "mb"},
+                         {"type": "reverb", "id": "r"}]}]).stream(512))
 
 
 # -- properties: random in-range per-sample parameters -----------------------------------------------
