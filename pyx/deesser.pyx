@@ -1,11 +1,18 @@
 # cython: language_level=3
 """Split-band de-esser kernel.
 
-Per sample n, per channel c (two TDF-II biquads per channel, both at freq_hz):
+Per sample n, per channel c (one trapezoidal state-variable filter per channel at freq_hz, Q = 1/sqrt(2)):
 
-    h_c    = x_c - LP(x_c)                 the band that is turned down: the exact complement of a
-                                           2nd-order Butterworth low-pass, so (x - h) + h == x
-    k_c    = HP(x_c)                       what the detector hears: 2nd-order Butterworth high-pass
+    v3 = x_c - z2;  v1 = a1 z1 + a2 v3;  v2 = z2 + a2 z1 + a3 v3;  z1 = 2 v1 - z1;  z2 = 2 v2 - z2
+                                           g = tan(pi fc / fs), k = 1/Q = sqrt(2), a1 = 1 / (1 + g (g + k)),
+                                           a2 = g a1, a3 = g a2 (Zavalishin, *The Art of VA Filter Design*,
+                                           2012, ch. 5; Simper, Cytomic "SvfLinearTrapOptimised2", 2013)
+    LP(x_c) = v2,  HP(x_c) = x_c - k v1 - v2      the bilinear-transform (prewarped) 2nd-order Butterworth
+                                           low- and high-pass: the RBJ cookbook biquads' responses, from
+                                           a structure that stays stable when fc moves every sample
+    h_c    = x_c - LP(x_c)                 the band that is turned down: the exact complement of the
+                                           low-pass, so (x - h) + h == x
+    k_c    = HP(x_c)                       what the detector hears
     level  = max_c |k_c|                   linked detector
     env    = level if level > env else env r        peak envelope: instant attack, exponential release
     gr     = (1/ratio - 1)(20 log10 env - T) if env > T, else 0       (dB, <= 0; hard knee)
@@ -15,34 +22,55 @@ Per sample n, per channel c (two TDF-II biquads per channel, both at freq_hz):
                                            g == 0 leaves x_c untouched, bit for bit
     listen: y_c = k_c
 
-The biquad states and the envelope are flushed to zero below 1e-30 (denormal guard).
+The filter states and the envelope are flushed to zero below 1e-30 (denormal guard).
 """
+from automation cimport at, changed, run_end
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport fabs
+from libc.math cimport M_PI, fabs, pow, sqrt, tan
+
+DEF SQRT2 = 1.4142135623730951
 
 
-cdef inline double _biquad(double v, const double* co, double* z) noexcept nogil:
-    """One TDF-II step of [b0, b1, b2, a1, a2] with state z[0:2] (denormal-guarded)."""
-    cdef double y = co[0] * v + z[0]
-    z[0] = co[1] * v - co[3] * y + z[1]
-    z[1] = co[2] * v - co[4] * y
-    if fabs(z[0]) < 1e-30 and fabs(z[1]) < 1e-30:
-        z[0] = 0.0
-        z[1] = 0.0
-    return y
+cdef inline void _svf_coeffs(double* co, double fs, double fc) noexcept nogil:
+    """[a1, a2, a3] of the state-variable filter at fc (Q = 1/sqrt(2))."""
+    cdef double g = tan(M_PI * fc / fs)
+    co[0] = 1.0 / (1.0 + g * (g + SQRT2))
+    co[1] = g * co[0]
+    co[2] = g * co[1]
 
 
-cdef void _deess(float[:, ::1] x, const double[::1] co, double[:, ::1] z, double[::1] h, double[::1] st,
-                 double thr_lin, double thr_db, double slope, double r_env, double a_att, double a_rel,
-                 bint listen) noexcept nogil:
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
+def svf_coeffs(double fs, double fc):
+    """The kernel's filter coefficients [a1, a2, a3] at fc (the same code as the automated path)."""
+    cdef double co[3]
+    _svf_coeffs(co, fs, fc)
+    return [co[0], co[1], co[2]]
+
+
+cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] co, double[:, ::1] z,
+                 double[::1] h, double[::1] st, double thr_lin, double thr_db, double slope, double r_env,
+                 double a_att, double a_rel, bint listen) noexcept nogil:
+    # samples i0 .. i1 - 1 of x
+    cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef double env = st[0], g = st[1], level, v, k, gr
-    for i in range(n):
+    cdef double a1 = co[0], a2 = co[1], a3 = co[2], v1, v2, v3, z1, z2
+    for i in range(i0, i1):
         level = 0.0
         for c in range(nc):
             v = x[c, i]
-            h[c] = v - _biquad(v, &co[0], &z[c, 0])
-            k = _biquad(v, &co[5], &z[c, 2])
+            z1 = z[c, 0]
+            z2 = z[c, 1]
+            v3 = v - z2
+            v1 = a1 * z1 + a2 * v3
+            v2 = z2 + a2 * z1 + a3 * v3
+            z1 = 2.0 * v1 - z1
+            z2 = 2.0 * v2 - z2
+            if fabs(z1) < 1e-30 and fabs(z2) < 1e-30:
+                z1 = 0.0
+                z2 = 0.0
+            z[c, 0] = z1
+            z[c, 1] = z2
+            h[c] = v - v2
+            k = v - SQRT2 * v1 - v2
             if fabs(k) > level:
                 level = fabs(k)
             if listen:
@@ -71,8 +99,8 @@ cdef void _deess(float[:, ::1] x, const double[::1] co, double[:, ::1] z, double
 
 
 def process_deesser(float[:, ::1] x,         # INOUT (channels, n) audio, processed in place
-                    const double[::1] coeffs,  # IN (10,) low-pass then high-pass [b0, b1, b2, a1, a2] (a0 = 1)
-                    double[:, ::1] z,        # INOUT (channels, 4) low-pass, high-pass biquad states
+                    const double[::1] coeffs,  # IN (3,) filter coefficients a1, a2, a3 (svf_coeffs)
+                    double[:, ::1] z,        # INOUT (channels, 2) filter states
                     double[::1] h,           # scratch (channels,) the band of the current sample
                     double[::1] state,       # INOUT [envelope, gain dB]
                     double threshold_lin,    # IN threshold, linear
@@ -84,4 +112,38 @@ def process_deesser(float[:, ::1] x,         # INOUT (channels, n) audio, proces
                     bint listen):            # IN output the band instead
     """De-ess x in place."""
     with nogil:
-        _deess(x, coeffs, z, h, state, threshold_lin, threshold_db, slope, r_env, a_attack, a_release, listen)
+        _deess(x, 0, x.shape[1], coeffs, z, h, state, threshold_lin, threshold_db, slope, r_env, a_attack,
+               a_release, listen)
+
+
+def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
+                              double[::1] coeffs,           # scratch (3,) the filter of the current run
+                              double[:, ::1] z,             # INOUT as process_deesser
+                              double[::1] h,                # scratch (channels,)
+                              double[::1] state,            # INOUT [envelope, gain dB]
+                              const double[::1] freq_hz,    # IN per-sample parameters: (n,) or (1,) constant
+                              const double[::1] threshold_db,
+                              const double[::1] ratio,
+                              const double[::1] listen,
+                              double r_env, double a_attack, double a_release, double fs):
+    """De-ess x in place with per-sample parameters (deesser.py's _update, once per run of constant values)."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double f, thr_db = 0.0, thr = 0.0, slope = 0.0
+    with nogil:
+        while a < n:
+            b = run_end(freq_hz, a, n)
+            b = run_end(threshold_db, a, b)
+            b = run_end(ratio, a, b)
+            b = run_end(listen, a, b)
+            if changed(freq_hz, a):
+                f = at(freq_hz, a)
+                if f > 0.45 * fs:
+                    f = 0.45 * fs
+                _svf_coeffs(&coeffs[0], fs, f)
+            if changed(threshold_db, a):
+                thr_db = at(threshold_db, a)
+                thr = pow(10.0, thr_db / 20.0)
+            if changed(ratio, a):
+                slope = 1.0 / at(ratio, a) - 1.0
+            _deess(x, a, b, coeffs, z, h, state, thr, thr_db, slope, r_env, a_attack, a_release, at(listen, a) >= 0.5)
+            a = b

@@ -18,8 +18,9 @@ other, so echoes alternate left, right, left...
 
 The loop states are flushed to zero below 1e-30 (denormal guard).
 """
-from libc.math cimport fabs, floor
-from smooth cimport smooth_next
+from automation cimport at, changed, run_end
+from libc.math cimport M_PI, exp, fabs, floor, rint
+from smooth cimport smooth_next, smooth_target
 
 
 cdef inline double _read(const double[:, ::1] buf, Py_ssize_t c, long long w, long long ip, double frac,
@@ -55,13 +56,15 @@ cdef inline double _lowpass(double state, double src, double a) noexcept nogil:
     return state
 
 
-cdef void _delay(float[:, ::1] x, double[:, ::1] buf, double[::1] lp, double[::1] d_ramp, double[::1] fb_ramp,
-                 double[::1] mix_ramp, long long[::1] wpos, double a, bint ping) noexcept nogil:
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
+cdef void _delay(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] buf, double[::1] lp,
+                 double[::1] d_ramp, double[::1] fb_ramp, double[::1] mix_ramp, long long[::1] wpos, double a,
+                 bint ping) noexcept nogil:
+    # samples i0 .. i1 - 1 of x
+    cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef long long mask = buf.shape[1] - 1
     cdef long long w = wpos[0], ip, wm
     cdef double d, fl, frac, fb, mix, y, yl, yr, xl, xr
-    for i in range(n):
+    for i in range(i0, i1):
         d = smooth_next(&d_ramp[0])
         fb = smooth_next(&fb_ramp[0])
         mix = smooth_next(&mix_ramp[0])
@@ -104,4 +107,59 @@ def process_delay(float[:, ::1] x,          # INOUT (channels, n) audio, process
                   bint ping_pong):          # IN
     """Run the delay over x in place."""
     with nogil:
-        _delay(x, buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, lowpass_a, ping_pong)
+        _delay(x, 0, x.shape[1], buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, lowpass_a, ping_pong)
+
+
+def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
+                            double[:, ::1] buf,           # INOUT as process_delay
+                            double[::1] lp,
+                            double[::1] d_ramp,
+                            double[::1] fb_ramp,
+                            double[::1] mix_ramp,
+                            long long[::1] wpos,
+                            const double[::1] time,       # IN per-sample parameters, (n,) or (1,) constant:
+                            bint in_beats,                #    time in ms, or in beats when in_beats
+                            const double[::1] feedback,
+                            const double[::1] mix,
+                            const double[::1] lowpass_hz,
+                            const double[::1] ping_pong,
+                            double tempo_bpm, double fs,
+                            double d_ramp_samples, double fb_ramp_samples, double mix_ramp_samples,
+                            double lowpass_off_hz, double max_time_s):
+    """Run the delay over x in place with per-sample parameters: at each sample the ramps head for
+    that sample's values (delay.py's _update and _delay_samples, once per run of constant values), then
+    glide as in process_delay; a moving time is read through the fractional interpolators."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double d = 0.0, rd, fc, alp = 1.0
+    with nogil:
+        while a < n:
+            b = run_end(time, a, n)
+            b = run_end(feedback, a, b)
+            b = run_end(mix, a, b)
+            b = run_end(lowpass_hz, a, b)
+            b = run_end(ping_pong, a, b)
+            if changed(time, a):
+                if in_beats:
+                    d = at(time, a) * 60.0 * fs / tempo_bpm
+                else:
+                    d = at(time, a) * fs / 1000.0
+                if d > max_time_s * fs:
+                    d = max_time_s * fs
+                if d < 1.0:
+                    d = 1.0
+                rd = rint(d)
+                if fabs(d - rd) < 1e-9:
+                    d = rd
+            smooth_target(&d_ramp[0], d, d_ramp_samples)
+            smooth_target(&fb_ramp[0], at(feedback, a), fb_ramp_samples)
+            smooth_target(&mix_ramp[0], at(mix, a), mix_ramp_samples)
+            if changed(lowpass_hz, a):
+                fc = at(lowpass_hz, a)
+                if fc >= lowpass_off_hz:
+                    alp = 1.0
+                else:
+                    if fc > 0.45 * fs:
+                        fc = 0.45 * fs
+                    alp = 1.0 - exp(-2.0 * M_PI * fc / fs)
+            _delay(x, a, b, buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, alp, at(ping_pong, a) >= 0.5)
+            a = b

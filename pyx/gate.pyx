@@ -17,17 +17,19 @@ g is in dB, so both ballistics are exponential in amplitude. 10^(g/20) and 20 lo
 deterministic fast functions of fastmath.pxd and are only evaluated when g or the level needs them.
 g cannot decay into denormals (it is a dB value that snaps to its target).
 """
+from automation cimport at, changed, run_end
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport fabs
+from libc.math cimport exp, fabs, pow, rint
 
 
-cdef void _gate(float[:, ::1] x, double[::1] st, double thr, double thr_db, double rng_db, double a_att,
-                double a_rel, double hold, double ratio) noexcept nogil:
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
+cdef void _gate(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[::1] st, double thr, double thr_db,
+                double rng_db, double a_att, double a_rel, double hold, double ratio) noexcept nogil:
+    # samples i0 .. i1 - 1 of x
+    cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef double g = st[0], since = st[1], lin = st[2], level, v, target
     if lin < 0.0:                 # after reset
         lin = lin_from_db(g)
-    for i in range(n):
+    for i in range(i0, i1):
         level = 0.0
         for c in range(nc):
             v = fabs(x[c, i])
@@ -74,5 +76,41 @@ def process_gate(float[:, ::1] x,          # INOUT (channels, n) audio, processe
                  double expander_ratio):   # IN 0: gate; > 1: expander
     """Gate or expand x in place."""
     with nogil:
-        _gate(x, state, threshold_lin, threshold_db, range_db, a_attack, a_release, hold_samples,
+        _gate(x, 0, x.shape[1], state, threshold_lin, threshold_db, range_db, a_attack, a_release, hold_samples,
               expander_ratio)
+
+
+def process_gate_automated(float[:, ::1] x,                  # INOUT (channels, n) audio, processed in place
+                           double[::1] state,                # INOUT as process_gate
+                           const double[::1] threshold_db,   # IN per-sample parameters: (n,) or (1,) constant
+                           const double[::1] range_db,
+                           const double[::1] attack_ms,
+                           const double[::1] hold_ms,
+                           const double[::1] release_ms,
+                           const double[::1] ratio,
+                           bint expander,                    # IN mode
+                           double fs):                       # IN sample rate
+    """Gate or expand x in place with per-sample parameters (the coefficients of gate.py's _update,
+    computed once per run of constant parameters)."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double thr_db = 0.0, thr = 0.0, a_att = 0.0, a_rel = 0.0, hold = 0.0
+    with nogil:
+        while a < n:
+            b = run_end(threshold_db, a, n)
+            b = run_end(range_db, a, b)
+            b = run_end(attack_ms, a, b)
+            b = run_end(hold_ms, a, b)
+            b = run_end(release_ms, a, b)
+            b = run_end(ratio, a, b)
+            if changed(threshold_db, a):
+                thr_db = at(threshold_db, a)
+                thr = pow(10.0, thr_db / 20.0)
+            if changed(attack_ms, a):
+                a_att = exp(-1.0 / (at(attack_ms, a) * 1e-3 * fs))
+            if changed(release_ms, a):
+                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+            if changed(hold_ms, a):
+                hold = rint(at(hold_ms, a) * 1e-3 * fs)
+            _gate(x, a, b, state, thr, thr_db, at(range_db, a), a_att, a_rel, hold,
+                  at(ratio, a) if expander else 0.0)
+            a = b

@@ -18,7 +18,8 @@ Stage 2, per sample (sequential):
  5. y[j] = clip(x[j] e[j], +-ceiling), emitted D - 1 + K samples late (the latency).
 """
 cimport cython
-from libc.math cimport fabs
+from automation cimport at, changed, run_end
+from libc.math cimport exp, fabs, pow
 
 DEF CH = 64
 
@@ -74,17 +75,17 @@ cdef void _segments(const float[:, ::1] w, Py_ssize_t n, const float[:, ::1] fir
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _limit(float[:, ::1] x, const double[::1] segv, float[:, ::1] dline, double[::1] dq_val,
-                 long long[::1] dq_idx, double[::1] hring, double[::1] st, long long[::1] ist, double ceiling,
-                 double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
-    # ist: [t, dq_head, dq_tail]; st: [seg_prev, hsum, env, min gain seen]
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
+cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline,
+                 double[::1] dq_val, long long[::1] dq_idx, double[::1] hring, double[::1] st, long long[::1] ist,
+                 double ceiling, double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
+    # samples i0 .. i1 - 1 of x; ist: [t, dq_head, dq_tail]; st: [seg_prev, hsum, env, min gain seen]
+    cdef Py_ssize_t c, i, nc = x.shape[0]
     cdef Py_ssize_t dmask = dline.shape[1] - 1, qmask = dq_val.shape[0] - 1, amask = hring.shape[0] - 1
     cdef long long t = ist[0], head = ist[1], tail = ist[2], m, jj
     cdef double seg_prev = st[0], hsum = st[1], env = st[2], gmin = st[3]
     cdef double v, seg, tp, r, h, s
     cdef Py_ssize_t L = D - 1 + K
-    for i in range(n):
+    for i in range(i0, i1):
         for c in range(nc):
             dline[c, t & dmask] = x[c, i]
         seg = segv[i]
@@ -144,5 +145,34 @@ def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
         raise ValueError("process_limiter: shapes do not match")
     with nogil:
         _segments(w, n, fir, segv)
-        _limit(x, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_release, lookahead,
+        _limit(x, 0, n, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_release, lookahead,
                fir.shape[1] // 2)
+
+
+def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const float[:, ::1] fir, double[::1] segv,
+                              float[:, ::1] dline, double[::1] dq_val, long long[::1] dq_idx, double[::1] hring,
+                              double[::1] state, long long[::1] istate,   # as process_limiter
+                              const double[::1] ceiling_dbtp,             # IN per-sample parameters, (n,) or (1,)
+                              const double[::1] release_ms,
+                              double margin_db, double fs, Py_ssize_t lookahead):
+    """Limit x in place with per-sample ceiling and release: the values at sample i set the
+    required gain, release and clip computed at sample i (limiter.py's _update, once per run of
+    constant values), as set_param before that sample would."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0
+    if w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64:
+        raise ValueError("process_limiter_automated: shapes do not match")
+    with nogil:
+        _segments(w, n, fir, segv)
+        while a < n:
+            b = run_end(ceiling_dbtp, a, n)
+            b = run_end(release_ms, a, b)
+            if changed(ceiling_dbtp, a):
+                c = at(ceiling_dbtp, a)
+                ceiling = pow(10.0, (c - margin_db) / 20.0)
+                clip = pow(10.0, c / 20.0)
+            if changed(release_ms, a):
+                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+            _limit(x, a, b, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_rel, lookahead,
+                   fir.shape[1] // 2)
+            a = b

@@ -23,8 +23,9 @@ back from the allpass rings and the loop filter outputs are flushed to zero belo
 sample, the interpolator states every 16 samples (|eta| < 0.36 cannot shrink them to a denormal
 in that time), so no feedback path can decay into denormal numbers.
 """
-from libc.math cimport fabs
-from smooth cimport smooth_next
+from automation cimport at, changed, run_end
+from libc.math cimport M_PI, cos, fabs, pow, sqrt
+from smooth cimport smooth_next, smooth_target
 
 DEF NL = 8
 DEF NAP = 5        # 4 input diffusers + 1 decorrelating the right channel's onset
@@ -51,11 +52,12 @@ cdef inline double _eta(double delay, double D0) noexcept nogil:
     return (1.0 - f) / (1.0 + f)
 
 
-cdef void _reverb(float[:, ::1] x, double[:, ::1] lines, const long long[::1] d, double[:, ::1] coef,
-                  double[::1] st, double[:, ::1] ap, const long long[::1] apd, const double[::1] apg,
-                  double[::1] pd, long long pdd, double[::1] mix_ramp, long long[::1] counters,
-                  const double[::1] prm) noexcept nogil:
-    cdef Py_ssize_t c, i, k, m, n = x.shape[1], nc = x.shape[0]
+cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] lines, const long long[::1] d,
+                  double[:, ::1] coef, double[::1] st, double[:, ::1] ap, const long long[::1] apd,
+                  const double[::1] apg, double[::1] pd, long long pdd, double[::1] mix_ramp,
+                  long long[::1] counters, const double[::1] prm) noexcept nogil:
+    # samples i0 .. i1 - 1 of x
+    cdef Py_ssize_t c, i, k, m, nc = x.shape[0]
     cdef long long lmask = lines.shape[1] - 1, amask = ap.shape[1] - 1, pmask = pd.shape[0] - 1
     cdef long long w = counters[0], rem = counters[1], p
     cdef double depth = prm[4], wet_gain = prm[5], early = prm[6], inv_nc = 1.0 / nc
@@ -97,7 +99,7 @@ cdef void _reverb(float[:, ::1] x, double[:, ::1] lines, const long long[::1] d,
         apl[k] = apd[k]
         apk[k] = apg[k]
         apc[k] = 1.0 - apg[k] * apg[k]
-    for i in range(n):
+    for i in range(i0, i1):
         # input: mono sum, predelay, diffusion (v = z[n-M]; t = u + g v stored; out = v - g t)
         u = 0.0
         for c in range(nc):
@@ -197,4 +199,76 @@ def process_reverb(float[:, ::1] x,              # INOUT (channels, n) audio, pr
                    const double[::1] prm):       # IN [LFO k (4), depth in samples, wet gain, early gain]
     """Run the FDN over x in place; all state arrays are updated."""
     with nogil:
-        _reverb(x, lines, d, coef, st, ap, apd, apg, pd, pdd, mix_ramp, counters, prm)
+        _reverb(x, 0, x.shape[1], lines, d, coef, st, ap, apd, apg, pd, pdd, mix_ramp, counters, prm)
+
+
+cdef void _loop_filter(double* G, double* B, long long d, double decay_s, double damping, double fs,
+                       double damping_max, double cw) noexcept nogil:
+    """reverb.loop_filter, the same operations in the same order (cw: cos(2 pi min(8 kHz, 0.45 fs) / fs))."""
+    cdef double g = pow(10.0, -3.0 * <double>d / (decay_s * fs))
+    cdef double alpha = 1.0 - damping_max * damping
+    cdef double rho = pow(g, 1.0 / alpha - 1.0)
+    cdef double r2, b
+    if rho >= 1.0 - 1e-12:
+        G[0] = g
+        B[0] = 0.0
+        return
+    r2 = rho * rho
+    b = (1.0 - r2 * cw - rho * sqrt((1.0 - cw) * (2.0 - r2 * (1.0 + cw)))) / (1.0 - r2)
+    G[0] = g * (1.0 - b)
+    B[0] = b
+
+
+def process_reverb_automated(float[:, ::1] x,           # INOUT (channels, n) audio, processed in place
+                             double[:, ::1] lines,      # INOUT ... as process_reverb
+                             const long long[::1] d,
+                             double[:, ::1] coef,
+                             double[::1] st,
+                             double[:, ::1] ap,
+                             const long long[::1] apd,
+                             const double[::1] apg,
+                             double[::1] pd,
+                             long long pdd,
+                             double[::1] mix_ramp,
+                             long long[::1] counters,
+                             const double[::1] prm,
+                             const double[::1] decay_s,     # IN per-sample parameters, (n,) or (1,) constant
+                             const double[::1] damping,
+                             const double[::1] mix,
+                             double fs, long long coef_samples, double mix_ramp_samples,
+                             double damping_max, double damping_ref_hz):
+    """Run the FDN over x in place with per-sample parameters: at each sample the loop-filter
+    coefficients and the mix head for that sample's values (reverb.py's _update, once per run of
+    constant values) and glide as in process_reverb."""
+    cdef Py_ssize_t a = 0, b, k, n = x.shape[1]
+    cdef bint same
+    cdef double target[16]
+    cdef double f = damping_ref_hz if damping_ref_hz < 0.45 * fs else 0.45 * fs
+    cdef double cw = cos(2.0 * M_PI * f / fs)
+    with nogil:
+        while a < n:
+            b = run_end(decay_s, a, n)
+            b = run_end(damping, a, b)
+            b = run_end(mix, a, b)
+            if changed(decay_s, a) or changed(damping, a):
+                for k in range(8):
+                    _loop_filter(&target[k], &target[8 + k], d[k], at(decay_s, a), at(damping, a), fs, damping_max,
+                                 cw)
+            same = True
+            for k in range(16):
+                if target[k] != coef[1, k]:
+                    same = False
+            if not same:                      # Reverb._glide_coefficients
+                for k in range(16):
+                    coef[1, k] = target[k]
+                if coef_samples <= 0:
+                    for k in range(16):
+                        coef[0, k] = target[k]
+                    counters[1] = 0
+                else:
+                    for k in range(16):
+                        coef[2, k] = (target[k] - coef[0, k]) / <double>coef_samples
+                    counters[1] = coef_samples
+            smooth_target(&mix_ramp[0], at(mix, a), mix_ramp_samples)
+            _reverb(x, a, b, lines, d, coef, st, ap, apd, apg, pd, pdd, mix_ramp, counters, prm)
+            a = b

@@ -10,3 +10,16 @@ cdef inline double smooth_next(double* s) noexcept nogil:
         else:
             s[0] += s[2]
     return s[0]
+
+
+cdef inline void smooth_target(double* s, double value, double ramp_samples) noexcept nogil:
+    """Head for ``value``: Ramp.set_target of smoothing.py (the target it already heads for changes nothing)."""
+    if value == s[1]:
+        return
+    s[1] = value
+    if ramp_samples <= 0.0:
+        s[0] = value
+        s[3] = 0.0
+    else:
+        s[2] = (value - s[0]) / ramp_samples
+        s[3] = ramp_samples

@@ -116,6 +116,44 @@ class Processor:
         """Process ``block`` with parameters given per sample (``values[name][i]`` at sample i)."""
         raise NotImplementedError(f"{type(self).__name__} has no sample-accurate automation")
 
+    def _per_sample(self, values: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """Every numeric parameter as a float64 array for a sample-accurate kernel.
+
+        An automated parameter gets its ``n`` values (clipped to its range), every other one its
+        current value as an array of length 1 (the kernels read index ``i`` of an array of length
+        ``n``, index 0 of one of length 1). A name that is not a numeric, automatable parameter
+        raises a one-line error naming it.
+        """
+        for name in values:
+            p = self.param_for(name)
+            if p is None or p.choices is not None or not p.automatable:
+                what = "has no parameter" if p is None else "cannot automate"
+                raise MixcoreError(f"{self.id}.{name}: {type(self).__name__} {what} {name!r} (sample-accurate "
+                                   "automation takes numeric parameters only)")
+        out = {}
+        for p in self.PARAMS:
+            if p.choices is not None:
+                continue
+            v = values.get(p.name)
+            if v is None:
+                cur = self._values.values[p.name]
+                if isinstance(cur, (int, float)) and not isinstance(cur, bool):
+                    out[p.name] = np.full(1, float(cur))
+                continue
+            a = np.asarray(v, dtype=np.float64).reshape(-1)
+            if a.shape[0] != n:
+                raise MixcoreError(f"{self.id}.{p.name}: {a.shape[0]} automation values for a block of {n} samples")
+            out[p.name] = np.ascontiguousarray(np.clip(a, p.lo, p.hi))
+        return out
+
+    def _keep_last(self, values: dict[str, np.ndarray]) -> None:
+        """After an automated block: the parameters hold their last values (derived values follow)."""
+        for name, v in values.items():
+            if len(v):
+                self._values.values[name] = float(np.clip(v[-1], self._values.by_name[name].lo,
+                                                          self._values.by_name[name].hi))
+        self._update()
+
     @property
     def latency_samples(self) -> int:
         """Delay this processor adds to its output, in samples (after prepare)."""

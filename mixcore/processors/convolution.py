@@ -39,9 +39,15 @@ class Convolution(Processor):
     """Convolution with the impulse response in ``ir`` (wav/flac/aiff, mono or stereo, resampled with
     soxr to the session rate), then ``gain_db`` on the wet signal and a dry/wet ``mix``. A stereo IR
     convolves left with left and right with right; a mono IR both. Without ``ir`` it passes the signal
-    (delayed by its latency). Latency: 1024 samples (one partition)."""
+    (delayed by its latency). Latency: 1024 samples (one partition).
+
+    Sample-accurate automation: ``mix`` and ``gain_db`` may arrive per sample; the values at
+    sample ``i`` mix the output emitted at sample ``i`` (``y = (1 - mix) dry + mix 10^(gain_db/20)
+    wet``, dry and wet both one partition late), as ``set_param`` before that sample would. ``ir``
+    is a file, not automatable: naming it is an error."""
 
     type_name = "convolution"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         PathParam("ir", None, automatable=False, doc="impulse-response file"),
         Param("mix", 1.0, 0.0, 1.0),
@@ -102,6 +108,17 @@ class Convolution(Processor):
         self._alloc()
 
     def process(self, block: np.ndarray) -> None:
+        self._convolve(block, self.mix, self._wet)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """``mix`` and ``gain_db`` per sample (``values[name][i]`` at sample i), vectorised (numpy)."""
+        v = self._per_sample(values, block.shape[1])
+        wet = 10.0 ** (v["gain_db"] / 20.0) if "gain_db" in values else self._wet
+        self._convolve(block, v["mix"], wet)
+        self._keep_last(values)
+
+    def _convolve(self, block: np.ndarray, mix, wet_gain) -> None:
+        """Convolve ``block`` in place; ``mix`` and ``wet_gain`` are numbers or per-sample arrays."""
         n = block.shape[1]
         if n == 0:
             return
@@ -124,7 +141,7 @@ class Convolution(Processor):
             self._inbuf = self._inbuf[:, P:]
         wet = np.concatenate(outs, axis=1)
         dry = self._dry[:, :n]
-        block[...] = dry * (1.0 - self.mix) + wet[:, :n] * (self.mix * self._wet)
+        block[...] = dry * (1.0 - mix) + wet[:, :n] * (mix * wet_gain)
         self._outbuf = wet[:, n:]
         self._dry = self._dry[:, n:]
 

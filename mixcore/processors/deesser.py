@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._dsp.deesser import process_deesser
+from .._dsp.deesser import process_deesser, process_deesser_automated, svf_coeffs
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -36,8 +36,11 @@ def butterworth2_coeffs(sample_rate: float, freq_hz: float, kind: str) -> np.nda
 class DeEsser(Processor):
     """Split-band de-esser: only the band above ``freq_hz`` is turned down.
 
-    With ``LP`` and ``HP`` the 2nd-order Butterworth low- and high-pass at ``freq_hz`` (RBJ
-    cookbook, Q = 0.7071; at most 0.45 fs):
+    With ``LP`` and ``HP`` the 2nd-order Butterworth low- and high-pass at ``freq_hz`` (the
+    prewarped bilinear-transform designs of :func:`butterworth2_coeffs`, Q = 0.7071; at most
+    0.45 fs), both from one trapezoidal state-variable filter per channel (Zavalishin, *The Art
+    of VA Filter Design*, 2012, ch. 5), which, unlike a biquad, stays stable when ``freq_hz``
+    moves every sample:
 
     - the band ``h = x - LP(x)`` is the exact complement of the low band, and the output is
       ``y = (x - h) + G h = x - (1 - G) h``: with no gain reduction (``G = 1``) the output is
@@ -55,10 +58,13 @@ class DeEsser(Processor):
     and the output amplitude is ``A |T(f)|``. ``listen = 1`` outputs ``HP(x)``, what the
     detector hears. The parameters change the detector or the curve, whose output glides, so
     they are not smoothed further; a new ``freq_hz`` takes effect at once.
+    Sample-accurate automation: every parameter may arrive per sample (``listen`` switches at the
+    sample where it crosses 0.5); sample ``i`` is processed with the values at ``i``.
     (Zoelzer, *DAFX*, 2nd ed., sec. 4.2.5; Giannoulis, Massberg & Reiss, JAES 60(6), 2012.)
     """
 
     type_name = "deesser"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("freq_hz", 6500.0, 2000.0, 16000.0, "Hz", doc="lower edge (-3 dB) of the sibilance band"),
         Param("threshold_db", -30.0, -60.0, 0.0, "dB", doc="peak level of the band where reduction starts"),
@@ -67,14 +73,15 @@ class DeEsser(Processor):
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._z = np.zeros((spec.num_channels, 4), dtype=np.float64)
+        self._z = np.zeros((spec.num_channels, 2), dtype=np.float64)
         self._h = np.zeros(spec.num_channels, dtype=np.float64)
         self._state = np.zeros(2, dtype=np.float64)
+        self._co_run = np.zeros(3, dtype=np.float64)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
         fc = min(self.freq_hz, 0.45 * fs)
-        self._coeffs = np.concatenate([butterworth2_coeffs(fs, fc, "lowpass"), butterworth2_coeffs(fs, fc, "highpass")])
+        self._coeffs = np.array(svf_coeffs(fs, fc), dtype=np.float64)
         self._thr_db = self.threshold_db
         self._thr = 10.0 ** (self._thr_db / 20.0)
         self._listen = self.listen >= 0.5
@@ -90,3 +97,11 @@ class DeEsser(Processor):
     def process(self, block: np.ndarray) -> None:
         process_deesser(block, self._coeffs, self._z, self._h, self._state, self._thr, self._thr_db,
                         self._slope, self._r_env, self._a_att, self._a_rel, self._listen)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Parameters per sample (``values[name][i]`` at sample i), coefficients as in ``_update``."""
+        v = self._per_sample(values, block.shape[1])
+        process_deesser_automated(block, self._co_run, self._z, self._h, self._state, v["freq_hz"],
+                                  v["threshold_db"], v["ratio"], v["listen"], self._r_env, self._a_att, self._a_rel,
+                                  self.spec.sample_rate)
+        self._keep_last(values)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._dsp.delay import process_delay
+from .._dsp.delay import process_delay, process_delay_automated
 from ..errors import MixcoreError
 from ..params import Param
 from .base import ProcessSpec, Processor
@@ -49,12 +49,17 @@ class Delay(Processor):
     - ``ping_pong`` 1 (two or more channels): the mono sum enters the left line and the two
       lines feed each other, so the echoes alternate left, right, left...
     - ``mix`` 1 is 100 % wet.
+    - Sample-accurate automation: every numeric parameter may arrive per sample; at sample ``i``
+      the ramps head for the values at ``i`` and glide as above (so a moving ``time_*`` is read
+      through the fractional interpolators, click-free); ``lowpass_hz`` and ``ping_pong`` switch
+      at the sample.
 
     ``tail_samples``: ``d`` times the number of echoes until ``fb^k`` falls below -90 dB,
     at most 30 s.
     """
 
     type_name = "delay"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time"),
         Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0,
@@ -144,6 +149,17 @@ class Delay(Processor):
     def process(self, block: np.ndarray) -> None:
         process_delay(block, self._buf, self._lp, self._d.state, self._fb.state, self._mix.state, self._w,
                       self._a, self._ping)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Parameters per sample (``values[name][i]`` at sample i); ``time_beats`` wins when given."""
+        v = self._per_sample(values, block.shape[1])
+        beats = "time_beats" in v
+        process_delay_automated(block, self._buf, self._lp, self._d.state, self._fb.state, self._mix.state, self._w,
+                                v["time_beats"] if beats else v["time_ms"], beats, v["feedback"], v["mix"],
+                                v["lowpass_hz"], v["ping_pong"], self._tempo_bpm, self.spec.sample_rate,
+                                float(self._d.ramp_samples), float(self._fb.ramp_samples),
+                                float(self._mix.ramp_samples), LOWPASS_OFF_HZ, MAX_TIME_S)
+        self._keep_last(values)
 
     @property
     def tail_samples(self) -> int:

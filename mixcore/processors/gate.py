@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._dsp.gate import process_gate
+from .._dsp.gate import process_gate, process_gate_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -30,9 +30,14 @@ class Gate(Processor):
     Channels are linked: one gain, driven by the loudest channel. The gate starts closed.
     The parameters set the detector and the gain's ballistics, which already glide, so they
     are not smoothed further.
+
+    Sample-accurate automation: every numeric parameter may arrive per sample; sample ``i`` is
+    processed with the values at ``i`` (as if set before it). ``mode`` is a choice, held per block
+    (not automatable).
     """
 
     type_name = "gate"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("threshold_db", -40.0, -100.0, 0.0, "dB", doc="opens at or above this peak level"),
         Param("range_db", 80.0, 0.0, 100.0, "dB", doc="attenuation when closed (positive dB)"),
@@ -64,3 +69,10 @@ class Gate(Processor):
     def process(self, block: np.ndarray) -> None:
         process_gate(block, self._state, self._thr, self._thr_db, self._range_db, self._a_att, self._a_rel,
                      self._hold, self._ratio)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Parameters per sample (``values[name][i]`` at sample i), coefficients as in ``_update``."""
+        v = self._per_sample(values, block.shape[1])
+        process_gate_automated(block, self._state, v["threshold_db"], v["range_db"], v["attack_ms"], v["hold_ms"],
+                               v["release_ms"], v["ratio"], self.mode == "expander", self.spec.sample_rate)
+        self._keep_last(values)

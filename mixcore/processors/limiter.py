@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .._dsp.limiter import process_limiter
+from .._dsp.limiter import process_limiter, process_limiter_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -48,13 +48,21 @@ class Limiter(Processor):
     average of the same length so it is reached before the peak, then released
     exponentially (``release_ms``). Output sample peaks never exceed the
     ceiling (a final clip guards rounding). Latency: lookahead + 11 samples.
+
+    Sample-accurate automation: ``ceiling_dbtp`` and ``release_ms`` may arrive per sample. The
+    values at sample ``i`` are used in the step that takes in input sample ``i``, exactly as
+    ``set_param`` before that sample would: for the required gain of the sample whose true peak
+    becomes known then (12 samples earlier) and for the release and the clip of the sample that
+    leaves then (``latency_samples`` earlier). So a lane moves the ceiling up to a latency early,
+    never late. ``lookahead_ms`` sets the latency, fixed for a render: it is not automatable.
     """
 
     type_name = "limiter"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("ceiling_dbtp", -1.0, -20.0, 0.0, "dBTP"),
         Param("release_ms", 100.0, 1.0, 2000.0, "ms"),
-        Param("lookahead_ms", 5.0, 0.5, 20.0, "ms"),
+        Param("lookahead_ms", 5.0, 0.5, 20.0, "ms", automatable=False, doc="sets the latency (not automatable)"),
     )
 
     _FIR = np.ascontiguousarray(interpolator_phases(TAPS), dtype=np.float32)
@@ -98,6 +106,19 @@ class Limiter(Processor):
         process_limiter(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
                         self._state, self._istate, self._ceiling, self._clip, self._a_rel, self._D)
         self._tail[...] = w[:, n:]  # the last TAPS inputs, for the next block
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """``ceiling_dbtp`` and ``release_ms`` per sample (``values[name][i]`` at sample i)."""
+        ch, n = block.shape
+        v = self._per_sample(values, n)
+        w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
+        w[:, :TAPS] = self._tail
+        w[:, TAPS:] = block
+        process_limiter_automated(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
+                                  self._state, self._istate, v["ceiling_dbtp"], v["release_ms"], MARGIN_DB,
+                                  self.spec.sample_rate, self._D)
+        self._tail[...] = w[:, n:]
+        self._keep_last(values)
 
     @property
     def latency_samples(self) -> int:

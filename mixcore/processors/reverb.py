@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._dsp.reverb import process_reverb
+from .._dsp.reverb import process_reverb, process_reverb_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -97,11 +97,14 @@ class Reverb(Processor):
       A mono block gets the left output; channel ``c`` of a wider block gets left for even ``c``.
     - ``mix`` 1 is 100 % wet; ``mix``, ``decay_s`` and ``damping`` glide per sample (20, 50,
       50 ms). ``room_size`` and ``predelay_ms`` resize delay lines and are not automatable.
+    - Sample-accurate automation: ``decay_s``, ``damping`` and ``mix`` may arrive per sample; at
+      sample ``i`` the coefficients head for the values at ``i`` and glide as above.
 
     ``tail_samples`` is ``(1.1 decay_s + predelay) fs``.
     """
 
     type_name = "reverb"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("room_size", 0.5, 0.0, 1.0, automatable=False, doc="scales the delay lines (0.5 .. 1.5 x)"),
         Param("decay_s", 1.5, 0.1, 20.0, "s", smoothing_ms=COEF_SMOOTHING_MS, doc="RT60 at low frequencies"),
@@ -174,6 +177,15 @@ class Reverb(Processor):
     def process(self, block: np.ndarray) -> None:
         process_reverb(block, self._lines, self._d, self._coef, self._state, self._ap, self._apd, self._apg,
                        self._pd, self._pdd, self._mix.state, self._counters, self._prm)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """``decay_s``, ``damping``, ``mix`` per sample (``values[name][i]`` at sample i)."""
+        v = self._per_sample(values, block.shape[1])
+        process_reverb_automated(block, self._lines, self._d, self._coef, self._state, self._ap, self._apd, self._apg,
+                                 self._pd, self._pdd, self._mix.state, self._counters, self._prm, v["decay_s"],
+                                 v["damping"], v["mix"], self.spec.sample_rate, self._coef_samples,
+                                 float(self._mix.ramp_samples), DAMPING_MAX, DAMPING_REF_HZ)
+        self._keep_last(values)
 
     @property
     def tail_samples(self) -> int:

@@ -1,7 +1,8 @@
 """Per-sample linear parameter smoothing (the ramp state the kernels advance).
 
 A ramp lives in a float64 array ``[current, target, step, remaining]``. Setting
-a new target starts a linear ramp of ``ramp_samples`` from wherever the ramp is;
+a new target starts a linear ramp of ``ramp_samples`` from wherever the ramp is (the target it
+already heads for changes nothing, so setting a value every sample or once gives the same ramp);
 the kernels advance it one sample at a time (``pyx/smooth.pxd``), so a ramp
 continues across blocks and the result never depends on block size.
 """
@@ -22,7 +23,7 @@ class Ramp:
 
     def set_target(self, value: float) -> None:
         s = self.state
-        if value == s[1] and s[3] <= 0:
+        if value == s[1]:
             return
         s[1] = value
         if self.ramp_samples <= 0:

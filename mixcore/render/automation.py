@@ -9,9 +9,10 @@ Between points the ``curve`` decides:
 - ``step``: hold each value until the next point (MIDI controllers use this);
 - ``smooth``: a cosine S-curve, ``v0 + (v1 - v0)(1 - cos(pi t))/2``.
 
-Strip parameters (fader, pan) are evaluated per sample. Processor parameters are set on a fixed grid
-of ``automation_interval`` samples of song time (default :data:`CONTROL_INTERVAL`), so their timing
-never depends on the render's block size; the processors smooth between grid points.
+Strip parameters (fader, pan) are evaluated per sample, and so are the parameters of processors with
+``SAMPLE_ACCURATE`` (their ``process_automated`` takes one value per sample). Other processor parameters
+are set on a fixed grid of ``automation_interval`` samples of song time (default :data:`CONTROL_INTERVAL`),
+so their timing never depends on the render's block size; the processors smooth between grid points.
 """
 from __future__ import annotations
 
