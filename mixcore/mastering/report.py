@@ -12,11 +12,11 @@ import html
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import temp_beside
 from ..errors import MixcoreError
 
 KINDS = (".png", ".html")
@@ -140,7 +140,7 @@ def write_report(path: str | Path, master, match=None) -> Path:
     check_report_path(path)
     png = _png_bytes(master, match)
     data = png if path.suffix.lower() == ".png" else _html(master, match, png).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

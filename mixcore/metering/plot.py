@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import temp_beside
 from ..errors import MixcoreError
 
 
@@ -74,7 +74,7 @@ def _plot_one(r, path: Path) -> None:
                            if f > 0 else db[0] for f in freqs])
         axes[2].semilogx(freqs[1:], smooth[1:])
     axes[2].set(title="spectrum (1/6-octave smoothed)", xlabel="Hz", ylabel="dB", xlim=(20, r.sample_rate / 2))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    fd, tmp = temp_beside(path, ".png")
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=100)

@@ -6,12 +6,12 @@ place only when complete, so a failed render never leaves a partial file.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from ..atomic import temp_beside
 from ..errors import MixcoreError
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF"}
@@ -89,7 +89,7 @@ class AtomicWriter:
         folder = self.path.parent
         if not folder.exists():
             raise MixcoreError(f"{self.where}: folder does not exist: {folder}")
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
+        fd, self._tmp = temp_beside(self.path)
         os.close(fd)
         try:
             self._file = sf.SoundFile(self._tmp, "w", samplerate=self.sample_rate, channels=self.channels,

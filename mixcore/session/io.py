@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import tomli_w
 from pydantic import ValidationError
 
+from ..atomic import temp_beside
 from ..errors import MixcoreError
 from .errors import format_validation_error
 from .model import SessionModel
@@ -53,7 +53,7 @@ def model_to_toml(model: SessionModel) -> str:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
