@@ -1,80 +1,178 @@
 # cython: language_level=3
+# distutils: extra_compile_args = -fno-trapping-math
 """Feed-forward compressor kernel (Giannoulis, Massberg & Reiss, JAES 2012).
 
 Per sample, channels linked:
     level  = max_c |key[c]|                      (peak)   or sqrt(ms), ms += (max_c key^2 - ms)(1 - a_rms)   (rms)
-    x_db   = 20 log10(max(level, 1e-10))         (fastmath.pxd; skipped below the knee, where g_c = 0)
-    static = x_db                                    if 2 (x_db - T) < -W
-             x_db + (1/R - 1)(x_db - T + W/2)^2/(2W) if |2 (x_db - T)| <= W
-             T + (x_db - T)/R                        otherwise
-    g_c    = static - x_db  (<= 0 dB)
-    g      = a_A g + (1 - a_A) g_c  if g_c < g  else  a_R g + (1 - a_R) g_c   (smooth branching, dB domain)
-    y      = x * 10^((g + makeup)/20) * mix + x * (1 - mix)
-with a_A = exp(-1 / (attack_s fs)), a_R = exp(-1 / (release_s fs)); makeup ramps linearly (smooth.pxd).
+    x_db   = 20 log10(max(level, 1e-10))
+    over   = x_db - T
+    g_c    = 0                                     if x_db < T - W/2             (below the knee)
+             (1/R - 1)(over + W/2)^2 / (2W)        if |2 over| <= W, W > 0      (in the knee)
+             (1/R - 1) over                        otherwise                   (= T + over/R - x_db)
+    a      = a_A if g_c < g else a_R               (attack while the gain falls, release while it rises)
+    g      = g_c + a (g - g_c)                      (one-pole smoothing in dB; |g| < 1e-12 dB flushes to 0)
+    y      = x (1 + mix (10^((g + makeup)/20) - 1))
+with a_A = exp(-1 / (attack_s fs)), a_R = exp(-1 / (release_s fs)); makeup ramps linearly (smooth.pxd)
+unless it is given per sample.
+
+Every parameter is either one value for the whole call or one value per sample (sample-accurate
+automation); both run the same code. The work is cut into chunks of CHUNK samples, each in four
+passes, so that only the one true recursion (the smoothing of g, a compare and two flops per sample)
+runs sample by sample, and the dB conversions run in branch-free loops the compiler vectorises
+(SSE2, no fast-math: the same IEEE operations per element whatever the lane, so the same bits):
+    1. level per sample (and the chunk's largest level);
+    2. static curve: skipped (g_c = 0) when the chunk's largest level is below the lowest knee start
+       in the chunk; else log2 + curve per sample (fastmath.pxd ``log2_nb``);
+    3. smoothing recursion, makeup, gain in dB;
+    4. 10^(dB/20) per sample (fastmath.pxd ``exp2_nb``) and the multiply, skipped when every gain of
+       the chunk is exactly 0 dB (unity).
+Each sample's result depends only on its own values and the state, never on the chunking or on the
+block size.
 """
 cimport cython
-from fastmath cimport db_from_lin, lin_from_db
+from fastmath cimport exp2_nb, log2_nb
 from libc.math cimport fabs, sqrt
 from smooth cimport smooth_next
 
+DEF CHUNK = 256
 DEF LOG_FLOOR = 1e-10
+DEF DB_PER_LOG2 = 6.020599913279624        # 20 log10(2)
+DEF LOG2_PER_DB = 0.16609640474436813      # 1 / (20 log10(2))
+DEF G_FLUSH = 1e-12                         # dB: a smoothed gain this close to 0 dB is 0 dB (10^-13 relative)
+
+# parameter rows (params array, shape (NPARAM, 1) or (NPARAM, n))
+DEF P_T = 0        # threshold, dB
+DEF P_RM1 = 1      # 1/ratio - 1
+DEF P_W = 2        # knee width, dB
+DEF P_AA = 3       # attack coefficient
+DEF P_AR = 4       # release coefficient
+DEF P_MK = 5       # makeup, dB (used only when given per sample; else the makeup ramp runs)
+DEF P_MIX = 6      # wet share
+DEF NPARAM = 7
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, const double[::1] p,
-                    double[::1] makeup) noexcept nogil:
-    # st: [g_db (smoothed gain), ms (rms detector), max gain reduction seen]
-    # p:  [threshold, ratio, knee, a_attack, a_release, a_rms, rms (0/1), mix]
-    cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0], nk = key.shape[0]
-    cdef double T = p[0], R = p[1], W = p[2], aA = p[3], aR = p[4], aRms = p[5], mix = p[7]
-    cdef bint rms = p[6] != 0.0
+cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, const double[:, ::1] p,
+                    bint varying, bint rms, double a_rms, double[::1] makeup) noexcept nogil:
+    # st: [g (smoothed gain, dB), ms (rms detector), max gain reduction seen (dB)]
+    cdef Py_ssize_t n = x.shape[1], nc = x.shape[0], nk = key.shape[0]
     cdef double g = st[0], ms = st[1], gr_max = st[2]
-    cdef double level, v, xdb, over, static_db, gc, lin, wet, mk
-    # below this linear level the static curve is the identity: no dB conversion needed
-    cdef double knee_floor = lin_from_db(T - W / 2.0)
-    for i in range(n):
-        level = 0.0
+    cdef double level[CHUNK]
+    cdef double gc[CHUNK]
+    cdef double gdb[CHUNK]
+    cdef double cT[CHUNK]
+    cdef double cRm1[CHUNK]
+    cdef double cW[CHUNK]
+    cdef double cAA[CHUNK]
+    cdef double cAR[CHUNK]
+    cdef double cMix[CHUNK]
+    cdef const double* T
+    cdef const double* Rm1
+    cdef const double* W
+    cdef const double* aA
+    cdef const double* aR
+    cdef const double* mkv
+    cdef const double* mix
+    cdef const float* kc
+    cdef float* xc
+    cdef Py_ssize_t i0, m, j, c
+    cdef double v, peak, lo, xdb, over, half, knee, full, a, lin, w2
+    cdef bint unity, below, inknee
+    if not varying:  # constants: fill the chunk arrays once
+        for j in range(CHUNK):
+            cT[j] = p[P_T, 0]
+            cRm1[j] = p[P_RM1, 0]
+            cW[j] = p[P_W, 0]
+            cAA[j] = p[P_AA, 0]
+            cAR[j] = p[P_AR, 0]
+            cMix[j] = p[P_MIX, 0]
+        T, Rm1, W, aA, aR, mix = cT, cRm1, cW, cAA, cAR, cMix
+    i0 = 0
+    while i0 < n:
+        m = n - i0 if n - i0 < CHUNK else CHUNK
+        if varying:
+            T, Rm1, W = &p[P_T, i0], &p[P_RM1, i0], &p[P_W, i0]
+            aA, aR, mkv, mix = &p[P_AA, i0], &p[P_AR, i0], &p[P_MK, i0], &p[P_MIX, i0]
+        # 1. detector level
         if rms:
-            v = 0.0
-            for c in range(nk):
-                if key[c, i] * key[c, i] > v:
-                    v = key[c, i] * key[c, i]
-            ms = ms + (v - ms) * (1.0 - aRms)
-            if ms < 1e-30:
-                ms = 0.0
-            level = sqrt(ms)
+            for j in range(m):
+                v = 0.0
+                for c in range(nk):
+                    if key[c, i0 + j] * key[c, i0 + j] > v:
+                        v = key[c, i0 + j] * key[c, i0 + j]
+                ms = ms + (v - ms) * (1.0 - a_rms)
+                if ms < 1e-30:
+                    ms = 0.0
+                level[j] = ms
+            for j in range(m):
+                level[j] = sqrt(level[j])
         else:
-            for c in range(nk):
-                v = fabs(key[c, i])
-                if v > level:
-                    level = v
-        if level < knee_floor:
-            gc = 0.0
+            kc = &key[0, i0]
+            for j in range(m):
+                level[j] = fabs(kc[j])
+            for c in range(1, nk):
+                kc = &key[c, i0]
+                for j in range(m):
+                    v = fabs(kc[j])
+                    level[j] = v if v > level[j] else level[j]
+        peak = 0.0
+        lo = T[0] - 0.5 * W[0]
+        for j in range(m):
+            peak = level[j] if level[j] > peak else peak
+        if varying:
+            for j in range(m):
+                v = T[j] - 0.5 * W[j]
+                lo = v if v < lo else lo
+        # 2. static curve (the knee starts at T - W/2 dB; below it the gain change is 0)
+        # (a margin of 1e-6 dB covers any non-monotonicity of log2_nb: a skipped chunk is one
+        # whose every sample the per-sample test below also puts under the knee)
+        if peak < LOG_FLOOR or DB_PER_LOG2 * log2_nb(peak) < lo - 1e-6:
+            for j in range(m):
+                gc[j] = 0.0
         else:
-            xdb = db_from_lin(level if level > LOG_FLOOR else LOG_FLOOR)
-            over = xdb - T
-            if 2.0 * over < -W:
-                gc = 0.0
-            elif W > 0.0 and 2.0 * fabs(over) <= W:
-                gc = (1.0 / R - 1.0) * (over + W / 2.0) * (over + W / 2.0) / (2.0 * W)
-            else:
-                gc = T + over / R - xdb
-        if gc < g:
-            g = aA * g + (1.0 - aA) * gc
-        else:
-            g = aR * g + (1.0 - aR) * gc
-        if fabs(g) < 1e-30:
-            g = 0.0
-        if g < gr_max:
-            gr_max = g
-        mk = smooth_next(&makeup[0])
-        if g + mk == 0.0:
-            continue
-        lin = lin_from_db(g + mk)
-        wet = lin * mix + (1.0 - mix)
-        for c in range(nc):
-            x[c, i] = <float>(x[c, i] * wet)
+            # branch-free (selects between computed values only), so the loop vectorises
+            for j in range(m):
+                v = level[j]
+                v = v if v > LOG_FLOOR else LOG_FLOOR
+                xdb = DB_PER_LOG2 * log2_nb(v)
+                over = xdb - T[j]
+                half = over + 0.5 * W[j]
+                w2 = 2.0 * W[j]
+                w2 = w2 if w2 > 0.0 else 1.0
+                knee = Rm1[j] * half * half / w2
+                full = Rm1[j] * over
+                below = xdb < T[j] - 0.5 * W[j]
+                inknee = 2.0 * fabs(over) <= W[j]
+                knee = knee if inknee else full
+                gc[j] = 0.0 if below else knee
+        # 3. smoothing (the recursion), makeup
+        unity = True
+        for j in range(m):
+            a = aA[j] if gc[j] < g else aR[j]
+            g = gc[j] + a * (g - gc[j])
+            if fabs(g) < G_FLUSH:
+                g = 0.0
+            if g < gr_max:
+                gr_max = g
+            v = g + (mkv[j] if varying else smooth_next(&makeup[0]))
+            gdb[j] = v
+            if v != 0.0:
+                unity = False
+        # 4. dB -> linear, apply
+        if not unity:
+            for j in range(m):
+                lin = exp2_nb(gdb[j] * LOG2_PER_DB)
+                gdb[j] = 1.0 + mix[j] * (lin - 1.0)   # exactly 1 at 0 dB, for any mix
+            for c in range(nc):
+                xc = &x[c, i0]
+                for j in range(m):
+                    xc[j] = <float>(xc[j] * gdb[j])
+        i0 += m
+    if varying and n > 0:  # the ramp continues from the last per-sample makeup
+        makeup[0] = p[P_MK, n - 1]
+        makeup[1] = p[P_MK, n - 1]
+        makeup[3] = 0.0
     st[0] = g
     st[1] = ms
     st[2] = gr_max
@@ -83,10 +181,30 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
 def process_compressor(float[:, ::1] x,         # INOUT (channels, n)
                        const float[:, ::1] key,  # IN    (key channels, n): the detector's input
                        double[::1] state,        # INOUT [gain dB, rms ms, max gain reduction dB]
-                       const double[::1] params, # IN    see _compress
-                       double[::1] makeup):      # INOUT makeup ramp (dB)
+                       const double[:, ::1] params,  # IN (7, 1) constants or (7, n) per sample, rows:
+                                                 #   threshold, 1/ratio - 1, knee, a_attack, a_release,
+                                                 #   makeup dB (per sample only), mix
+                       bint per_sample,          # IN    params has one column per sample
+                       bint rms, double a_rms,   # IN    detector: rms (mean-square one-pole a_rms) or peak
+                       double[::1] makeup):      # INOUT makeup ramp (dB), smooth.pxd
     """Compress x in place, detecting on key (which may be x itself)."""
-    if key.shape[1] != x.shape[1]:
+    if key.shape[1] != x.shape[1] or key.shape[0] < 1:
         raise ValueError("process_compressor: key and input lengths differ")
+    if params.shape[0] != NPARAM or params.shape[1] != (x.shape[1] if per_sample else 1):
+        raise ValueError("process_compressor: params must have shape (7, 1), or (7, n) per sample")
+    if state.shape[0] < 3 or makeup.shape[0] < 4:
+        raise ValueError("process_compressor: state needs 3 values and makeup 4")
     with nogil:
-        _compress(x, key, state, params, makeup)
+        _compress(x, key, state, params, per_sample, rms, a_rms, makeup)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def ramp_values(double[::1] ramp, double[::1] out):
+    """Advance a smooth.pxd ramp over len(out) samples, writing each value (makeup under automation)."""
+    cdef Py_ssize_t i
+    if ramp.shape[0] < 4:
+        raise ValueError("ramp_values: the ramp needs 4 values")
+    with nogil:
+        for i in range(out.shape[0]):
+            out[i] = smooth_next(&ramp[0])

@@ -15,6 +15,7 @@ dropped, so the output is aligned with the sources.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -223,9 +224,14 @@ class Engine:
         n = work.shape[1]
         sr = self.plan.sample_rate
         song0 = e0 - st.plan.arrival - st.plan.pre_latency[k]
-        if getattr(proc, "SAMPLE_ACCURATE", False) and key is None:
+        if getattr(proc, "SAMPLE_ACCURATE", False) and (key is None or _takes_key(proc)):
             pos = np.arange(song0, song0 + n)
-            proc.process_automated(work, {param: lane.at_samples(pos, sr) for param, lane in lanes})
+            values = {param: lane.at_samples(pos, sr) for param, lane in lanes}
+            if key is None:
+                proc.process_automated(work, values)
+            else:  # a sidechain key, aligned with the processor's input (plan.py)
+                proc.process_automated(work, values, key=key)
+                key[...] = 0.0
             return
         i = 0
         while i < n:
@@ -279,6 +285,18 @@ class Engine:
             self.run_block(e0, n)
             yield e0, n
             e0 += n
+
+
+def _takes_key(proc) -> bool:
+    """Whether ``proc.process_automated`` accepts a sidechain ``key`` (else the engine uses the grid)."""
+    cls = type(proc)
+    known = _TAKES_KEY.get(cls)
+    if known is None:
+        known = _TAKES_KEY[cls] = "key" in inspect.signature(proc.process_automated).parameters
+    return known
+
+
+_TAKES_KEY: dict[type, bool] = {}
 
 
 class Trim:
