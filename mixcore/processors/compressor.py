@@ -73,6 +73,7 @@ class Compressor(Processor):
         self._rms = self.detector == "rms"
         self._a_rms = math.exp(-1.0 / (RMS_WINDOW_MS * 1e-3 * fs))
         self._makeup.set_target(self.makeup_db + self.auto_makeup_db)
+        self._direct = self.sidechain_hpf_hz <= 0 and self.link >= 0.5
         self._hpf = (np.ascontiguousarray(highpass_coeffs(fs, min(self.sidechain_hpf_hz, 0.45 * fs)).reshape(1, 5))
                      if self.sidechain_hpf_hz > 0 else None)
 
@@ -89,7 +90,11 @@ class Compressor(Processor):
         self._makeup.jump()
 
     def process(self, block: np.ndarray) -> None:
-        self.process_with_key(block, block)
+        if self._direct:  # the common case in one native call
+            process_compressor(block, block, self._state[0], self._params, False, self._rms, self._a_rms,
+                               self._makeup.state)
+        else:
+            self.process_with_key(block, block)
 
     def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
         """Compress ``block`` with the detector listening to ``key`` (external sidechain)."""
