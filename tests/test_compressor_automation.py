@@ -135,7 +135,7 @@ def test_switches_cut_the_block_and_bad_names_are_refused():
 
 def test_session_sidechain_automation_is_sample_accurate_and_block_size_free(tmp_path):
     """Threshold automated on a keyed compressor: per-sample values (not a 32-sample grid), and the
-    same samples for blocks of 64 and 4096."""
+    same samples for blocks of 64, 777 (on 2 threads) and 4096."""
     n = SR // 2
     kick = noise(n, 2, seed=9, level=0.9)
     bass = noise(n, 2, seed=10, level=0.3)
@@ -150,7 +150,9 @@ def test_session_sidechain_automation_is_sample_accurate_and_block_size_free(tmp
                 automation=[{"target": "bass.c.threshold_db", "points": [[0.0, -45.0], [0.5, -5.0]]}])
     y64 = np.concatenate(list(s.stream(64)), axis=1)
     y4k = np.concatenate(list(s.stream(4096)), axis=1)
+    y2t = np.concatenate(list(s.stream(777, threads=2)), axis=1)
     np.testing.assert_array_equal(y64, y4k)
+    np.testing.assert_array_equal(y2t, y4k)
     p = {"threshold_db": -45.0 + 40.0 * np.arange(n) / n, "ratio": np.full(n, 10.0), "knee_db": np.zeros(n),
          "attack_ms": np.full(n, 1.0), "release_ms": np.full(n, 100.0), "makeup_db": np.zeros(n),
          "mix": np.ones(n)}
