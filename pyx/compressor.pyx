@@ -67,6 +67,7 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
     cdef double cAA[CHUNK]
     cdef double cAR[CHUNK]
     cdef double cMix[CHUNK]
+    cdef double cMk[CHUNK]
     cdef const double* T
     cdef const double* Rm1
     cdef const double* W
@@ -147,18 +148,23 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
                 knee = knee if inknee else full
                 gc[j] = 0.0 if below else knee
         # 3. smoothing (the recursion), makeup
+        if not varying:
+            if makeup[3] > 0.0:  # the makeup ramp is moving: its values for this chunk
+                for j in range(m):
+                    cMk[j] = smooth_next(&makeup[0])
+            else:
+                for j in range(m):
+                    cMk[j] = makeup[0]
+            mkv = cMk
         unity = True
         for j in range(m):
             a = aA[j] if gc[j] < g else aR[j]
             g = gc[j] + a * (g - gc[j])
-            if fabs(g) < G_FLUSH:
-                g = 0.0
-            if g < gr_max:
-                gr_max = g
-            v = g + (mkv[j] if varying else smooth_next(&makeup[0]))
+            g = 0.0 if fabs(g) < G_FLUSH else g
+            gr_max = g if g < gr_max else gr_max
+            v = g + mkv[j]
             gdb[j] = v
-            if v != 0.0:
-                unity = False
+            unity = unity & (v == 0.0)
         # 4. dB -> linear, apply
         if not unity:
             for j in range(m):
