@@ -30,8 +30,8 @@ Each sample's result depends only on its own values and the state, never on the 
 block size.
 """
 cimport cython
-from fastmath cimport exp2f_nb, log2_nb
-from libc.math cimport fabs, sqrt
+from fastmath cimport exp2f_nb, log2f_nb
+from libc.math cimport fabs, fabsf, sqrt
 from smooth cimport smooth_next
 
 DEF CHUNK = 256
@@ -58,8 +58,11 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
     # st: [g (smoothed gain, dB), ms (rms detector), max gain reduction seen (dB)]
     cdef Py_ssize_t n = x.shape[1], nc = x.shape[0], nk = key.shape[0]
     cdef double g = st[0], ms = st[1], gr_max = st[2]
-    cdef double level[CHUNK]
-    cdef double gc[CHUNK]
+    cdef float level[CHUNK]
+    cdef float gc[CHUNK]
+    cdef float fT[CHUNK]
+    cdef float fW[CHUNK]
+    cdef float fRm1[CHUNK]
     cdef double gdb[CHUNK]
     cdef double cT[CHUNK]
     cdef double cRm1[CHUNK]
@@ -81,7 +84,8 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
     cdef const float* kc
     cdef float* xc
     cdef Py_ssize_t i0, m, j, c
-    cdef double v, peak, lo, xdb, over, half, knee, full, a, lin, w2
+    cdef double v, a
+    cdef float peak, lo, lk, xf, of, hf, wf, kf, ff
     cdef bint unity, below, inknee
     if not varying:  # constants: fill the chunk arrays once
         for j in range(CHUNK):
@@ -91,6 +95,9 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
             cAA[j] = p[P_AA, 0]
             cAR[j] = p[P_AR, 0]
             cMix[j] = p[P_MIX, 0]
+            fT[j] = <float>p[P_T, 0]
+            fW[j] = <float>p[P_W, 0]
+            fRm1[j] = <float>p[P_RM1, 0]
             fMix[j] = <float>p[P_MIX, 0]
         T, Rm1, W, aA, aR, mix = cT, cRm1, cW, cAA, cAR, cMix
     i0 = 0
@@ -99,7 +106,7 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
         if varying:
             T, Rm1, W = &p[P_T, i0], &p[P_RM1, i0], &p[P_W, i0]
             aA, aR, mkv, mix = &p[P_AA, i0], &p[P_AR, i0], &p[P_MK, i0], &p[P_MIX, i0]
-        # 1. detector level
+        # 1. detector level (float32: exact for the peak detector)
         if rms:
             for j in range(m):
                 v = 0.0
@@ -109,48 +116,50 @@ cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, co
                 ms = ms + (v - ms) * (1.0 - a_rms)
                 if ms < 1e-30:
                     ms = 0.0
-                level[j] = ms
-            for j in range(m):
-                level[j] = sqrt(level[j])
+                level[j] = <float>sqrt(ms)
         else:
             kc = &key[0, i0]
             for j in range(m):
-                level[j] = fabs(kc[j])
+                level[j] = fabsf(kc[j])
             for c in range(1, nk):
                 kc = &key[c, i0]
                 for j in range(m):
-                    v = fabs(kc[j])
-                    level[j] = v if v > level[j] else level[j]
-        peak = 0.0
-        lo = T[0] - 0.5 * W[0]
-        for j in range(m):
-            peak = level[j] if level[j] > peak else peak
+                    lf = fabsf(kc[j])
+                    level[j] = lf if lf > level[j] else level[j]
         if varying:
             for j in range(m):
-                v = T[j] - 0.5 * W[j]
-                lo = v if v < lo else lo
-        # 2. static curve (the knee starts at T - W/2 dB; below it the gain change is 0)
-        # (a margin of 1e-6 dB covers any non-monotonicity of log2_nb: a skipped chunk is one
-        # whose every sample the per-sample test below also puts under the knee)
-        if peak < LOG_FLOOR or DB_PER_LOG2 * log2_nb(peak) < lo - 1e-6:
+                fT[j] = <float>T[j]
+                fW[j] = <float>W[j]
+                fRm1[j] = <float>Rm1[j]
+        peak = 0.0
+        for j in range(m):
+            peak = level[j] if level[j] > peak else peak
+        lo = fT[0] - <float>0.5 * fW[0]
+        for j in range(m):
+            lk = fT[j] - <float>0.5 * fW[j]
+            lo = lk if lk < lo else lo
+        # 2. static curve in float32 (the knee starts at T - W/2 dB; below it the gain change is 0).
+        # A chunk is skipped only when its loudest sample is under the lowest knee start by a margin
+        # (1e-3 dB) larger than log2f_nb's error, so that every sample in it would give 0 here too.
+        if peak < LOG_FLOOR or <float>DB_PER_LOG2 * log2f_nb(peak) < lo - <float>1e-3:
             for j in range(m):
                 gc[j] = 0.0
         else:
-            # branch-free (selects between computed values only), so the loop vectorises
+            # branch-free (selects between computed values only), so the loop vectorises 4-wide
             for j in range(m):
-                v = level[j]
-                v = v if v > LOG_FLOOR else LOG_FLOOR
-                xdb = DB_PER_LOG2 * log2_nb(v)
-                over = xdb - T[j]
-                half = over + 0.5 * W[j]
-                w2 = 2.0 * W[j]
-                w2 = w2 if w2 > 0.0 else 1.0
-                knee = Rm1[j] * half * half / w2
-                full = Rm1[j] * over
-                below = xdb < T[j] - 0.5 * W[j]
-                inknee = 2.0 * fabs(over) <= W[j]
-                knee = knee if inknee else full
-                gc[j] = 0.0 if below else knee
+                lf = level[j]
+                lf = lf if lf > <float>LOG_FLOOR else <float>LOG_FLOOR
+                xf = <float>DB_PER_LOG2 * log2f_nb(lf)
+                of = xf - fT[j]
+                hf = of + <float>0.5 * fW[j]
+                wf = <float>2.0 * fW[j]
+                wf = wf if wf > <float>0.0 else <float>1.0
+                kf = fRm1[j] * hf * hf / wf
+                ff = fRm1[j] * of
+                below = xf < fT[j] - <float>0.5 * fW[j]
+                inknee = <float>2.0 * fabsf(of) <= fW[j]
+                kf = kf if inknee else ff
+                gc[j] = <float>0.0 if below else kf
         # 3. smoothing (the recursion), makeup
         if not varying:
             if makeup[3] > 0.0:  # the makeup ramp is moving: its values for this chunk

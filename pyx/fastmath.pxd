@@ -113,3 +113,25 @@ cdef inline float exp2f_nb(float x) noexcept nogil:
         + f * <float>0.00015461444854736328)))))
     s.u = (t.u + 127U) << 23    # the low bits of t hold n: biased exponent n + 127
     return p * s.f
+
+cdef inline float log2f_nb(float x) noexcept nogil:
+    """log2(x) in float32 for normal x > 0: x = m 2^e, m in [sqrt(1/2), sqrt(2)), log2 m =
+    2/ln2 atanh(t), t = (m - 1)/(m + 1), odd series to t^9; error about 2 float32 ulps of the
+    result (4e-6 at |log2 x| ~ 30, i.e. 2e-5 dB). Branch-free: loops of it vectorise 4-wide."""
+    cdef _u32 b, m, eb
+    cdef float e, e1, mm, m2, t, t2
+    cdef bint small
+    b.f = x
+    eb.u = (b.u >> 23) | 0x4B000000U
+    e = (eb.f - <float>8388608.0) - <float>126.0                  # x = m 2^e with m in [0.5, 1)
+    m.u = (b.u & 0x007fffffU) | 0x3f000000U
+    mm = m.f
+    small = mm < <float>0.70710678
+    e1 = e - <float>1.0
+    m2 = mm * <float>2.0
+    e = e1 if small else e
+    mm = m2 if small else mm
+    t = (mm - <float>1.0) / (mm + <float>1.0)
+    t2 = t * t
+    return e + <float>2.8853900817779268 * t * (<float>1.0 + t2 * (<float>0.3333333333333333 + t2 * (
+        <float>0.2 + t2 * (<float>0.14285714285714285 + t2 * <float>0.1111111111111111))))
