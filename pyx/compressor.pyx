@@ -17,17 +17,20 @@ unless it is given per sample.
 
 Every parameter is either one value for the whole call or one value per sample (sample-accurate
 automation); both run the same code. The work is cut into chunks of CHUNK samples, each in four
-passes, so that only the one true recursion (the smoothing of g, a compare and two flops per sample)
-runs sample by sample, and the dB conversions run in branch-free loops the compiler vectorises
-(SSE2, no fast-math: the same IEEE operations per element whatever the lane, so the same bits):
-    1. level per sample (and the chunk's largest level);
-    2. static curve: skipped (g_c = 0) when the chunk's largest level is below the lowest knee start
-       in the chunk; else log2 + curve per sample (fastmath.pxd ``log2_nb``);
-    3. smoothing recursion, makeup, gain in dB;
-    4. 10^(dB/20) per sample (fastmath.pxd ``exp2_nb``) and the multiply, skipped when every gain of
-       the chunk is exactly 0 dB (unity).
+passes, so that only the one true recursion (the smoothing of g, a compare and two flops per sample,
+in float64) runs sample by sample, and the dB conversions run in branch-free float32 loops the
+compiler vectorises four samples wide (SSE2; no fast-math: the same IEEE operations per element
+whatever the lane, so the same bits on every run):
+    1. level per sample (float32: exact for the peak detector) and the chunk's largest level;
+    2. static curve: skipped (g_c = 0) when the chunk's largest level is under the lowest knee start
+       in the chunk by more than log2f_nb's error; else log2 + curve per sample (fastmath.pxd
+       ``log2f_nb``, about 2e-5 dB);
+    3. smoothing recursion (float64), makeup, gain in dB;
+    4. 10^(dB/20) per sample (fastmath.pxd ``exp2f_nb``, 1.1e-7 relative) and the multiply, skipped
+       when every gain of the chunk is exactly 0 dB (unity).
 Each sample's result depends only on its own values and the state, never on the chunking or on the
-block size.
+block size. Errors against the float64 formula: well under 1e-4 dB (tests/test_compressor_automation.py
+compares with an independent float64 reference at a relative 2e-6).
 """
 cimport cython
 from fastmath cimport exp2f_nb, log2f_nb
