@@ -90,6 +90,7 @@ class _NodeState:
     send_lanes: dict[str, Lane] = field(default_factory=dict)  # destination bus -> level_db lane
     gains: tuple = (1.0, 1.0)
     active: bool = True
+    edges: list | None = None  # (EdgePlan, flat target or None), filled by Engine._push
 
 
 class Engine:
@@ -279,8 +280,17 @@ class Engine:
             key[...] = 0.0
 
     def _push(self, st: _NodeState, n: int, e0: int = 0) -> None:
-        """Send a node's signals along its edges into their destinations."""
-        for ep in st.plan.outputs:
+        """Send a node's signals along its edges into their destinations (in the plan's edge order)."""
+        edges = st.edges
+        if edges is None:
+            edges = st.edges = [(ep, self._plain_target(st, ep)) for ep in st.plan.outputs]
+        out = None
+        for ep, plain in edges:
+            if plain is not None:  # post-fader, no delay, no send automation: one native call
+                if out is None:
+                    out = view(st.out, 2, n)
+                mix.accumulate(plain[: 2 * n].reshape(2, n), out, ep.gain)
+                continue
             e = ep.edge
             dst = self.states[e.dst]
             if e.kind == "send" and e.pre_fader:
@@ -301,6 +311,14 @@ class Engine:
                 sig = self.delays[id(ep)].push(sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0))
             target = dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
             mix.accumulate(view(target, 2, n), sig, gain)
+
+    def _plain_target(self, st: _NodeState, ep: EdgePlan) -> np.ndarray | None:
+        """The flat destination buffer of an edge that needs nothing but ``dst += out * gain``."""
+        e = ep.edge
+        if ep.delay > 0 or (e.kind == "send" and (e.pre_fader or e.dst in st.send_lanes)):
+            return None
+        dst = self.states[e.dst]
+        return dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
 
     # -- whole runs -------------------------------------------------------
     def blocks(self, total: int, block_size: int | None = None) -> Iterator[tuple[int, int]]:
