@@ -51,6 +51,8 @@ CONFIGS: dict[str, tuple[str, str, int, int | None]] = {
     "mixcore": ("mixcore, 1 thread", "mixcore", 1, None),
     "mixcore-2t": ("mixcore, 2 threads", "mixcore", 2, None),
     "mixcore-512": ("mixcore, 512-frame blocks", "mixcore", 1, 512),
+    "mixcore-16k": ("mixcore, 16384-frame blocks", "mixcore", 1, 16384),
+    "mixcore-2t-16k": ("mixcore, 2 threads, 16384-frame blocks", "mixcore", 2, 16384),
     "mixcore-cli": ("mixcore render CLI, whole process", "mixcore-cli", 1, None),
     "pedalboard": ("pedalboard, whole file", "pedalboard", 1, None),
     "pedalboard-2t": ("pedalboard, 2 threads for track chains", "pedalboard", 2, None),

@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from .._dsp.biquad import process_cascade
-from .._dsp.compressor import process_compressor
+from .._dsp.compressor import process_compressor, ramp_values
+from ..errors import MixcoreError
 from ..params import NameParam, Param
 from .base import ProcessSpec, Processor
 from .filters import highpass_coeffs
@@ -35,6 +36,7 @@ class Compressor(Processor):
     """
 
     type_name = "compressor"
+    SAMPLE_ACCURATE = True
     PARAMS = (
         Param("threshold_db", -20.0, -60.0, 0.0, "dB"),
         Param("ratio", 4.0, 1.0, 100.0),
@@ -54,22 +56,24 @@ class Compressor(Processor):
         self._state = np.zeros((spec.num_channels, 3), dtype=np.float64)
         self._hpf_state = np.zeros((spec.num_channels, 1, 2), dtype=np.float64)
         self._key = np.zeros(spec.num_channels * spec.max_block_size, dtype=np.float32)
-        self._params = np.zeros(8, dtype=np.float64)
+        self._params = np.zeros((7, 1), dtype=np.float64)  # see pyx/compressor.pyx: one column of constants
         self._makeup = Ramp(self.makeup_db)
         self._makeup.configure(spec.sample_rate, 20.0)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
-        p = self._params
+        p = self._params[:, 0]
         p[0] = self.threshold_db
-        p[1] = self.ratio
+        p[1] = 1.0 / self.ratio - 1.0
         p[2] = self.knee_db
         p[3] = math.exp(-1.0 / (self.attack_ms * 1e-3 * fs))
         p[4] = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
-        p[5] = math.exp(-1.0 / (RMS_WINDOW_MS * 1e-3 * fs))
-        p[6] = 1.0 if self.detector == "rms" else 0.0
-        p[7] = self.mix
+        p[5] = 0.0  # makeup: the ramp runs
+        p[6] = self.mix
+        self._rms = self.detector == "rms"
+        self._a_rms = math.exp(-1.0 / (RMS_WINDOW_MS * 1e-3 * fs))
         self._makeup.set_target(self.makeup_db + self.auto_makeup_db)
+        self._direct = self.sidechain_hpf_hz <= 0 and self.link >= 0.5
         self._hpf = (np.ascontiguousarray(highpass_coeffs(fs, min(self.sidechain_hpf_hz, 0.45 * fs)).reshape(1, 5))
                      if self.sidechain_hpf_hz > 0 else None)
 
@@ -86,26 +90,110 @@ class Compressor(Processor):
         self._makeup.jump()
 
     def process(self, block: np.ndarray) -> None:
-        self.process_with_key(block, block)
+        if self._direct:  # the common case in one native call
+            process_compressor(block, block, self._state[0], self._params, False, self._rms, self._a_rms,
+                               self._makeup.state)
+        else:
+            self.process_with_key(block, block)
 
     def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
         """Compress ``block`` with the detector listening to ``key`` (external sidechain)."""
-        if self._hpf is not None:
-            k = self._key[: key.size].reshape(key.shape)
-            k[...] = key
-            if self._hpf_state.shape[0] < k.shape[0]:
-                self._hpf_state = np.zeros((k.shape[0], 1, 2))
-            process_cascade(k, self._hpf, self._hpf_state)
-            key = k
+        self._run(block, self._detector_key(key), self._params, self._makeup.state)
+
+    def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray],
+                          key: np.ndarray | None = None) -> None:
+        """Parameters per sample (``values[name][i]`` at sample i), with or without a sidechain ``key``.
+
+        threshold, ratio, knee, attack, release, makeup, mix and auto makeup go to the kernel as
+        per-sample arrays (attack/release as one-pole coefficients, ratio as 1/R - 1, makeup as
+        makeup_db + auto makeup). The switches (detector, link, sidechain_hpf_hz) cut the block
+        where their value changes; each piece runs with the value of its first sample.
+        """
+        n = block.shape[1]
+        if n == 0:
+            return
+        for name in values:
+            if self.param_for(name) is None or name == "sidechain":
+                raise MixcoreError(f"{self.id}: {name!r} cannot be automated")
+        key = block if key is None else key
+        vals = {name: np.asarray(v, dtype=np.float64) if name != "detector" else np.asarray(v)
+                for name, v in values.items()}
+        switches = [name for name in vals if name not in _PER_SAMPLE]
+        cuts = [0]
+        if switches:
+            change = np.zeros(n, dtype=bool)
+            for name in switches:
+                change[1:] |= vals[name][1:] != vals[name][:-1]
+            cuts += [int(i) for i in np.flatnonzero(change)]
+        cuts.append(n)
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            for name in switches:
+                self._values.set(name, vals[name][a].item())
+            if switches:
+                self._update()
+            whole = a == 0 and b == n
+            piece = block if whole else np.ascontiguousarray(block[:, a:b])
+            kpiece = key if whole else np.ascontiguousarray(key[:, a:b])
+            self._run_per_sample(piece, self._detector_key(kpiece),
+                                 {name: v[a:b] for name, v in vals.items() if name in _PER_SAMPLE})
+            if not whole:
+                block[:, a:b] = piece
+
+    def _run_per_sample(self, block: np.ndarray, key: np.ndarray, vals: dict[str, np.ndarray]) -> None:
+        n = block.shape[1]
+        fs = self.spec.sample_rate
+
+        def value(name: str) -> np.ndarray:
+            v = vals.get(name)
+            return np.full(n, float(getattr(self, name))) if v is None else v
+
+        T, R, W = value("threshold_db"), value("ratio"), value("knee_db")
+        p = np.empty((7, n), dtype=np.float64)
+        p[0] = T
+        p[1] = 1.0 / R - 1.0
+        p[2] = W
+        p[3] = np.exp(-1.0 / (value("attack_ms") * 1e-3 * fs))
+        p[4] = np.exp(-1.0 / (value("release_ms") * 1e-3 * fs))
+        p[6] = value("mix")
+        ramp = self._makeup.state
+        makeup_varies = ("makeup_db" in vals or "auto_makeup" in vals
+                         or (self.auto_makeup >= 0.5 and any(k in vals for k in ("threshold_db", "ratio", "knee_db"))))
+        if makeup_varies:
+            auto = np.where(value("auto_makeup") >= 0.5, -0.5 * _static_curve_db(np.zeros(n), T, R, W), 0.0)
+            p[5] = value("makeup_db") + auto
+        else:  # the makeup ramp runs on (the kernel gets a copy: its end-of-call jump must not stop the ramp)
+            ramp_values(ramp, p[5])
+            ramp = ramp.copy()
+        self._run(block, key, p, ramp)
+        for name, v in vals.items():
+            self._values.set(name, v[-1].item())
+        self._update()
+        if makeup_varies:
+            self._makeup.jump()
+
+    def _detector_key(self, key: np.ndarray) -> np.ndarray:
+        """The detector's input: ``key``, high-passed when ``sidechain_hpf_hz`` is on."""
+        if self._hpf is None:
+            return key
+        k = self._key[: key.size].reshape(key.shape)
+        k[...] = key
+        if self._hpf_state.shape[0] < k.shape[0]:
+            self._hpf_state = np.zeros((k.shape[0], 1, 2))
+        process_cascade(k, self._hpf, self._hpf_state)
+        return k
+
+    def _run(self, block: np.ndarray, key: np.ndarray, params: np.ndarray, ramp: np.ndarray) -> None:
+        per_sample = params is not self._params  # else: the constants of _update
         if self.link >= 0.5 or block.shape[0] == 1:
-            process_compressor(block, key, self._state[0], self._params, self._makeup.state)
+            process_compressor(block, key, self._state[0], params, per_sample, self._rms, self._a_rms, ramp)
             return
         # unlinked: one detector and gain per channel (the makeup ramp advances once per sample for all)
-        ramp = self._makeup.state.copy()
+        start = ramp.copy()
         for c in range(block.shape[0]):
-            r = ramp.copy()
-            process_compressor(block[c:c + 1], key[min(c, key.shape[0] - 1):][:1], self._state[c], self._params, r)
-        self._makeup.state[...] = r
+            r = start.copy()
+            process_compressor(block[c:c + 1], key[min(c, key.shape[0] - 1):][:1], self._state[c], params,
+                               per_sample, self._rms, self._a_rms, r)
+        ramp[...] = r
 
     @property
     def gain_reduction_db(self) -> float:
@@ -118,8 +206,17 @@ class Compressor(Processor):
 
     def static_curve_db(self, level_db: np.ndarray) -> np.ndarray:
         """Output level of the static curve for input levels in dB (without makeup)."""
-        x = np.asarray(level_db, dtype=np.float64)
-        T, R, W = self.threshold_db, self.ratio, self.knee_db
-        over = x - T
-        knee = x + (1 / R - 1) * (over + W / 2) ** 2 / (2 * W) if W > 0 else x
-        return np.where(2 * over < -W, x, np.where((W > 0) & (2 * np.abs(over) <= W), knee, T + over / R))
+        return _static_curve_db(np.asarray(level_db, dtype=np.float64), self.threshold_db, self.ratio, self.knee_db)
+
+
+def _static_curve_db(x: np.ndarray, T, R, W) -> np.ndarray:
+    """The static curve (class docstring) for levels ``x`` dB; T, R, W scalars or arrays like x."""
+    T, R, W = (np.asarray(v, dtype=np.float64) for v in (T, R, W))
+    over = x - T
+    Wd = np.where(W > 0, W, 1.0)
+    knee = x + (1 / R - 1) * (over + W / 2) ** 2 / (2 * Wd)
+    return np.where(2 * over < -W, x, np.where((W > 0) & (2 * np.abs(over) <= W), knee, T + over / R))
+
+
+_PER_SAMPLE = frozenset(("threshold_db", "ratio", "knee_db", "attack_ms", "release_ms", "makeup_db", "mix",
+                         "auto_makeup"))

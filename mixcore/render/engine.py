@@ -15,6 +15,7 @@ dropped, so the output is aligned with the sources.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -89,6 +90,7 @@ class _NodeState:
     send_lanes: dict[str, Lane] = field(default_factory=dict)  # destination bus -> level_db lane
     gains: tuple = (1.0, 1.0)
     active: bool = True
+    edges: list | None = None  # (EdgePlan, flat target or None), filled by Engine._push
 
 
 class Engine:
@@ -130,7 +132,9 @@ class Engine:
                 st.send_lanes[param[5:]] = lane
             else:
                 st.proc_lanes.setdefault(index, []).append((param, lane))
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        self._active_layers = [[self.states[name] for name in layer if self.states[name].active]
+                               for layer in plan.layers]
 
     # -- lifecycle --------------------------------------------------------
     def reset(self) -> None:
@@ -174,15 +178,29 @@ class Engine:
     # -- one block --------------------------------------------------------
     def run_block(self, e0: int, n: int) -> None:
         """Process engine samples [e0, e0 + n) through every node."""
-        for layer in self.plan.layers:
-            active = [self.states[name] for name in layer if self.states[name].active]
+        for active in self._active_layers:
             if self._pool is not None and len(active) > 1:
-                list(self._pool.map(lambda st: self._run_node(st, e0, n), active))
+                self._run_parallel(active, e0, n)
             else:
                 for st in active:
                     self._run_node(st, e0, n)
             for st in active:
                 self._push(st, n, e0)
+
+    def _run_parallel(self, active: list[_NodeState], e0: int, n: int) -> None:
+        """Run one layer's nodes on the threads: one share per thread (the calling thread takes the
+        first), so a layer costs one hand-off per thread rather than one per node. Nodes write only
+        their own buffers, so the shares never touch; the pushes that follow are in a fixed order."""
+        k = min(self.threads, len(active))
+        shares = [active[i::k] for i in range(k)]  # interleaved: costly nodes are spread out
+        futures = [self._pool.submit(self._run_nodes, share, e0, n) for share in shares[1:]]
+        self._run_nodes(shares[0], e0, n)
+        for f in futures:
+            f.result()
+
+    def _run_nodes(self, share: list[_NodeState], e0: int, n: int) -> None:
+        for st in share:
+            self._run_node(st, e0, n)
 
     def _run_node(self, st: _NodeState, e0: int, n: int) -> None:
         node = st.plan.node
@@ -195,7 +213,19 @@ class Engine:
             inbuf = view(st.inbuf, 2, n)
             work[...] = inbuf
             inbuf[...] = 0.0
-        for k, proc in enumerate(node.processors):
+        if not st.proc_lanes and not st.keys:  # the common case: one native call per processor
+            for proc in node.processors:
+                proc.process(work)
+        else:
+            self._run_chain(st, work, e0, n)
+        out = view(st.out, 2, n)
+        if st.gain_lane is None and st.pan_lane is None:
+            mix.apply_gains(work, out, st.gains[0], st.gains[1])
+        else:
+            self._apply_gain_lanes(st, work, out, e0, n)
+
+    def _run_chain(self, st: _NodeState, work: np.ndarray, e0: int, n: int) -> None:
+        for k, proc in enumerate(st.plan.node.processors):
             lanes = st.proc_lanes.get(k)
             key = view(st.keys[k], 2, n) if k in st.keys else None
             if lanes:
@@ -205,17 +235,16 @@ class Engine:
                 key[...] = 0.0
             else:
                 proc.process(work)
-        out = view(st.out, 2, n)
-        if st.gain_lane is None and st.pan_lane is None:
-            mix.apply_gains(work, out, st.gains[0], st.gains[1])
-        else:
-            sr = self.plan.sample_rate
-            pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
-            g = st.gain_lane.at_samples(pos, sr) if st.gain_lane else node.gain_db
-            p = st.pan_lane.at_samples(pos, sr) if st.pan_lane else node.pan
-            gl, gr = pan_gains(p, g, node.channels == 1)
-            mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
-                                  np.ascontiguousarray(np.broadcast_to(gr, (n,))))
+
+    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> None:
+        node = st.plan.node
+        sr = self.plan.sample_rate
+        pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
+        g = st.gain_lane.at_samples(pos, sr) if st.gain_lane else node.gain_db
+        p = st.pan_lane.at_samples(pos, sr) if st.pan_lane else node.pan
+        gl, gr = pan_gains(p, g, node.channels == 1)
+        mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
+                              np.ascontiguousarray(np.broadcast_to(gr, (n,))))
 
     def _run_automated(self, st: _NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
         """Sample-accurate processors get per-sample values; the others are processed in pieces cut
@@ -223,9 +252,14 @@ class Engine:
         n = work.shape[1]
         sr = self.plan.sample_rate
         song0 = e0 - st.plan.arrival - st.plan.pre_latency[k]
-        if getattr(proc, "SAMPLE_ACCURATE", False) and key is None:
+        if getattr(proc, "SAMPLE_ACCURATE", False) and (key is None or _takes_key(proc)):
             pos = np.arange(song0, song0 + n)
-            proc.process_automated(work, {param: lane.at_samples(pos, sr) for param, lane in lanes})
+            values = {param: lane.at_samples(pos, sr) for param, lane in lanes}
+            if key is None:
+                proc.process_automated(work, values)
+            else:  # a sidechain key, aligned with the processor's input (plan.py)
+                proc.process_automated(work, values, key=key)
+                key[...] = 0.0
             return
         i = 0
         while i < n:
@@ -246,8 +280,17 @@ class Engine:
             key[...] = 0.0
 
     def _push(self, st: _NodeState, n: int, e0: int = 0) -> None:
-        """Send a node's signals along its edges into their destinations."""
-        for ep in st.plan.outputs:
+        """Send a node's signals along its edges into their destinations (in the plan's edge order)."""
+        edges = st.edges
+        if edges is None:
+            edges = st.edges = [(ep, self._plain_target(st, ep)) for ep in st.plan.outputs]
+        out = None
+        for ep, plain in edges:
+            if plain is not None:  # post-fader, no delay, no send automation: one native call
+                if out is None:
+                    out = view(st.out, 2, n)
+                mix.accumulate(plain[: 2 * n].reshape(2, n), out, ep.gain)
+                continue
             e = ep.edge
             dst = self.states[e.dst]
             if e.kind == "send" and e.pre_fader:
@@ -269,6 +312,14 @@ class Engine:
             target = dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
             mix.accumulate(view(target, 2, n), sig, gain)
 
+    def _plain_target(self, st: _NodeState, ep: EdgePlan) -> np.ndarray | None:
+        """The flat destination buffer of an edge that needs nothing but ``dst += out * gain``."""
+        e = ep.edge
+        if ep.delay > 0 or (e.kind == "send" and (e.pre_fader or e.dst in st.send_lanes)):
+            return None
+        dst = self.states[e.dst]
+        return dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
+
     # -- whole runs -------------------------------------------------------
     def blocks(self, total: int, block_size: int | None = None) -> Iterator[tuple[int, int]]:
         """Run ``total`` engine samples; yield (e0, n) after each block is done."""
@@ -279,6 +330,18 @@ class Engine:
             self.run_block(e0, n)
             yield e0, n
             e0 += n
+
+
+def _takes_key(proc) -> bool:
+    """Whether ``proc.process_automated`` accepts a sidechain ``key`` (else the engine uses the grid)."""
+    cls = type(proc)
+    known = _TAKES_KEY.get(cls)
+    if known is None:
+        known = _TAKES_KEY[cls] = "key" in inspect.signature(proc.process_automated).parameters
+    return known
+
+
+_TAKES_KEY: dict[type, bool] = {}
 
 
 class Trim:
