@@ -28,3 +28,54 @@ def test_verify_bad_manifest(tmp_path):
     (tmp_path / "x.json").write_text("{}")
     r = cli("verify", "x.json", cwd=tmp_path)
     assert r.returncode == 2 and "not a mixcore manifest" in r.stderr
+
+
+def _edit(path, fn):
+    m = json.loads(path.read_text())
+    fn(m)
+    path.write_text(json.dumps(m))
+
+
+def test_verify_names_plugin_state_version_and_first_sample(tmp_path):
+    import hashlib
+
+    import numpy as np
+
+    from helpers import read
+
+    write(tmp_path / "a.wav", noise(9600, 2, seed=4))
+    (tmp_path / "s.toml").write_text('[[tracks]]\nname = "a"\nsource = "a.wav"\n'
+                                     'chain = [ { type = "pedalboard", name = "Chorus", params = { mix = 0.3 } } ]\n')
+    assert cli("render", "s.toml", "-o", "mix.wav", "--manifest", "mix.json", "-q", cwd=tmp_path).returncode == 0
+    m = json.loads((tmp_path / "mix.json").read_text())
+    assert m["plugins"]["tracks[0].chain[0]"]["name"] == "Chorus" and len(m["versions"]["mixcore-code"]) == 16
+    good = (tmp_path / "mix.json").read_text()
+
+    # a plugin that loads with another state than recorded (e.g. a new pedalboard's defaults)
+    _edit(tmp_path / "mix.json", lambda d: d["plugins"]["tracks[0].chain[0]"].update(state_sha256="0" * 64))
+    r = cli("verify", "mix.json", cwd=tmp_path)
+    assert r.returncode == 1 and "plugin tracks[0].chain[0] (Chorus) loads with a different state" in r.stdout
+
+    # a changed version alone, same output: a match that says so
+    (tmp_path / "mix.json").write_text(good)
+    _edit(tmp_path / "mix.json", lambda d: d["versions"].update(numpy="1.0"))
+    r = cli("verify", "mix.json", cwd=tmp_path)
+    assert r.returncode == 0 and "versions differ: numpy 1.0 ->" in r.stdout, r.stdout
+
+    # session text edited without its hash
+    (tmp_path / "mix.json").write_text(good)
+    _edit(tmp_path / "mix.json", lambda d: d.update(session_toml=d["session_toml"] + "seed = 1\n"))
+    r = cli("verify", "mix.json", cwd=tmp_path)
+    assert r.returncode == 1 and "manifest was edited" in r.stdout
+
+    # same inputs and plugins, different render: the first differing sample, found independently here
+    extra = '\n[[automation]]\ntarget = "a.gain_db"\npoints = [ [0.1, 0.0], [0.15, -6.0] ]\n'
+    (tmp_path / "mix.json").write_text(good)
+    _edit(tmp_path / "mix.json", lambda d: d.update(session_toml=d["session_toml"] + extra,
+                                                  session_sha256=hashlib.sha256((d["session_toml"] + extra).encode()).hexdigest()))
+    (tmp_path / "s2.toml").write_text((tmp_path / "s.toml").read_text() + extra)
+    assert cli("render", "s2.toml", "-o", "mix2.wav", "-q", cwd=tmp_path).returncode == 0
+    first = int(np.nonzero(np.any(read(tmp_path / "mix.wav") != read(tmp_path / "mix2.wav"), axis=0))[0][0])
+    assert 4800 <= first < 4900
+    r = cli("verify", "mix.json", cwd=tmp_path)
+    assert r.returncode == 1 and f"from sample {first} (" in r.stdout and "same inputs, plugins and versions" in r.stdout, r.stdout
