@@ -169,11 +169,11 @@ def test_cli_on_a_cluster_address_json_resources_and_exit_code(ray_address, tmp_
         '[[jobs]]\nname = "here"\nsession = "s1.toml"\noutput = "out/here.wav"\nresources = { "plugin:Test" = 1 }\n'
         '[[jobs]]\nname = "nowhere"\nsession = "s2.toml"\noutput = "out/nowhere.wav"\n'
         'resources = { "plugin:FabFilter" = 1 }\n')
-    r = cli("batch", "jobs.toml", "--address", ray_address, "--json", "--retries", "1", cwd=tmp_path)
+    r = cli("batch", "jobs.toml", "--address", ray_address, "--workers", "1", "--json", "--retries", "1", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     summary = json.loads(r.stdout)
     jobs = {j["name"]: j for j in summary["jobs"]}
-    assert (summary["ok"], summary["failed"]) == (2, 2)
+    assert (summary["ok"], summary["failed"], summary["workers"]) == (2, 2, 1)
     assert jobs["s0.toml"]["status"] == jobs["here"]["status"] == "ok"
     assert jobs["s0.toml"]["sha256"] == sha(tmp_path / "out/s0.wav")
     assert jobs["typo.toml"]["kind"] == "error" and jobs["typo.toml"]["attempts"] == 1
