@@ -79,3 +79,34 @@ def test_verify_names_plugin_state_version_and_first_sample(tmp_path):
     assert 4800 <= first < 4900
     r = cli("verify", "mix.json", cwd=tmp_path)
     assert r.returncode == 1 and f"from sample {first} (" in r.stdout and "same inputs, plugins and versions" in r.stdout, r.stdout
+
+
+def test_render_check_catches_hidden_state(tmp_path, capsys):
+    """A processor with state outside the render (a plugin with a process-wide static, a time- or
+    random-seeded one): --check fails, names the first differing sample and leaves no output behind."""
+    import numpy as np
+
+    from mixcore.cli.main import main
+    from mixcore.processors.base import Processor
+    from mixcore.processors.registry import register
+
+    @register
+    class Drift(Processor):
+        """For testing purposes: adds 1e-3 per block any instance processed before (a class-wide count)."""
+
+        type_name = "test_drift"
+        PARAMS = ()
+        blocks = 0
+
+        def process(self, block):
+            block += np.float32(1e-3 * Drift.blocks)
+            Drift.blocks += 1
+
+    write(tmp_path / "a.wav", noise(4800, 1, seed=5))
+    (tmp_path / "s.toml").write_text('block_size = 1024\n[[tracks]]\nname = "a"\nsource = "a.wav"\n'
+                                     'chain = [ { type = "test_drift" } ]\n')
+    code = main(["render", str(tmp_path / "s.toml"), "-o", str(tmp_path / "out.wav"), "--check", "-q"])
+    err = capsys.readouterr().err
+    # the second render's first block is offset by 1e-3 * (blocks of the first render): differs from sample 0
+    assert code == 2 and "--check: two renders of" in err and "differ, first at sample 0 (0.000 s)" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "s.toml"]
