@@ -39,6 +39,7 @@ class JobResult:
     job: Job
     status: str  # "ok" or "failed"
     seconds: float = 0.0  # time in the worker (load + render) of the last attempt
+    cpu_s: float = 0.0  # CPU time of the worker process (all its threads) in that time
     attempts: int = 0
     kind: str | None = None  # "error" (not retried) or "crash" (retried)
     error: str | None = None  # one line
@@ -48,7 +49,8 @@ class JobResult:
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"name": self.job.name, "session": str(self.job.session), "output": self.output,
-                "status": self.status, "seconds": round(self.seconds, 4), "attempts": self.attempts,
+                "status": self.status, "seconds": round(self.seconds, 4),
+                "cpu_s": round(self.cpu_s, 4), "attempts": self.attempts,
                 "kind": self.kind, "error": self.error, "node": self.node, "sha256": self.sha256}
 
 
@@ -74,7 +76,7 @@ def render_job(job: Job) -> dict[str, Any]:
 
 def run_task(render: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any]:
     """The body of a Ray task: time the render and classify a failure (user error or crash)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out: dict[str, Any] = {"node": socket.gethostname()}
     try:
         out.update(render(job))
@@ -84,6 +86,7 @@ def run_task(render: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any
     except Exception as e:  # a bug or a plugin that raises something unexpected: worth another try
         out.update(status="failed", kind="crash", error=f"{type(e).__name__}: {one_line(e)}")
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_s"] = time.process_time() - c0
     return out
 
 
@@ -202,7 +205,8 @@ def _schedule(ray, jobs, opts, retries, progress, render) -> list[JobResult]:
             out = ray.get(ready[0])
         except ray.exceptions.RayError as e:  # the worker died, or Ray could not run the task
             out = {"status": "failed", "kind": "crash", "error": _ray_failure(e)}
-        res = JobResult(job, out["status"], seconds=out.get("seconds", 0.0), attempts=attempts[i],
+        res = JobResult(job, out["status"], seconds=out.get("seconds", 0.0), cpu_s=out.get("cpu_s", 0.0),
+                        attempts=attempts[i],
                         kind=out.get("kind"), error=out.get("error"), node=out.get("node"),
                         sha256=out.get("sha256"), output=out.get("output") or _out(job))
         if res.status != "ok" and res.kind == "crash" and attempts[i] <= retries:
