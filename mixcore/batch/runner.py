@@ -123,13 +123,20 @@ def start_ray(opts: RayOptions) -> bool:
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise MixcoreError(f"--address: cannot connect to Ray at {opts.address}: {one_line(e)}") from None
         return True
-    # Local workers run the mixcore this process runs (an unpacked tree on PYTHONPATH included).
+    # Local workers run the mixcore this process runs (a source tree on PYTHONPATH included): Ray's
+    # processes take their environment from this one when they start.
     pkg_parent = str(Path(__file__).resolve().parent.parent.parent)
-    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    if pkg_parent not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([pkg_parent, *[p for p in paths if p]])
-    ray.init(num_cpus=opts.workers or os.cpu_count() or 1, resources=opts.resources or None,
-             include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    old = os.environ.get("PYTHONPATH")
+    paths = [p for p in (old or "").split(os.pathsep) if p]
+    os.environ["PYTHONPATH"] = os.pathsep.join([pkg_parent, *[p for p in paths if p != pkg_parent]])
+    try:
+        ray.init(num_cpus=opts.workers or os.cpu_count() or 1, resources=opts.resources or None,
+                 include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
     return True
 
 
