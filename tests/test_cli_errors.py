@@ -115,3 +115,10 @@ def test_render_check_passes_for_a_deterministic_session(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "same bytes" in r.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "out.wav", "s.toml"]
+
+
+def test_a_misspelt_required_key_is_named_as_the_misspelling(tmp_path):
+    (tmp_path / "s.toml").write_text('[[tracks]]\nname = "a"\nsorce = "a.wav"\n')
+    r = cli("render", "s.toml", "-o", "x.wav", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == "mixcore: error: s.toml: tracks[0].sorce: unknown key (did you mean 'source'?)\n"

@@ -62,6 +62,11 @@ def format_validation_error(err: ValidationError, model: type[BaseModel], prefix
     """One line for the first error: ``file: key.path: what is wrong, got X``."""
     errors = err.errors()
     first = errors[0]
+    if first["type"] == "missing":  # a misspelt key shows as missing + unknown: name the misspelling
+        parent = tuple(first["loc"])[:-1]
+        typo = [e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"])[:-1] == parent]
+        if typo:
+            first = typo[0]
     loc = tuple(first["loc"])
     parent, clean = _model_at(model, loc[:-1]) if loc else (model, ())
     _, full = _model_at(model, loc)
