@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..errors import MixcoreError
 from ..session.errors import format_validation_error
+from ..session.io import read_toml
 from ..session.model import NAME_RE
 
 
@@ -124,12 +125,7 @@ def _folder_jobs(folder: Path, out_dir: Path | None) -> list[Job]:
 
 
 def _file_jobs(path: Path, out_dir: Path | None) -> list[Job]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise MixcoreError(f"{path}: invalid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise MixcoreError(f"{path}: not a text (TOML) file") from None
+    data = read_toml(path)
     try:
         model = JobsFile.model_validate(data)
     except ValidationError as e:

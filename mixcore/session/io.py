@@ -19,13 +19,17 @@ def read_session_model(path: Path) -> SessionModel:
     """Parse and validate a session file; errors are one line naming file and key."""
     if not path.exists():
         raise MixcoreError(f"{path}: session file not found")
+    return model_from_dict(read_toml(path), prefix=f"{path}: ")
+
+
+def read_toml(path: Path) -> dict:
+    """A TOML file as a dict; a syntax error or a binary file is one line naming the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise MixcoreError(f"{path}: invalid TOML: {e}") from None
     except UnicodeDecodeError:
         raise MixcoreError(f"{path}: not a text (TOML) file") from None
-    return model_from_dict(data, prefix=f"{path}: ")
 
 
 def model_from_dict(data: dict[str, Any], prefix: str = "") -> SessionModel:
