@@ -39,6 +39,9 @@ from .automation import CONTROL_INTERVAL, Lane
 
 HALF_PI = math.pi / 2.0
 CENTRE = math.sqrt(0.5)  # -3.01 dB: a mono signal fed to both channels at centre
+#: Frames per pipeline step, at least: with blocks shorter than this, each task of a step runs
+#: a node over several consecutive blocks, so the threads meet about once per STEP_FRAMES.
+STEP_FRAMES = 8192
 
 
 def pan_gains(pan, gain_db, mono: bool):
@@ -114,7 +117,9 @@ class Engine:
         self.plan = plan
         self.interval = int(interval)
         self.threads = max(1, int(threads))
-        self.slots = len(plan.layers) + 1 if self.threads > 1 else 1
+        # pipeline: blocks per step, and output slots per node (see the module's docstring)
+        self.group = max(1, STEP_FRAMES // plan.block_size) if self.threads > 1 else 1
+        self.slots = (len(plan.layers) + 1) * self.group if self.threads > 1 else 1
         B = plan.block_size
         S = self.slots
         self.states: dict[str, _NodeState] = {}
@@ -209,7 +214,8 @@ class Engine:
         layer on the threads), without the pipeline; the block is then in every node's ``out``."""
         for active in self._active_layers:
             if self._pool is not None and len(active) > 1:
-                self._finish(self._start([(st, e0, n, 0) for st in active]))
+                run = ((e0, n, 0),)
+                self._finish(self._start([(st, run) for st in active]))
             else:
                 for st in active:
                     self._run_node(st, e0, n, 0)
@@ -231,19 +237,25 @@ class Engine:
         yield from self._pipeline(total, B)
 
     def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
-        """The wavefront (see the module's docstring): step s runs depth d of block s - d."""
+        """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
+        being ``self.group`` consecutive blocks (each node runs them in order within its task)."""
         depth = len(self._active_layers)
         nblocks = -(-total // B)
-        steps = nblocks + depth - 1
+        M = self.group
+        ngroups = -(-nblocks // M)
+        steps = ngroups + depth - 1
         S = self.slots
+
+        def runs(g: int) -> list[tuple[int, int, int]]:  # the blocks of group g: (e0, n, slot)
+            return [(b * B, min(B, total - b * B), b % S) for b in range(g * M, min(g * M + M, nblocks))]
 
         def tasks(s: int) -> list[tuple]:
             out = []
             for d in range(depth - 1, -1, -1):  # deepest first
-                b = s - d
-                if 0 <= b < nblocks:
-                    e0 = b * B
-                    out.extend((st, e0, min(B, total - e0), b % S) for st in self._active_layers[d])
+                g = s - d
+                if 0 <= g < ngroups:
+                    r = runs(g)
+                    out.extend((st, r) for st in self._active_layers[d])
             return out
 
         pending = self._start(tasks(0))
@@ -251,12 +263,13 @@ class Engine:
             for s in range(steps):
                 running, pending = pending, None
                 self._finish(running)
-                if s + 1 < steps:  # the workers run ahead while the caller takes block k
+                if s + 1 < steps:  # the workers run ahead while the caller takes group k
                     pending = self._start(tasks(s + 1))
                 k = s - (depth - 1)
                 if k >= 0:
-                    self._publish(k % S)
-                    yield k * B, min(B, total - k * B)
+                    for e0, n, slot in runs(k):
+                        self._publish(slot)
+                        yield e0, n
         finally:
             if pending is not None:  # the caller stopped early, or a step failed: let the workers stop
                 for _ in pending[0]:
@@ -281,8 +294,9 @@ class Engine:
     def _drain(self, it: Iterator[tuple]) -> None:
         run = self._run_node
         try:
-            for st, e0, n, slot in it:  # next() on a shared list iterator is atomic under the GIL
-                run(st, e0, n, slot)
+            for st, runs in it:  # next() on a shared list iterator is atomic under the GIL
+                for e0, n, slot in runs:
+                    run(st, e0, n, slot)
         except BaseException:
             for _ in it:  # take the rest, so the other threads stop after their current node
                 pass
