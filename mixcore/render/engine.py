@@ -105,8 +105,7 @@ class _NodeState:
     gains: tuple = (1.0, 1.0)
     active: bool = True
     sums: list = field(default_factory=list)  # (source state, EdgePlan, plain?, flat key or None), in order
-    work: np.ndarray | None = None  # the slot of the block last handed out (what callers read)
-    out: np.ndarray | None = None
+    out: np.ndarray | None = None  # the output slot of the block last handed out (what callers read)
 
 
 class Engine:
@@ -135,7 +134,7 @@ class Engine:
                 inbuf=None if node.kind == "track" or node.channels == 2 else np.zeros(2 * B, dtype=np.float32),
                 active=not node.muted,
             )
-            st.work, st.out = st.works[0], st.outs[0]
+            st.out = st.outs[0]
             st.gains = tuple(float(v) for v in pan_gains(node.pan, node.gain_db, node.channels == 1))
             for ep in np_.inputs:
                 if ep.edge.kind == "sidechain" and ep.edge.processor_index not in st.keys:
@@ -224,7 +223,7 @@ class Engine:
 
     def blocks(self, total: int, block_size: int | None = None) -> Iterator[tuple[int, int]]:
         """Run ``total`` engine samples; yield (e0, n) after each block is done, its signals in every
-        node's ``out`` (and ``work``) until the generator is resumed."""
+        node's ``out`` until the generator is resumed."""
         B = block_size or self.plan.block_size
         if self._pool is None:
             e0 = 0
@@ -303,10 +302,9 @@ class Engine:
             raise
 
     def _publish(self, slot: int) -> None:
-        """Point every node's ``out`` and ``work`` at the slot of the block handed out."""
+        """Point every node's ``out`` at the slot of the block handed out."""
         for st in self.states.values():
             st.out = st.outs[slot]
-            st.work = st.works[slot]
 
     # -- one node, one block ----------------------------------------------
     def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
