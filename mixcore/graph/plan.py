@@ -5,6 +5,12 @@ latency among the signals that reach it, so every path into a summing point is
 delayed up to it (``EdgePlan.delay``). A sidechain key is aligned with the
 signal at the input of the processor that takes it. The master's output
 latency is the graph's total latency, which the engine removes from the output.
+
+Summation order: a node sums its inputs in one fixed order (``NodePlan.sums``),
+whatever thread runs it and whichever source finished first: by the position
+of the source in the layers (depth, then order of definition), then by the
+order of the source's edges. Float addition is not associative, so this order
+is what keeps the output bit-identical for any thread count or block size.
 """
 from __future__ import annotations
 
@@ -30,6 +36,8 @@ class NodePlan:
     tail: int = 0  # samples the node may ring on after its inputs fall silent
     inputs: list[EdgePlan] = field(default_factory=list)
     outputs: list[EdgePlan] = field(default_factory=list)
+    depth: int = 0  # the node's layer: 1 + the largest depth among its sources
+    sums: list[EdgePlan] = field(default_factory=list)  # inputs from unmuted sources, in summation order
 
     @property
     def out_latency(self) -> int:
@@ -85,5 +93,24 @@ def compile_plan(graph: Graph, sample_rate: int, block_size: int) -> RenderPlan:
             np_.inputs.append(ep)
             plans[e.src].outputs.append(ep)
         plans[name] = np_
+    layers = graph.layers(order)
+    _fix_summation_order(layers, plans)
     return RenderPlan(graph=graph, sample_rate=int(sample_rate), block_size=int(block_size), order=order,
-                      layers=graph.layers(order), nodes=plans)
+                      layers=layers, nodes=plans)
+
+
+def _fix_summation_order(layers: list[list[str]], plans: dict[str, NodePlan]) -> None:
+    """Set every node's depth and its ``sums``: its inputs ordered by (rank of the source in the
+    layers, index of the edge among the source's outputs); muted sources contribute nothing."""
+    rank: dict[str, int] = {}
+    for depth, layer in enumerate(layers):
+        for name in layer:
+            rank[name] = len(rank)
+            plans[name].depth = depth
+
+    def key(ep: EdgePlan) -> tuple[int, int]:
+        outputs = plans[ep.edge.src].outputs
+        return rank[ep.edge.src], next(i for i, o in enumerate(outputs) if o is ep)
+
+    for np_ in plans.values():
+        np_.sums = sorted((ep for ep in np_.inputs if not plans[ep.edge.src].node.muted), key=key)

@@ -1,12 +1,22 @@
 """Run a compiled :class:`~mixcore.graph.plan.RenderPlan` block by block.
 
-Per block, layer by layer (nodes of one layer are independent and may run on
-worker threads), each node: reads its input (a track's source, or the sum its
-inputs left in its input buffer), runs its chain in place, then applies fader
-and pan into its output buffer. After a layer, the main thread pushes every
-node's signals along its edges, through the edge's compensation delay, into
-the destinations' buffers, always in the same order, so the sums, and thus the
-output, are bit-identical whatever the block size or thread count.
+A node, for one block: reads its input (a track: its source; a bus or the master: the sum of
+its inputs' signals of the same block, taken along each edge through the edge's compensation
+delay, in the plan's fixed summation order, ``NodePlan.sums``), runs its chain in place, then
+applies fader and pan into its output buffer. A node sums its own inputs, so the sums, and thus
+the output, are bit-identical whatever thread runs it, the block size or the thread count.
+
+Threads: a software pipeline over the layers (a wavefront). At step ``s`` the nodes of depth
+``d`` run block ``s - d``, for every depth at once: a node's inputs for that block were made at
+an earlier step, and so was its own previous block, so all nodes of a step are independent and
+the threads take them one by one from a shared list (deepest first: the master and the buses,
+which would otherwise run alone after the tracks, start first). Block ``k`` is complete after
+step ``k + depth``; while the caller consumes it (writes, meters), the worker threads already run
+the next step. A node's blocks stay in order (its processors keep their state), and each
+node's output -- and its pre-fader signal when a pre-fader send taps it -- lives in a ring of
+``layers + 1`` slots (block ``b`` in slot ``b % slots``), so a slot is rewritten only after
+every reader, the caller included, is done with it: memory stays flat. With one thread the
+layers run in order within each block (``run_block``), without the pipeline.
 
 Engine time ``e`` runs ahead of song time by the latency in front of a point:
 the signal at a node's input at engine time ``e`` belongs to song time
@@ -18,7 +28,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +39,9 @@ from .automation import CONTROL_INTERVAL, Lane
 
 HALF_PI = math.pi / 2.0
 CENTRE = math.sqrt(0.5)  # -3.01 dB: a mono signal fed to both channels at centre
+#: Frames per pipeline step, at least: with blocks shorter than this, each task of a step runs
+#: a node over several consecutive blocks, so the threads meet about once per STEP_FRAMES.
+STEP_FRAMES = 8192
 
 
 def pan_gains(pan, gain_db, mono: bool):
@@ -80,9 +93,10 @@ class DelayLine:
 class _NodeState:
     plan: NodePlan
     # flat float32 buffers, viewed as C-contiguous (channels, n) per block (see view())
-    work: np.ndarray  # channels * B: the chain runs in place here
-    inbuf: np.ndarray | None  # 2 * B: what upstream nodes sum into (buses, master)
-    out: np.ndarray  # 2 * B: after fader and pan
+    works: list[np.ndarray]  # per slot, channels * B: the chain runs in place here (one buffer, shared
+    #                          by every slot, unless a pre-fader send taps it)
+    outs: list[np.ndarray]  # per slot, 2 * B: after fader and pan
+    inbuf: np.ndarray | None  # 2 * B: where a bus of other than 2 channels sums its inputs
     keys: dict[int, np.ndarray] = field(default_factory=dict)  # processor index -> sidechain key, 2 * B
     gain_lane: Lane | None = None
     pan_lane: Lane | None = None
@@ -90,7 +104,8 @@ class _NodeState:
     send_lanes: dict[str, Lane] = field(default_factory=dict)  # destination bus -> level_db lane
     gains: tuple = (1.0, 1.0)
     active: bool = True
-    edges: list | None = None  # (EdgePlan, flat target or None), filled by Engine._push
+    sums: list = field(default_factory=list)  # (source state, EdgePlan, plain?, flat key or None), in order
+    out: np.ndarray | None = None  # the output slot of the block last handed out (what callers read)
 
 
 class Engine:
@@ -101,18 +116,25 @@ class Engine:
         self.plan = plan
         self.interval = int(interval)
         self.threads = max(1, int(threads))
+        # pipeline: blocks per step, and output slots per node (see the module's docstring)
+        self.group = max(1, STEP_FRAMES // plan.block_size) if self.threads > 1 else 1
+        self.slots = (len(plan.layers) + 1) * self.group if self.threads > 1 else 1
         B = plan.block_size
+        S = self.slots
         self.states: dict[str, _NodeState] = {}
         for name in plan.order:
             np_ = plan.nodes[name]
             node = np_.node
+            tapped = any(ep.edge.kind == "send" and ep.edge.pre_fader for ep in np_.outputs)
+            works = [np.zeros(node.channels * B, dtype=np.float32) for _ in range(S if tapped else 1)]
             st = _NodeState(
                 plan=np_,
-                work=np.zeros(node.channels * B, dtype=np.float32),
-                inbuf=None if node.kind == "track" else np.zeros(2 * B, dtype=np.float32),
-                out=np.zeros(2 * B, dtype=np.float32),
+                works=works if tapped else works * S,
+                outs=[np.zeros(2 * B, dtype=np.float32) for _ in range(S)],
+                inbuf=None if node.kind == "track" or node.channels == 2 else np.zeros(2 * B, dtype=np.float32),
                 active=not node.muted,
             )
+            st.out = st.outs[0]
             st.gains = tuple(float(v) for v in pan_gains(node.pan, node.gain_db, node.channels == 1))
             for ep in np_.inputs:
                 if ep.edge.kind == "sidechain" and ep.edge.processor_index not in st.keys:
@@ -132,9 +154,19 @@ class Engine:
                 st.send_lanes[param[5:]] = lane
             else:
                 st.proc_lanes.setdefault(index, []).append((param, lane))
+        for st in self.states.values():
+            st.sums = [self._sum_entry(st, ep) for ep in st.plan.sums]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self._active_layers = [[self.states[name] for name in layer if self.states[name].active]
                                for layer in plan.layers]
+
+    def _sum_entry(self, dst: _NodeState, ep: EdgePlan) -> tuple:
+        """How ``dst`` takes edge ``ep``: plain edges (post-fader, no compensation delay, no send
+        automation) are one native ``dst += out * gain``; the others go through ``_edge_signal``."""
+        e = ep.edge
+        src = self.states[e.src]
+        plain = not (ep.delay > 0 or (e.kind == "send" and (e.pre_fader or e.dst in src.send_lanes)))
+        return src, ep, plain, dst.keys[e.processor_index] if e.kind == "sidechain" else None
 
     # -- lifecycle --------------------------------------------------------
     def reset(self) -> None:
@@ -146,7 +178,7 @@ class Engine:
             if node.source is not None and st.active:
                 node.source.offset = st.plan.arrival
                 node.source.open()
-            for buf in (st.work, st.out, st.inbuf, *st.keys.values()):  # flat buffers
+            for buf in (*st.works, *st.outs, st.inbuf, *st.keys.values()):  # flat buffers
                 if buf is not None:
                     buf[...] = 0.0
         for d in self.delays.values():
@@ -175,54 +207,167 @@ class Engine:
                     proc.set_param(param, lane.at(last_grid, sr))
                     proc.reset()  # start at the value, not ramping towards it
 
-    # -- one block --------------------------------------------------------
+    # -- scheduling -------------------------------------------------------
     def run_block(self, e0: int, n: int) -> None:
-        """Process engine samples [e0, e0 + n) through every node."""
+        """Process engine samples [e0, e0 + n) through every node, layer by layer (the nodes of a
+        layer on the threads), without the pipeline; the block is then in every node's ``out``."""
         for active in self._active_layers:
             if self._pool is not None and len(active) > 1:
-                self._run_parallel(active, e0, n)
+                run = ((e0, n, 0),)
+                self._finish(self._start([(st, run) for st in active]))
             else:
                 for st in active:
-                    self._run_node(st, e0, n)
-            for st in active:
-                self._push(st, n, e0)
+                    self._run_node(st, e0, n, 0)
+        if self.slots > 1:
+            self._publish(0)
 
-    def _run_parallel(self, active: list[_NodeState], e0: int, n: int) -> None:
-        """Run one layer's nodes on the threads: one share per thread (the calling thread takes the
-        first), so a layer costs one hand-off per thread rather than one per node. Nodes write only
-        their own buffers, so the shares never touch; the pushes that follow are in a fixed order."""
-        k = min(self.threads, len(active))
-        shares = [active[i::k] for i in range(k)]  # interleaved: costly nodes are spread out
-        futures = [self._pool.submit(self._run_nodes, share, e0, n) for share in shares[1:]]
-        self._run_nodes(shares[0], e0, n)
+    def blocks(self, total: int, block_size: int | None = None) -> Iterator[tuple[int, int]]:
+        """Run ``total`` engine samples; yield (e0, n) after each block is done, its signals in every
+        node's ``out`` until the generator is resumed."""
+        B = block_size or self.plan.block_size
+        if self._pool is None:
+            e0 = 0
+            while e0 < total:
+                n = min(B, total - e0)
+                self.run_block(e0, n)
+                yield e0, n
+                e0 += n
+            return
+        yield from self._pipeline(total, B)
+
+    def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
+        """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
+        being ``self.group`` consecutive blocks (each node runs them in order within its task)."""
+        depth = len(self._active_layers)
+        nblocks = -(-total // B)
+        M = self.group
+        ngroups = -(-nblocks // M)
+        steps = ngroups + depth - 1
+        S = self.slots
+
+        def runs(g: int) -> list[tuple[int, int, int]]:  # the blocks of group g: (e0, n, slot)
+            return [(b * B, min(B, total - b * B), b % S) for b in range(g * M, min(g * M + M, nblocks))]
+
+        def tasks(s: int) -> list[tuple]:
+            out = []
+            for d in range(depth - 1, -1, -1):  # deepest first
+                g = s - d
+                if 0 <= g < ngroups:
+                    r = runs(g)
+                    out.extend((st, r) for st in self._active_layers[d])
+            return out
+
+        pending = self._start(tasks(0))
+        try:
+            for s in range(steps):
+                running, pending = pending, None
+                self._finish(running)
+                if s + 1 < steps:  # the workers run ahead while the caller takes group k
+                    pending = self._start(tasks(s + 1))
+                k = s - (depth - 1)
+                if k >= 0:
+                    for e0, n, slot in runs(k):
+                        self._publish(slot)
+                        yield e0, n
+        finally:
+            if pending is not None:  # the caller stopped early, or a step failed: let the workers stop
+                for _ in pending[0]:
+                    pass
+                wait(pending[1])
+
+    def _start(self, tasks: list[tuple]) -> tuple[Iterator[tuple], list[Future]]:
+        """Hand a list of independent node runs to the worker threads (they take them in turn)."""
+        it = iter(tasks)
+        return it, [self._pool.submit(self._drain, it) for _ in range(self.threads - 1)]
+
+    def _finish(self, running: tuple[Iterator[tuple], list[Future]]) -> None:
+        """Take part in the running list on the calling thread, then wait for the workers."""
+        it, futures = running
+        try:
+            self._drain(it)
+        finally:
+            wait(futures)
         for f in futures:
-            f.result()
+            f.result()  # a worker's error is raised here
 
-    def _run_nodes(self, share: list[_NodeState], e0: int, n: int) -> None:
-        for st in share:
-            self._run_node(st, e0, n)
+    def _drain(self, it: Iterator[tuple]) -> None:
+        run = self._run_node
+        try:
+            for st, runs in it:  # next() on a shared list iterator is atomic under the GIL
+                for e0, n, slot in runs:
+                    run(st, e0, n, slot)
+        except BaseException:
+            for _ in it:  # take the rest, so the other threads stop after their current node
+                pass
+            raise
 
-    def _run_node(self, st: _NodeState, e0: int, n: int) -> None:
+    def _publish(self, slot: int) -> None:
+        """Point every node's ``out`` at the slot of the block handed out."""
+        for st in self.states.values():
+            st.out = st.outs[slot]
+
+    # -- one node, one block ----------------------------------------------
+    def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
         node = st.plan.node
-        work = view(st.work, node.channels, n)
+        work = view(st.works[slot], node.channels, n)
         if node.source is not None:
             node.source.read_into(work)
             if node.polarity_invert:
                 np.negative(work, out=work)
+            if st.sums:  # a track's only inputs are sidechain keys
+                self._sum_inputs(st, None, e0, n, slot)
         else:
-            inbuf = view(st.inbuf, 2, n)
-            work[...] = inbuf
-            inbuf[...] = 0.0
+            self._sum_inputs(st, work, e0, n, slot)
         if not st.proc_lanes and not st.keys:  # the common case: one native call per processor
             for proc in node.processors:
                 proc.process(work)
         else:
             self._run_chain(st, work, e0, n)
-        out = view(st.out, 2, n)
+        out = view(st.outs[slot], 2, n)
         if st.gain_lane is None and st.pan_lane is None:
             mix.apply_gains(work, out, st.gains[0], st.gains[1])
         else:
             self._apply_gain_lanes(st, work, out, e0, n)
+
+    def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
+        """The node's input (into ``work``, unless None) and sidechain keys for this block: zero,
+        then add every edge's signal of the same block, in the plan's summation order."""
+        inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
+        if inp is not None:
+            inp[...] = 0.0
+        for key in st.keys.values():
+            key[: 2 * n] = 0.0
+        for src, ep, plain, key in st.sums:
+            dst = inp if key is None else view(key, 2, n)
+            if plain:
+                mix.accumulate(dst, view(src.outs[slot], 2, n), ep.gain)
+            else:
+                sig, gain = self._edge_signal(src, ep, e0, n, slot)
+                mix.accumulate(dst, sig, gain)
+        if inp is not work:  # a bus of other than 2 channels
+            work[...] = inp
+
+    def _edge_signal(self, src: _NodeState, ep: EdgePlan, e0: int, n: int, slot: int) -> tuple[np.ndarray, float]:
+        """What an edge carries in this block, and its gain: the tap (pre-fader: the chain's output;
+        else after fader and pan), an automated send level, then the compensation delay."""
+        e = ep.edge
+        if e.kind == "send" and e.pre_fader:
+            sig = view(src.works[slot], src.plan.node.channels, n)
+            gain = ep.gain * (CENTRE if sig.shape[0] == 1 else 1.0)
+        else:
+            sig = view(src.outs[slot], 2, n)
+            gain = ep.gain
+        lane = src.send_lanes.get(e.dst) if e.kind == "send" else None
+        if lane is not None:  # automated send level: per-sample gain at the tap, before any delay
+            pos = np.arange(e0 - src.plan.out_latency, e0 - src.plan.out_latency + n)
+            g = np.power(10.0, lane.at_samples(pos, self.plan.sample_rate) / 20.0)
+            g *= gain / ep.gain
+            sig = (sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0)).astype(np.float64) * g
+            sig = np.ascontiguousarray(sig, dtype=np.float32)
+            gain = 1.0
+        if ep.delay > 0:
+            sig = self.delays[id(ep)].push(sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0))
+        return sig, gain
 
     def _run_chain(self, st: _NodeState, work: np.ndarray, e0: int, n: int) -> None:
         for k, proc in enumerate(st.plan.node.processors):
@@ -232,7 +377,6 @@ class Engine:
                 self._run_automated(st, k, proc, lanes, work, key, e0)
             elif key is not None:
                 proc.process_with_key(work, key)
-                key[...] = 0.0
             else:
                 proc.process(work)
 
@@ -259,7 +403,6 @@ class Engine:
                 proc.process_automated(work, values)
             else:  # a sidechain key, aligned with the processor's input (plan.py)
                 proc.process_automated(work, values, key=key)
-                key[...] = 0.0
             return
         i = 0
         while i < n:
@@ -276,60 +419,6 @@ class Engine:
                 proc.process(piece)
             work[:, i:j] = piece
             i = j
-        if key is not None:
-            key[...] = 0.0
-
-    def _push(self, st: _NodeState, n: int, e0: int = 0) -> None:
-        """Send a node's signals along its edges into their destinations (in the plan's edge order)."""
-        edges = st.edges
-        if edges is None:
-            edges = st.edges = [(ep, self._plain_target(st, ep)) for ep in st.plan.outputs]
-        out = None
-        for ep, plain in edges:
-            if plain is not None:  # post-fader, no delay, no send automation: one native call
-                if out is None:
-                    out = view(st.out, 2, n)
-                mix.accumulate(plain[: 2 * n].reshape(2, n), out, ep.gain)
-                continue
-            e = ep.edge
-            dst = self.states[e.dst]
-            if e.kind == "send" and e.pre_fader:
-                sig = view(st.work, st.plan.node.channels, n)
-                gain = ep.gain * (CENTRE if sig.shape[0] == 1 else 1.0)
-            else:
-                sig = view(st.out, 2, n)
-                gain = ep.gain
-            lane = st.send_lanes.get(e.dst) if e.kind == "send" else None
-            if lane is not None:  # automated send level: per-sample gain at the tap, before any delay
-                pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
-                g = np.power(10.0, lane.at_samples(pos, self.plan.sample_rate) / 20.0)
-                g *= gain / ep.gain
-                sig = (sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0)).astype(np.float64) * g
-                sig = np.ascontiguousarray(sig, dtype=np.float32)
-                gain = 1.0
-            if ep.delay > 0:
-                sig = self.delays[id(ep)].push(sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0))
-            target = dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
-            mix.accumulate(view(target, 2, n), sig, gain)
-
-    def _plain_target(self, st: _NodeState, ep: EdgePlan) -> np.ndarray | None:
-        """The flat destination buffer of an edge that needs nothing but ``dst += out * gain``."""
-        e = ep.edge
-        if ep.delay > 0 or (e.kind == "send" and (e.pre_fader or e.dst in st.send_lanes)):
-            return None
-        dst = self.states[e.dst]
-        return dst.keys[e.processor_index] if e.kind == "sidechain" else dst.inbuf
-
-    # -- whole runs -------------------------------------------------------
-    def blocks(self, total: int, block_size: int | None = None) -> Iterator[tuple[int, int]]:
-        """Run ``total`` engine samples; yield (e0, n) after each block is done."""
-        B = block_size or self.plan.block_size
-        e0 = 0
-        while e0 < total:
-            n = min(B, total - e0)
-            self.run_block(e0, n)
-            yield e0, n
-            e0 += n
 
 
 def _takes_key(proc) -> bool:
