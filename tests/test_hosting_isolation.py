@@ -244,3 +244,20 @@ def test_a_crashed_instrument_worker_gives_one_line_with_track_and_song_time(vst
             src.read_into(rest)  # bypassed: the instrument falls silent, the render goes on
             assert not np.any(rest)
         src.close()
+
+
+def test_isolation_is_bit_identical_upstream_of_a_modulated_reverb_on_threads(vst3_plugins, tmp_path):
+    """The isolated plugin adds a block of latency; the reverb fed by the track's send must not hear it."""
+    write(tmp_path / "a.wav", noise(SR * 2, 2, seed=3))
+    fx = {"type": "vst3", "path": str(vst3_plugins["MixcoreTestEffect"]), "id": "fx",
+          "params": {"latency_samples": 64, "echo_ms": 4.0}}
+    outs = []
+    for iso in (False, True):
+        for threads in (1, 2):
+            s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.3, tracks=[
+                {"name": "a", "source": "a.wav", "chain": [{**fx, "isolate": iso}],
+                 "sends": [{"to": "verb", "level_db": -6.0}]}],
+                buses=[{"name": "verb", "chain": [{"type": "reverb", "decay_s": 1.0, "mix": 1.0}]}])
+            outs.append(np.concatenate(list(s.stream(4096, threads=threads)), axis=1))
+    for o in outs[1:]:
+        np.testing.assert_array_equal(o, outs[0])

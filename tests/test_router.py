@@ -14,12 +14,12 @@ SR = 48000
 N = 4800
 
 
-def render(tmp_path, tracks, buses=(), master=None, **top):
+def render(tmp_path, tracks, buses=(), master=None, threads=1, **top):
     data = {"sample_rate": SR, "tail_s": 0.0, "tracks": list(tracks), "buses": list(buses), **top}
     if master is not None:
         data["master"] = master
     s = Session(base_dir=tmp_path, **data)
-    return np.concatenate(list(s.stream(1000)), axis=1)
+    return np.concatenate(list(s.stream(1000, threads=threads)), axis=1)
 
 
 @pytest.fixture
@@ -223,3 +223,23 @@ def test_sidechain_to_a_missing_node_is_named(tmp_path, stereo):
         render(tmp_path, [{"name": "kick", "source": "s.wav"},
                           {"name": "a", "source": "s.wav", "chain": [{"type": "compressor", "sidechain": "kik"}]}][1:]
                + [{"name": "kick", "source": "s.wav"}])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_latency_upstream_does_not_shift_a_time_variant_processor(tmp_path, stereo, threads):
+    """Every processor starts at song time 0 of its input, so a modulated reverb fed through a
+    compensated latency (here a pure delay of 0 or 777 samples on the sending track, and a latent
+    bus in between) renders the same bytes: PDC hides the latency completely."""
+    outs = []
+    for L in (0, 777):
+        lat = [{"type": "test_latency", "samples": L}]
+        outs.append(render(tmp_path, [
+            {"name": "a", "source": "s.wav", "chain": lat, "sends": [{"to": "verb", "level_db": -3.0}]},
+            {"name": "b", "source": "s.wav", "output": "grp"},
+        ], buses=[{"name": "grp", "chain": [{"type": "test_latency", "samples": L // 3}],
+                   "sends": [{"to": "verb", "level_db": -6.0}]},
+                  {"name": "verb", "chain": [{"type": "reverb", "decay_s": 1.2, "mix": 1.0},
+                                             {"type": "delay", "time_ms": 30.0, "feedback": 0.4, "mix": 0.5}]}],
+            threads=threads))
+    assert np.abs(outs[0]).max() > 0.01
+    np.testing.assert_array_equal(outs[0], outs[1])

@@ -106,6 +106,12 @@ class _NodeState:
     active: bool = True
     sums: list = field(default_factory=list)  # (source state, EdgePlan, plain?, flat key or None), in order
     out: np.ndarray | None = None  # the output slot of the block last handed out (what callers read)
+    starts: list[int] = field(default_factory=list)  # engine time at which processor k's input is song time 0
+    started: int = 0  # max(starts): from here on every processor runs on whole blocks
+
+    def __post_init__(self) -> None:
+        self.starts = [self.plan.arrival + pre for pre in self.plan.pre_latency]
+        self.started = max(self.starts, default=0)
 
 
 class Engine:
@@ -318,7 +324,7 @@ class Engine:
                 self._sum_inputs(st, None, e0, n, slot)
         else:
             self._sum_inputs(st, work, e0, n, slot)
-        if not st.proc_lanes and not st.keys:  # the common case: one native call per processor
+        if not st.proc_lanes and not st.keys and e0 >= st.started:  # the common case: one native call each
             for proc in node.processors:
                 proc.process(work)
         else:
@@ -370,15 +376,31 @@ class Engine:
         return sig, gain
 
     def _run_chain(self, st: _NodeState, work: np.ndarray, e0: int, n: int) -> None:
+        """The chain in order; processor k starts at song time 0 of its input (engine time
+        ``arrival + pre_latency[k]``): before that it is not called (its input is the silence
+        ahead of the song), so a time-variant processor -- a modulated reverb, a chorus LFO --
+        starts at the same point of the song whatever latency sits upstream (isolating a plugin
+        or changing a lookahead elsewhere leaves it bit-identical)."""
         for k, proc in enumerate(st.plan.node.processors):
-            lanes = st.proc_lanes.get(k)
             key = view(st.keys[k], 2, n) if k in st.keys else None
-            if lanes:
-                self._run_automated(st, k, proc, lanes, work, key, e0)
-            elif key is not None:
-                proc.process_with_key(work, key)
-            else:
-                proc.process(work)
+            start = st.starts[k]
+            if e0 >= start:
+                self._run_processor(st, k, proc, work, key, e0)
+            elif e0 + n > start:  # the song starts inside this block
+                i = start - e0
+                piece = np.ascontiguousarray(work[:, i:])
+                self._run_processor(st, k, proc, piece, None if key is None else np.ascontiguousarray(key[:, i:]),
+                                    start)
+                work[:, i:] = piece
+
+    def _run_processor(self, st: _NodeState, k: int, proc, work: np.ndarray, key, e0: int) -> None:
+        lanes = st.proc_lanes.get(k)
+        if lanes:
+            self._run_automated(st, k, proc, lanes, work, key, e0)
+        elif key is not None:
+            proc.process_with_key(work, key)
+        else:
+            proc.process(work)
 
     def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> None:
         node = st.plan.node
