@@ -26,7 +26,7 @@ from .io import model_from_dict, model_to_toml, read_session_model, write_text_a
 from .model import Bus, SessionModel, Track
 
 #: Block size of offline renders when the session sets none (never changes the output).
-DEFAULT_RENDER_BLOCK = 4096
+DEFAULT_RENDER_BLOCK = 16384  # ~7 % faster than 4096 on R1 (less Python per sample), +6 MB
 MAX_AUTO_TAIL_S = 30.0
 
 
