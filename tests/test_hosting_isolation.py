@@ -233,7 +233,8 @@ def test_a_crashed_instrument_worker_gives_one_line_with_track_and_song_time(vst
         first = np.zeros((2, 65536), np.float32)
         src.read_into(first)  # the first chunk comes from the worker
         assert np.abs(first).max() > 0.1
-        os.kill(src.player._worker.pid, 9)  # the plugin's process dies between chunks
+        os.kill(src.player._worker.pid, 9)  # the plugin's process dies between chunks ...
+        src.player._worker.wait(10)  # ... and is gone before the next call (it must not be restarted silently)
         rest = np.zeros((2, 65536), np.float32)
         if on_crash == "error":
             with pytest.raises(MixcoreError) as e:

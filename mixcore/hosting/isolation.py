@@ -457,6 +457,7 @@ class IsolatedProcessor(Processor):
         message = (f"{where}: plugin {self._name!r} {failure} while {what} at "
                    f"{int(t // 60)}:{t % 60:06.3f} in the song")
         if self.on_crash != "bypass":
+            self.close()  # a later reset (a new render) starts a fresh worker
             raise MixcoreError(message)
         print(f"mixcore: warning: {message}; on_crash = \"bypass\": going on without it", file=sys.stderr)
         self.__dict__["_bypassed"] = True
@@ -480,12 +481,16 @@ class IsolatedProcessor(Processor):
             line[:, :m] = self._left[:, :m]
         self.__dict__["_delay"] = line
 
-    def _running(self) -> bool:
-        """Make sure a worker runs (one stopped by close() is restarted); False once bypassed."""
+    def _running(self, what: str = "processing") -> bool:
+        """Make sure a worker runs: one stopped by close() (or by an earlier reported failure) is
+        restarted, one that died on its own since the last call is reported like any crash (the
+        error, or the bypass); False once bypassed."""
         if self._bypassed:
             return False
         if not self._alive():
-            self.close()
+            if self._conn is not None:  # not closed: the plugin died between two calls
+                self._failed(self._death(), what)
+                return False
             self._start()
             if self.spec is not None and not self._bypassed:
                 self._attach_audio()
@@ -591,7 +596,7 @@ class IsolatedProcessor(Processor):
             return
         d = self.__dict__
         d["_pos"] = 0
-        if self._running():
+        if self._running("preparing"):
             reply = self._message(("reset",), "preparing")
             if reply[0] == "error":
                 raise MixcoreError(reply[1])
@@ -680,7 +685,7 @@ class IsolatedProcessor(Processor):
         requested = self._requested
         if name in requested and requested[name] == value and type(requested[name]) is type(value):
             return
-        if not self._running():
+        if not self._running("setting a parameter"):
             return
         reply = self._message(("set", name, value, where), "setting a parameter")
         if reply[0] == "error":
@@ -705,7 +710,7 @@ class IsolatedProcessor(Processor):
 
     def state_entry(self) -> dict[str, Any]:
         """The entry that rebuilds this plugin as it is now (state embedded), still isolated."""
-        if not self._running():
+        if not self._running("saving its state"):
             raise MixcoreError(f"{self.where}: plugin {self._name!r} crashed; its state is lost")
         reply = self._message(("state",), "saving its state")
         if reply[0] != "ok":
@@ -729,7 +734,7 @@ class IsolatedProcessor(Processor):
         n = int(round(duration * sample_rate))
         d = self.__dict__
         d["_pos"], d["_play_rate"] = start, sample_rate
-        if self._running():
+        if self._running("playing"):
             reply = self._message(("play", messages, duration, sample_rate, num_channels, reset), "playing")
             if reply[0] == "error":
                 raise MixcoreError(reply[1])
