@@ -55,6 +55,27 @@ class Tail(Processor):
         return int(self.samples)
 
 
+def run_blocks(proc, x: np.ndarray, sr: float, block: int, changes: dict | None = None) -> np.ndarray:
+    """Process x in blocks of ``block``, setting ``changes[sample] = {param: value}`` at those samples.
+
+    ``proc`` is used once (the changes stay set); pass a fresh processor each time.
+    """
+    from mixcore.processors.base import ProcessSpec
+
+    changes = changes or {}
+    proc.prepare(ProcessSpec(float(sr), max(block, 1), x.shape[0]))
+    proc.reset()
+    out = np.empty_like(x)
+    cuts = sorted(set(range(0, x.shape[1], block)) | set(changes) | {x.shape[1]})
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        for name, value in changes.get(a, {}).items():
+            setattr(proc, name, value)
+        blk = x[:, a:b].copy()  # C-contiguous, and x stays untouched
+        proc.process(blk)
+        out[:, a:b] = blk
+    return out
+
+
 def noise(n: int, channels: int = 1, seed: int = 0, level: float = 0.25) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (rng.uniform(-level, level, size=(channels, n))).astype(np.float32)

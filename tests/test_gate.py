@@ -6,27 +6,12 @@ import math
 import numpy as np
 import pytest
 from helpers import noise
+from helpers import run_blocks as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mixcore
 from mixcore.processors import ProcessSpec
-
-
-def run(proc, x: np.ndarray, sr: float, block: int, changes: dict | None = None) -> np.ndarray:
-    """Process x in blocks of ``block``, setting ``changes[sample] = {param: value}`` at those samples."""
-    changes = changes or {}
-    proc.prepare(ProcessSpec(float(sr), max(block, 1), x.shape[0]))
-    proc.reset()
-    out = np.empty_like(x)
-    cuts = sorted(set(range(0, x.shape[1], block)) | set(changes) | {x.shape[1]})
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        for name, value in changes.get(a, {}).items():
-            setattr(proc, name, value)
-        blk = x[:, a:b].copy()
-        proc.process(blk)
-        out[:, a:b] = blk
-    return out
 
 
 def loud_then_quiet(sr: int, loud: float = 0.5, quiet: float = 0.001, channels: int = 1) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from helpers import noise
+from helpers import run_blocks as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
@@ -19,22 +20,6 @@ def impulse(n: int, channels: int = 2) -> np.ndarray:
     x = np.zeros((channels, n), np.float32)
     x[:, 0] = 1.0
     return x
-
-
-def run(proc, x: np.ndarray, sr: float, block: int, changes: dict | None = None) -> np.ndarray:
-    """Process x in blocks of ``block``, setting ``changes[sample] = {param: value}`` at those samples."""
-    changes = changes or {}
-    proc.prepare(ProcessSpec(float(sr), max(block, 1), x.shape[0]))
-    proc.reset()
-    out = np.empty_like(x)
-    cuts = sorted(set(range(0, x.shape[1], block)) | set(changes) | {x.shape[1]})
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        for name, value in changes.get(a, {}).items():
-            setattr(proc, name, value)
-        blk = x[:, a:b].copy()
-        proc.process(blk)
-        out[:, a:b] = blk
-    return out
 
 
 def schroeder_t30(ir: np.ndarray, sr: float) -> float:
