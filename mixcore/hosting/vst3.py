@@ -37,6 +37,13 @@ class VST3Processor(PedalboardProcessor):
     def is_instrument(self) -> bool:
         return bool(self.plugin.is_instrument)
 
+    def play(self, messages: list, *, duration: float, sample_rate: float, num_channels: int, reset: bool,
+             start: int = 0):
+        """An instrument renders ``duration`` seconds of ``messages`` (mido, times in seconds from the
+        chunk's start); the same call as :meth:`~.isolation.IsolatedProcessor.play` (``start`` unused)."""
+        return self.plugin(messages, duration=duration, sample_rate=sample_rate, num_channels=num_channels,
+                           reset=reset)
+
 
 def check_keys(entry: dict, allowed: tuple[str, ...], where: str) -> None:
     for k in entry:

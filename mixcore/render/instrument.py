@@ -47,7 +47,7 @@ class InstrumentSource:
 
     def close(self) -> None:
         close = getattr(self.player, "close", None)  # an isolated instrument's worker (restarted on reuse)
-        if close is not None and hasattr(self.player, "play"):
+        if close is not None:
             close()
 
     def _fill(self) -> None:
@@ -56,11 +56,8 @@ class InstrumentSource:
         n = min(CHUNK, self.frames - c0)
         msgs = [m.copy(time=t - c0 / sr) for t, m in self.messages if c0 <= round(t * sr) < c0 + n]
         try:
-            if hasattr(self.player, "play"):
-                audio = self.player.play(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0),
-                                         start=c0)
-            else:
-                audio = self.player.plugin(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0))
+            audio = self.player.play(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0),
+                                     start=c0)
         except MixcoreError:
             raise
         except Exception as e:
