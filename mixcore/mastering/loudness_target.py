@@ -127,7 +127,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     :mod:`.chain`, set from the measured input), None or "none" (nothing), a chain preset (a shipped
     name or a .toml file), or a list of processors; ``sample_rate`` resamples (soxr VHQ) before
     it; ``bit_depth`` 16/24 quantises with seeded TPDF ``dither`` ("tpdf" or noise-"shaped");
-    ``width`` adds a ``width`` processor after the chain; ``max_limiting_db`` caps the limiter's largest gain reduction (see the module docstring).
+    ``width`` adds a ``width`` processor after the chain; ``max_limiting_db`` caps the limiter's
+    largest gain reduction (see the module docstring).
     """
     from ..render.writer import DITHERS
     from ..processors.registry import processor_types
@@ -158,7 +159,7 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
         raise MixcoreError(f"{inp}: the input is silent (no gated loudness); nothing to master")
     pre = resolve_chain(chain, float(before.integrated_lufs))
     if width is not None:
-        pre.append(processor_types()["width"](width=width))
+        pre.append(types["width"](width=width))
     if pre:  # the chain changes the level: measure what reaches the gain stage (one more pass, exact start)
         before_gain = _run(inp, Chain(pre), sr, ch, None, bit_depth, seed)
         if before_gain.integrated_lufs is None or not np.isfinite(before_gain.integrated_lufs):
