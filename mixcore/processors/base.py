@@ -13,6 +13,7 @@ as attributes (``comp.threshold_db = -18``). Setting one validates it and calls
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -111,6 +112,21 @@ class Processor:
     def process(self, block: np.ndarray) -> None:
         """Process ``block`` (float32, shape (channels, n), C-contiguous) in place."""
         raise NotImplementedError
+
+    def bank_key(self) -> Hashable | None:
+        """A key under which this processor may run in one call with others of the same key
+        (:meth:`process_bank`), or None: it must run alone for the next block. Banking is an
+        optimisation only: ``process_bank`` gives the same bits as calling ``process`` on each."""
+        return None
+
+    @classmethod
+    def process_bank(cls, procs: Sequence[Processor], blocks: Sequence[np.ndarray]) -> None:
+        """Process ``blocks[i]`` in place with ``procs[i]`` for every i, all of one ``bank_key``
+        (the blocks: float32, C-contiguous, all of one shape). Subclasses with a kernel across
+        processors (SIMD over the lanes of many tracks) override this; the result must be
+        bit-identical to ``procs[i].process(blocks[i])`` for each i."""
+        for proc, block in zip(procs, blocks):
+            proc.process(block)
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Process ``block`` with parameters given per sample (``values[name][i]`` at sample i)."""
