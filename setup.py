@@ -2,9 +2,13 @@
 
 Optimisation is on (-O3) and portable: no -ffast-math, no -march=native, so
 renders are bit-identical across machines of one architecture.
+A module named ``*_avx.pyx`` is the same kernel as its baseline twin built with ``-mavx`` (x86-64
+only; elsewhere it is not built): mixcore picks it at run time when the CPU has AVX
+(``mixcore._dsp.cpu``). AVX adds wider vectors, not FMA, so both give the same bits.
 Set ``MIXCORE_CYTHON_DEBUG=1`` to turn on bounds/wraparound/initialisation checks.
 """
 import os
+import platform
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +17,13 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("MIXCORE_CYTHON_DEBUG", "0") == "1"
 HERE = Path(__file__).parent
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _flags(stem: str) -> list[str]:
+    base = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
+    return base + (["-mavx"] if stem.endswith("_avx") else [])
+
 
 extensions = [
     Extension(
@@ -20,9 +31,10 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         include_dirs=[np.get_include(), "pyx"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"],
+        extra_compile_args=_flags(pyx.stem),
     )
     for pyx in sorted((HERE / "pyx").glob("*.pyx"))
+    if X86_64 or not pyx.stem.endswith("_avx")
     # MIXCORE_PYX=a,b builds only those modules (quick rebuilds while developing)
     if not os.environ.get("MIXCORE_PYX") or pyx.stem in os.environ["MIXCORE_PYX"].split(",")
 ]
