@@ -18,6 +18,13 @@ node's output -- and its pre-fader signal when a pre-fader send taps it -- lives
 every reader, the caller included, is done with it: memory stays flat. With one thread the
 layers run in order within each block (``run_block``), without the pipeline.
 
+Banks: the nodes of one layer that take no automation of their processors and no sidechain key
+(R1's 16 tracks) run as a bank: each reads its input, then for each position k of the chains the
+processors whose ``bank_key()`` agree run in one ``process_bank`` call (one kernel across all their
+lanes -- SIMD across tracks), then each applies its fader and pan. ``process_bank`` is bit-identical to
+``process`` on each, so banking changes speed, not output. With N threads a layer's bank is cut into N
+interleaved banks, one task each.
+
 Engine time ``e`` runs ahead of song time by the latency in front of a point:
 the signal at a node's input at engine time ``e`` belongs to song time
 ``e - arrival``. The first ``total_latency`` samples of the master's output are
@@ -114,11 +121,38 @@ class _NodeState:
         self.started = max(self.starts, default=0)
 
 
+@dataclass
+class _Bank:
+    """Nodes of one layer run together: inputs one by one, each chain position in one call per
+    ``bank_key``, outputs one by one (see the module's docstring)."""
+    members: list[_NodeState]
+    started: int = 0  # from here on every member's processors run on whole blocks
+
+    def __post_init__(self) -> None:
+        self.started = max(st.started for st in self.members)
+        self.depth = max(len(st.plan.node.processors) for st in self.members)
+
+
+def _bankable(st: _NodeState) -> bool:
+    """Whether a node can join a bank: no automation of its processors, no sidechain key."""
+    return not st.proc_lanes and not st.keys and bool(st.plan.node.processors)
+
+
+def _banked(layer: list[_NodeState], ways: int) -> list:
+    """The layer's nodes, with the bankable ones (two or more) cut into ``ways`` interleaved banks."""
+    able = [st for st in layer if _bankable(st)]
+    if len(able) < 2:
+        return layer
+    rest = [st for st in layer if not _bankable(st)]
+    ways = max(1, min(ways, len(able) // 2))
+    return [_Bank(able[i::ways]) for i in range(ways)] + rest
+
+
 class Engine:
     """Executes a plan. ``lanes`` maps (node, processor index or -1, param) -> Lane."""
 
     def __init__(self, plan: RenderPlan, lanes: dict[tuple[str, int, str], Lane] | None = None,
-                 threads: int = 1, interval: int = CONTROL_INTERVAL) -> None:
+                 threads: int = 1, interval: int = CONTROL_INTERVAL, banks: bool = True) -> None:
         self.plan = plan
         self.interval = int(interval)
         self.threads = max(1, int(threads))
@@ -163,8 +197,9 @@ class Engine:
         for st in self.states.values():
             st.sums = [self._sum_entry(st, ep) for ep in st.plan.sums]
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
-        self._active_layers = [[self.states[name] for name in layer if self.states[name].active]
-                               for layer in plan.layers]
+        active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
+        # each item of a layer: a node, or a bank of nodes (banks=False: every node alone, for tests)
+        self._active_layers = [_banked(layer, self.threads) if banks else layer for layer in active]
 
     def _sum_entry(self, dst: _NodeState, ep: EdgePlan) -> tuple:
         """How ``dst`` takes edge ``ep``: plain edges (post-fader, no compensation delay, no send
@@ -223,7 +258,7 @@ class Engine:
                 self._finish(self._start([(st, run) for st in active]))
             else:
                 for st in active:
-                    self._run_node(st, e0, n, 0)
+                    self._run_item(st, e0, n, 0)
         if self.slots > 1:
             self._publish(0)
 
@@ -297,7 +332,7 @@ class Engine:
             f.result()  # a worker's error is raised here
 
     def _drain(self, it: Iterator[tuple]) -> None:
-        run = self._run_node
+        run = self._run_item
         try:
             for st, runs in it:  # next() on a shared list iterator is atomic under the GIL
                 for e0, n, slot in runs:
@@ -312,8 +347,45 @@ class Engine:
         for st in self.states.values():
             st.out = st.outs[slot]
 
-    # -- one node, one block ----------------------------------------------
-    def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
+    # -- one node or bank, one block -----------------------------------------
+    def _run_item(self, item, e0: int, n: int, slot: int) -> None:
+        if type(item) is _Bank:
+            self._run_bank(item, e0, n, slot)
+        else:
+            self._run_node(item, e0, n, slot)
+
+    def _run_bank(self, bank: _Bank, e0: int, n: int, slot: int) -> None:
+        if e0 < bank.started:  # a member's song starts later: node by node until every member runs
+            for st in bank.members:
+                self._run_node(st, e0, n, slot)
+            return
+        works = [self._input(st, e0, n, slot) for st in bank.members]
+        for k in range(bank.depth):
+            groups: dict = {}
+            for st, work in zip(bank.members, works):
+                procs = st.plan.node.processors
+                if k < len(procs):
+                    proc = procs[k]
+                    key = proc.bank_key()
+                    if key is None:
+                        proc.process(work)
+                    else:
+                        group = groups.get(key)
+                        if group is None:
+                            groups[key] = ([proc], [work])
+                        else:
+                            group[0].append(proc)
+                            group[1].append(work)
+            for procs, blocks in groups.values():  # in order of first appearance: fixed
+                if len(procs) == 1:
+                    procs[0].process(blocks[0])
+                else:
+                    type(procs[0]).process_bank(procs, blocks)
+        for st, work in zip(bank.members, works):
+            self._output(st, work, e0, n, slot)
+
+    def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
+        """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
         node = st.plan.node
         work = view(st.works[slot], node.channels, n)
         if node.source is not None:
@@ -324,11 +396,19 @@ class Engine:
                 self._sum_inputs(st, None, e0, n, slot)
         else:
             self._sum_inputs(st, work, e0, n, slot)
+        return work
+
+    def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
+        work = self._input(st, e0, n, slot)
         if not st.proc_lanes and not st.keys and e0 >= st.started:  # the common case: one native call each
-            for proc in node.processors:
+            for proc in st.plan.node.processors:
                 proc.process(work)
         else:
             self._run_chain(st, work, e0, n)
+        self._output(st, work, e0, n, slot)
+
+    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int) -> None:
+        """Fader and pan, from the chain's output into the node's output slot."""
         out = view(st.outs[slot], 2, n)
         if st.gain_lane is None and st.pan_lane is None:
             mix.apply_gains(work, out, st.gains[0], st.gains[1])
