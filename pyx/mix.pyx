@@ -74,3 +74,28 @@ def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
         raise ValueError("accumulate: lengths do not match")
     with nogil:
         _accumulate(dst, src, gain)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def deinterleave(const float[:, ::1] src,  # IN  (n, channels): frames as a file holds them
+                 float[:, :] out):          # OUT (channels, n), rows may be slices of longer rows
+    """out[c, i] = src[i, c]: a file's interleaved frames into the engine's planar block."""
+    cdef Py_ssize_t i, c, n = src.shape[0], nc = src.shape[1]
+    if out.shape[0] != nc or out.shape[1] != n:
+        raise ValueError("deinterleave: shapes do not match")
+    if n and out.strides[1] != sizeof(float):
+        raise ValueError("deinterleave: out's rows must be contiguous")
+    cdef float* o0
+    cdef float* o1
+    with nogil:
+        if nc == 2:
+            o0 = &out[0, 0]
+            o1 = &out[1, 0]
+            for i in range(n):
+                o0[i] = src[i, 0]
+                o1[i] = src[i, 1]
+        else:
+            for c in range(nc):
+                for i in range(n):
+                    out[c, i] = src[i, c]

@@ -12,6 +12,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .._dsp import mix
 from ..errors import MixcoreError
 
 CHUNK = 65536
@@ -57,7 +58,10 @@ class SourceReader:
         self.offset = 0
         self._file: sf.SoundFile | None = None
         self._resampler = None
-        self._buf = np.zeros((self.channels, 0), dtype=np.float32)
+        self._chunk = np.zeros((0, self.channels), dtype=np.float32)  # read buffer, frames x channels
+        self._data = self._chunk  # the current chunk, interleaved as the file holds it
+        self._pos = 0  # frames of _data handed out
+        self._zeros = 0  # offset zeros still to hand out
         self._produced = 0  # samples handed out, offset included
         self._eof = False
 
@@ -72,7 +76,11 @@ class SourceReader:
                                 quality=self.quality)
             if self.file_rate != self.sample_rate else None
         )
-        self._buf = np.zeros((self.channels, self.offset), dtype=np.float32)
+        if self._chunk.shape[0] != CHUNK:
+            self._chunk = np.zeros((CHUNK, self.channels), dtype=np.float32)
+        self._data = self._chunk[:0]
+        self._pos = 0
+        self._zeros = self.offset
         self._produced = 0
         self._eof = False
         self._emitted_audio = 0
@@ -83,31 +91,40 @@ class SourceReader:
             self._file = None
 
     def _fill(self) -> None:
-        """Append the next chunk of (resampled) audio to the buffer."""
+        """Read the next chunk of (resampled) audio into ``_data``, interleaved (frames, channels)."""
         assert self._file is not None
         try:
-            data = self._file.read(CHUNK, dtype="float32", always_2d=True)
+            data = self._file.read(CHUNK, dtype="float32", always_2d=True, out=self._chunk)
         except Exception as e:
             raise MixcoreError(f"{self.where}: error reading {self.path}: {' '.join(str(e).split())}") from None
         last = data.shape[0] < CHUNK
         if self._resampler is not None:
-            data = self._resampler.resample_chunk(data, last=last)
-        chunk = np.ascontiguousarray(data.T)
+            data = np.ascontiguousarray(self._resampler.resample_chunk(data, last=last), dtype=np.float32)
         # never hand out more than the nominal length (soxr may round differently)
         room = self.frames - self._emitted_audio
-        chunk = chunk[:, :max(room, 0)]
-        self._emitted_audio += chunk.shape[1]
+        data = data[:max(room, 0)]
+        self._emitted_audio += data.shape[0]
         if last:
             self._eof = True
-        self._buf = np.concatenate([self._buf, chunk], axis=1) if self._buf.shape[1] else chunk
+        self._data = data
+        self._pos = 0
 
     def read_into(self, out: np.ndarray) -> None:
-        """Fill ``out`` (channels, n) with the next n samples."""
+        """Fill ``out`` (channels, n) with the next n samples: the offset's zeros, the file, then zeros."""
         n = out.shape[1]
-        while self._buf.shape[1] < n and not self._eof:
-            self._fill()
-        k = min(n, self._buf.shape[1])
-        out[:, :k] = self._buf[:, :k]
-        out[:, k:] = 0.0
-        self._buf = self._buf[:, k:]
+        i = min(n, self._zeros)
+        if i:
+            out[:, :i] = 0.0
+            self._zeros -= i
+        while i < n:
+            if self._pos >= self._data.shape[0]:
+                if self._eof:
+                    out[:, i:] = 0.0
+                    break
+                self._fill()
+                continue
+            k = min(n - i, self._data.shape[0] - self._pos)
+            mix.deinterleave(self._data[self._pos:self._pos + k], out[:, i:i + k])
+            self._pos += k
+            i += k
         self._produced += n
