@@ -416,20 +416,26 @@ class Engine:
             self._apply_gain_lanes(st, work, out, e0, n)
 
     def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
-        """The node's input (into ``work``, unless None) and sidechain keys for this block: zero,
-        then add every edge's signal of the same block, in the plan's summation order."""
+        """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
+        every edge's signal of the same block, in the plan's summation order (one native pass per
+        destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
         inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
+        into: dict[int, tuple[list, list]] = {}
         if inp is not None:
-            inp[...] = 0.0
-        for key in st.keys.values():
-            key[: 2 * n] = 0.0
+            into[-1] = ([], [])
+        for index in st.keys:
+            into[index] = ([], [])
         for src, ep, plain, key in st.sums:
-            dst = inp if key is None else view(key, 2, n)
             if plain:
-                mix.accumulate(dst, view(src.outs[slot], 2, n), ep.gain)
+                sig, gain = view(src.outs[slot], 2, n), ep.gain
             else:
                 sig, gain = self._edge_signal(src, ep, e0, n, slot)
-                mix.accumulate(dst, sig, gain)
+            sigs, gains = into[-1 if key is None else ep.edge.processor_index]
+            sigs.append(sig)
+            gains.append(gain)
+        for index, (sigs, gains) in into.items():
+            dst = inp if index < 0 else view(st.keys[index], 2, n)
+            mix.sum_into(dst, sigs, np.array(gains, dtype=np.float64))
         if inp is not work:  # a bus of other than 2 channels
             work[...] = inp
 
