@@ -2,9 +2,9 @@
 
 Optimisation is on (-O3) and portable: no -ffast-math, no -march=native, so
 renders are bit-identical across machines of one architecture.
-A module named ``*_avx.pyx`` is the same kernel as its baseline twin built with ``-mavx`` (x86-64
-only; elsewhere it is not built): mixcore picks it at run time when the CPU has AVX
-(``mixcore._dsp.cpu``). AVX adds wider vectors, not FMA, so both give the same bits.
+A module named ``*_avx2.pyx`` is the same kernel as its baseline twin built with ``-mavx2`` (x86-64
+only; elsewhere it is not built): mixcore picks it at run time when the CPU has AVX2
+(``mixcore._dsp.cpu``). AVX2 adds wider vectors, not FMA, so both give the same bits.
 Set ``MIXCORE_CYTHON_DEBUG=1`` to turn on bounds/wraparound/initialisation checks.
 """
 import os
@@ -22,7 +22,7 @@ X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
 def _flags(stem: str) -> list[str]:
     base = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
-    return base + (["-mavx"] if stem.endswith("_avx") else [])
+    return base + (["-mavx2"] if stem.endswith("_avx2") else [])
 
 
 extensions = [
@@ -34,7 +34,7 @@ extensions = [
         extra_compile_args=_flags(pyx.stem),
     )
     for pyx in sorted((HERE / "pyx").glob("*.pyx"))
-    if X86_64 or not pyx.stem.endswith("_avx")
+    if X86_64 or not pyx.stem.endswith("_avx2")
     # MIXCORE_PYX=a,b builds only those modules (quick rebuilds while developing)
     if not os.environ.get("MIXCORE_PYX") or pyx.stem in os.environ["MIXCORE_PYX"].split(",")
 ]

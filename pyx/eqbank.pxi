@@ -10,7 +10,7 @@ Why by hand: one channel's cascade is a latency-bound recursion (about 12 cycles
 sample); LG = 16 lanes side by side fill the vector units instead. Lanes go in groups of 16 (padded
 with silent identity lanes); a group's block is cut into chunks of CH samples, transposed to
 (sample, lane) float64, run section by section, and written back. The section loop is written with
-GCC vector types (two doubles per SSE2 register, four per AVX register in the eqbank_avx build,
+GCC vector types (two doubles per SSE2 register, four per AVX register in the eqbank_avx2 build,
 see mixcore/simd.py) because Cython cannot say "these 16 lanes in vectors": with plain loops GCC
 unrolls the lane loop and leaves most of it scalar (measured slower than one channel at a time).
 """
@@ -22,7 +22,7 @@ DEF CH = 128    # samples per chunk: CH * LG float64 = 16 KiB, in L1
 
 cdef extern from *:
     """
-    /* W doubles per vector: 4 with AVX (the eqbank_avx build), 2 with SSE2 (a 4-wide type on SSE2 is
+    /* W doubles per vector: 4 with AVX (the eqbank_avx2 build), 2 with SSE2 (a 4-wide type on SSE2 is
        split badly by GCC: measured 5x slower than 2-wide) */
     #ifdef __AVX__
     #define MC_W 4

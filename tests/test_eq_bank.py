@@ -1,6 +1,6 @@
 """The cascade kernel across many EQs (pyx/eqbank.pxi): every lane bit-identical to the EQ run alone
 (biquad.process_cascade), for any number of lanes, block length and filter design, in both builds
-(baseline and AVX), and EQ.process_bank falling back during a coefficient glide."""
+(baseline and AVX2), and EQ.process_bank falling back during a coefficient glide."""
 from __future__ import annotations
 
 import importlib
@@ -20,8 +20,8 @@ KINDS = ("peak", "lowshelf", "highshelf", "highpass", "lowpass")
 
 def kernels():
     mods = [importlib.import_module("mixcore._dsp.eqbank")]
-    if cpu.has_avx():
-        mods.append(importlib.import_module("mixcore._dsp.eqbank_avx"))
+    if cpu.has_avx2():
+        mods.append(importlib.import_module("mixcore._dsp.eqbank_avx2"))
     return mods
 
 

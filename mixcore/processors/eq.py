@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import simd
 from .._dsp.biquad import process_cascade, process_cascade_ramped, process_cascade_varying
 from ..errors import MixcoreError, did_you_mean
 from ..params import Param
+from ..simd import kernel, use_avx2
 from .base import ProcessSpec, Processor
 from .filters import KINDS, band_coeffs
 from .registry import register
@@ -20,10 +20,10 @@ SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
 GAIN = (-48.0, 48.0)
-#: The cascade kernel across many EQs (pyx/eqbank.pxi), where it pays: with AVX it runs 16 lanes
+#: The cascade kernel across many EQs (pyx/eqbank.pxi), where it pays: with AVX2 it runs 16 lanes
 #: at once about 2.5x faster than one EQ at a time; the SSE2 build is only level with it, so
-#: without AVX every EQ runs alone (same bits either way).
-_BANK = simd.kernel("eqbank") if simd.use_avx() else None
+#: without AVX2 every EQ runs alone (same bits either way).
+_BANK = kernel("eqbank") if use_avx2() else None
 _BAND_PARAM = re.compile(r"^bands\[(\d+)\]\.(freq_hz|q|gain_db)$")
 
 
