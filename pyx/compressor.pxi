@@ -311,48 +311,64 @@ cdef extern from *:
     typedef long long mcc_vl __attribute__((vector_size(8 * MCC_W)));
     typedef float mcc_vf __attribute__((vector_size(4 * MCC_W)));
 
-    /* Pass 3 for lp lanes (a multiple of MCC_W): gcT, m x lp float32 static-curve gains; g, grm:
-       smoothed gain and largest reduction per lane (updated); aA, aR: one-pole coefficients; mk:
-       makeup (dB); out: gdbT, m x lp gains in dB; nonunity[l] set when a gain of lane l is not 0 dB. */
-    static void mcc_smooth(const float *gcT, Py_ssize_t m, Py_ssize_t lp, double *g, double *grm,
-                           const double *aA, const double *aR, const double *mk, double *gdbT,
-                           long long *nonunity)
+    /* Pass 3 for lp lanes (a multiple of 16): gc, lane l's static-curve gains (float32) at
+       gc + l * rs, m of them; g, grm: smoothed gain and largest reduction per lane (updated); aA, aR:
+       one-pole coefficients; mk: makeup (dB); out: lane l's gains in dB at gdb + l * rs;
+       nonunity[l] set when a gain of lane l is not 0 dB. Lanes stay in rows (what passes 2 and 4
+       read and write); the vectors are filled and emptied element by element, which costs less
+       than transposing whole chunks through memory (measured). */
+    static void mcc_smooth(const float *gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double *g,
+                           double *grm, const double *aA, const double *aR, const double *mk,
+                           double *gdb, long long *nonunity)
     {
+        /* MCC_NB vectors (16 lanes) per pass over the chunk, so that 16 lanes' recursions are in
+           flight at once (lp is a multiple of 16) */
+        #define MCC_NB (16 / MCC_W)
         mcc_vl absmask;
         mcc_vd flush;
         for (int w = 0; w < MCC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; flush[w] = 1e-12; }
-        for (Py_ssize_t k = 0; k < lp; k += MCC_W) {
-            mcc_vd vg, vgrm, vaA, vaR, vmk;
-            mcc_vl nz = {0};
-            __builtin_memcpy(&vg, g + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vgrm, grm + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vaA, aA + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vaR, aR + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vmk, mk + k, sizeof(mcc_vd));
-            for (Py_ssize_t j = 0; j < m; j++) {
-                mcc_vf f;
-                __builtin_memcpy(&f, gcT + j * lp + k, sizeof(mcc_vf));
-                mcc_vd gc = __builtin_convertvector(f, mcc_vd);
-                mcc_vl att = gc < vg;                                   /* a = aA if gc < g else aR */
-                mcc_vd a = (mcc_vd)(((mcc_vl)vaA & att) | ((mcc_vl)vaR & ~att));
-                vg = gc + a * (vg - gc);
-                mcc_vl small = (mcc_vd)((mcc_vl)vg & absmask) < flush;  /* |g| < 1e-12 dB: 0 dB */
-                vg = (mcc_vd)((mcc_vl)vg & ~small);
-                mcc_vl lower = vg < vgrm;
-                vgrm = (mcc_vd)(((mcc_vl)vg & lower) | ((mcc_vl)vgrm & ~lower));
-                mcc_vd v = vg + vmk;
-                __builtin_memcpy(gdbT + j * lp + k, &v, sizeof(mcc_vd));
-                nz |= ~(v == 0.0);
+        for (Py_ssize_t k0 = 0; k0 < lp; k0 += 16) {
+            mcc_vd vg[MCC_NB], vgrm[MCC_NB], vaA[MCC_NB], vaR[MCC_NB], vmk[MCC_NB];
+            mcc_vl nz[MCC_NB];
+            for (int b = 0; b < MCC_NB; b++) {
+                Py_ssize_t k = k0 + b * MCC_W;
+                __builtin_memcpy(&vg[b], g + k, sizeof(mcc_vd));
+                __builtin_memcpy(&vgrm[b], grm + k, sizeof(mcc_vd));
+                __builtin_memcpy(&vaA[b], aA + k, sizeof(mcc_vd));
+                __builtin_memcpy(&vaR[b], aR + k, sizeof(mcc_vd));
+                __builtin_memcpy(&vmk[b], mk + k, sizeof(mcc_vd));
+                for (int w = 0; w < MCC_W; w++) nz[b][w] = 0;
             }
-            __builtin_memcpy(g + k, &vg, sizeof(mcc_vd));
-            __builtin_memcpy(grm + k, &vgrm, sizeof(mcc_vd));
-            for (int w = 0; w < MCC_W; w++) nonunity[k + w] |= nz[w];
+            for (Py_ssize_t j = 0; j < m; j++) {
+                for (int b = 0; b < MCC_NB; b++) {
+                    Py_ssize_t k = k0 + b * MCC_W;
+                    mcc_vd gcv;
+                    for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
+                    mcc_vl att = gcv < vg[b];                               /* a = aA if gc < g else aR */
+                    mcc_vd a = (mcc_vd)(((mcc_vl)vaA[b] & att) | ((mcc_vl)vaR[b] & ~att));
+                    mcc_vd x = gcv + a * (vg[b] - gcv);
+                    mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;   /* |g| < 1e-12 dB: 0 dB */
+                    x = (mcc_vd)((mcc_vl)x & ~small);
+                    vg[b] = x;
+                    mcc_vl lower = x < vgrm[b];
+                    vgrm[b] = (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)vgrm[b] & ~lower));
+                    mcc_vd v = x + vmk[b];
+                    for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
+                    nz[b] |= ~(v == 0.0);
+                }
+            }
+            for (int b = 0; b < MCC_NB; b++) {
+                Py_ssize_t k = k0 + b * MCC_W;
+                __builtin_memcpy(g + k, &vg[b], sizeof(mcc_vd));
+                __builtin_memcpy(grm + k, &vgrm[b], sizeof(mcc_vd));
+                for (int w = 0; w < MCC_W; w++) nonunity[k + w] |= nz[b][w];
+            }
         }
     }
     """
     int MCC_W
-    void mcc_smooth(const float* gcT, Py_ssize_t m, Py_ssize_t lp, double* g, double* grm, const double* aA,
-                    const double* aR, const double* mk, double* gdbT, long long* nonunity) nogil
+    void mcc_smooth(const float* gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double* g, double* grm,
+                    const double* aA, const double* aR, const double* mk, double* gdb, long long* nonunity) nogil
 
 
 @cython.boundscheck(False)
@@ -360,14 +376,13 @@ cdef extern from *:
 cdef void _compress_bank(float** xp, Py_ssize_t* stride, Py_ssize_t nc, Py_ssize_t n, Py_ssize_t L,
                          Py_ssize_t lp, double** par, double* g, double* grm, double* aA, double* aR,
                          double* mk, float* gcT, double* gdbT, long long* nonunity) noexcept nogil:
+    # gcT, gdbT: CHUNK values per lane, lane l at l * CHUNK (padding lanes: gc 0, their rows unused)
     cdef float level[CHUNK]
-    cdef float gc[CHUNK]
     cdef float fT[CHUNK]
     cdef float fW[CHUNK]
     cdef float fRm1[CHUNK]
     cdef float fMix[CHUNK]
     cdef float fg[CHUNK]
-    cdef double gdb[CHUNK]
     cdef double cur[4]
     cdef Py_ssize_t i0, m, j, l
     cdef float peak
@@ -390,13 +405,8 @@ cdef void _compress_bank(float** xp, Py_ssize_t* stride, Py_ssize_t nc, Py_ssize
                 cur[0], cur[1], cur[2], cur[3] = p[P_T], p[P_W], p[P_RM1], p[P_MIX]
                 filled = True
             peak = _pass_peak_level(xp[l] + i0, stride[l], nc, m, level)
-            _pass_curve(level, peak, m, fT, fW, fRm1, gc, True)
-            for j in range(m):
-                gcT[j * lp + l] = gc[j]
-        for l in range(L, lp):  # padding lanes: no gain change
-            for j in range(m):
-                gcT[j * lp + l] = 0.0
-        mcc_smooth(gcT, m, lp, g, grm, aA, aR, mk, gdbT, nonunity)
+            _pass_curve(level, peak, m, fT, fW, fRm1, gcT + l * CHUNK, True)
+        mcc_smooth(gcT, m, lp, CHUNK, g, grm, aA, aR, mk, gdbT, nonunity)
         for l in range(L):
             if nonunity[l]:
                 p = par[l]
@@ -404,9 +414,7 @@ cdef void _compress_bank(float** xp, Py_ssize_t* stride, Py_ssize_t nc, Py_ssize
                     for j in range(CHUNK):
                         fMix[j] = <float>p[P_MIX]
                     cur[3] = p[P_MIX]
-                for j in range(m):
-                    gdb[j] = gdbT[j * lp + l]
-                _pass_apply(xp[l] + i0, stride[l], nc, m, gdb, fMix, fg)
+                _pass_apply(xp[l] + i0, stride[l], nc, m, gdbT + l * CHUNK, fMix, fg)
         i0 += m
 
 
@@ -441,13 +449,13 @@ def compress_bank(list blocks,   # INOUT float32 (channels, n), one per compress
             raise ValueError("compress_bank: a makeup glide is running; process this compressor alone")
     if n == 0:
         return
-    lp = (L + 7) // 8 * 8
+    lp = (L + 15) // 16 * 16  # whole groups of 16 lanes for mcc_smooth
     cdef float** xp = <float**>malloc(L * sizeof(float*))
     cdef Py_ssize_t* stride = <Py_ssize_t*>malloc(L * sizeof(Py_ssize_t))
     cdef double** par = <double**>malloc(L * sizeof(double*))
     cdef double* lanes = <double*>calloc(6 * lp, sizeof(double))  # g, grm, aA, aR, mk per lane
     cdef long long* nonunity = <long long*>calloc(lp, sizeof(long long))
-    cdef float* gcT = <float*>malloc(CHUNK * lp * sizeof(float))
+    cdef float* gcT = <float*>calloc(CHUNK * lp, sizeof(float))  # the padding lanes' rows stay 0
     cdef double* gdbT = <double*>malloc(CHUNK * lp * sizeof(double))
     cdef double* g
     cdef double* grm
