@@ -40,9 +40,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._dsp import mix
 from ..graph.plan import EdgePlan, NodePlan, RenderPlan
+from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
+
+mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
 HALF_PI = math.pi / 2.0
 CENTRE = math.sqrt(0.5)  # -3.01 dB: a mono signal fed to both channels at centre

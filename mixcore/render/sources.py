@@ -12,8 +12,10 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .._dsp import mix
 from ..errors import MixcoreError
+from ..simd import kernel
+
+mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
 CHUNK = 65536
 

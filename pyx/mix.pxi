@@ -1,0 +1,162 @@
+"""Mixing kernels of the render engine: fader/pan gains and summing.
+
+Written by hand because these run once per node and edge per block over every
+sample of the mix; numpy would need a temporary array and two passes for each.
+All buffers are float32 (channels, n) C-contiguous; gains are float64.
+A mono source (one channel) feeds both output channels.
+"""
+cimport cython
+from libc.stdlib cimport free, malloc
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
+    cdef Py_ssize_t i, n = out.shape[1]
+    cdef Py_ssize_t r = src.shape[0] - 1   # the channel that feeds the right output
+    for i in range(n):
+        out[0, i] = <float>(src[0, i] * gl)
+        out[1, i] = <float>(src[r, i] * gr)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _gain_arrays(const float[:, ::1] src, float[:, ::1] out, const double[::1] gl,
+                       const double[::1] gr) noexcept nogil:
+    cdef Py_ssize_t i, n = out.shape[1]
+    cdef Py_ssize_t r = src.shape[0] - 1
+    for i in range(n):
+        out[0, i] = <float>(src[0, i] * gl[i])
+        out[1, i] = <float>(src[r, i] * gr[i])
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _accumulate(float[:, ::1] dst, const float[:, ::1] src, double g) noexcept nogil:
+    cdef Py_ssize_t c, i, n = dst.shape[1]
+    cdef Py_ssize_t r
+    for c in range(dst.shape[0]):
+        r = c if c < src.shape[0] else src.shape[0] - 1
+        if g == 1.0:
+            for i in range(n):
+                dst[c, i] = dst[c, i] + src[r, i]
+        else:
+            for i in range(n):
+                dst[c, i] = dst[c, i] + <float>(src[r, i] * g)
+
+
+def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
+                float[:, ::1] out,        # OUT (2, n)
+                double gl, double gr):
+    """out[0] = src[0]*gl ; out[1] = src[last]*gr."""
+    if out.shape[0] != 2 or src.shape[1] != out.shape[1]:
+        raise ValueError("apply_gains: shapes do not match")
+    with nogil:
+        _gains(src, out, gl, gr)
+
+
+def apply_gain_arrays(const float[:, ::1] src,  # IN  (1 or 2, n)
+                      float[:, ::1] out,        # OUT (2, n)
+                      const double[::1] gl,     # IN  (n,)
+                      const double[::1] gr):    # IN  (n,)
+    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample."""
+    if out.shape[0] != 2 or src.shape[1] != out.shape[1] or gl.shape[0] < out.shape[1] or gr.shape[0] < out.shape[1]:
+        raise ValueError("apply_gain_arrays: shapes do not match")
+    with nogil:
+        _gain_arrays(src, out, gl, gr)
+
+
+def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
+               const float[:, ::1] src,  # IN    (1 or channels, n)
+               double gain):
+    """dst += src * gain (a mono src feeds every channel of dst)."""
+    if src.shape[1] != dst.shape[1]:
+        raise ValueError("accumulate: lengths do not match")
+    with nogil:
+        _accumulate(dst, src, gain)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def deinterleave(const float[:, ::1] src,  # IN  (n, channels): frames as a file holds them
+                 float[:, :] out):          # OUT (channels, n), rows may be slices of longer rows
+    """out[c, i] = src[i, c]: a file's interleaved frames into the engine's planar block."""
+    cdef Py_ssize_t i, c, n = src.shape[0], nc = src.shape[1]
+    if out.shape[0] != nc or out.shape[1] != n:
+        raise ValueError("deinterleave: shapes do not match")
+    if n and out.strides[1] != sizeof(float):
+        raise ValueError("deinterleave: out's rows must be contiguous")
+    cdef float* o0
+    cdef float* o1
+    with nogil:
+        if nc == 2:
+            o0 = &out[0, 0]
+            o1 = &out[1, 0]
+            for i in range(n):
+                o0[i] = src[i, 0]
+                o1[i] = src[i, 1]
+        else:
+            for c in range(nc):
+                for i in range(n):
+                    out[c, i] = src[i, c]
+
+
+DEF SUM_CHUNK = 512
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _sum_rows(float* d, float** rows, const double* g, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    # d[i] = (((0 + r0[i] g0) + r1[i] g1) + ...): each product rounded to float32, then added in
+    # float32, in the order of the rows -- exactly what zeroing d and calling _accumulate per row
+    # does, in one pass over d instead of one per row.
+    cdef float acc[SUM_CHUNK]
+    cdef Py_ssize_t i0, j, k, w
+    cdef const float* r
+    cdef double gk
+    i0 = 0
+    while i0 < n:
+        w = n - i0 if n - i0 < SUM_CHUNK else SUM_CHUNK
+        for j in range(w):
+            acc[j] = 0.0
+        for k in range(m):
+            r = rows[k] + i0
+            gk = g[k]
+            if gk == 1.0:  # r * 1.0 in float64, rounded to float32, is r: the same bits, fewer steps
+                for j in range(w):
+                    acc[j] = acc[j] + r[j]
+            else:
+                for j in range(w):
+                    acc[j] = acc[j] + <float>(r[j] * gk)
+        for j in range(w):
+            d[i0 + j] = acc[j]
+        i0 += w
+
+
+def sum_into(float[:, ::1] dst,           # OUT (channels, n)
+             list srcs,                   # IN  arrays (1 or channels, n), float32, C-contiguous
+             const double[::1] gains):    # IN  one per source
+    """dst = sum of srcs[k] * gains[k], added in the order of srcs (a mono source feeds every
+    channel): the same bits as zeroing dst and calling accumulate() for each source in turn."""
+    cdef Py_ssize_t m = len(srcs), nc = dst.shape[0], n = dst.shape[1], k, c, r
+    cdef const float[:, ::1] v
+    if gains.shape[0] != m:
+        raise ValueError("sum_into: one gain per source")
+    if n == 0:
+        return
+    cdef float** rows = <float**>malloc(max(m, 1) * nc * sizeof(float*))
+    if rows == NULL:
+        raise MemoryError()
+    try:
+        for k in range(m):
+            v = srcs[k]
+            if v.shape[1] != n or v.shape[0] < 1:
+                raise ValueError("sum_into: lengths do not match")
+            for c in range(nc):
+                r = c if c < v.shape[0] else v.shape[0] - 1
+                rows[c * m + k] = <float*>&v[r, 0]
+        with nogil:
+            for c in range(nc):
+                _sum_rows(&dst[c, 0], &rows[c * m], &gains[0] if m else NULL, m, n)
+    finally:
+        free(rows)
