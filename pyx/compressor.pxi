@@ -96,6 +96,27 @@ cdef inline float _largest(const float* v, Py_ssize_t m) noexcept nogil:
     return peak
 
 
+cdef inline float _curve(float lf, float T, float W, float Rm1, bint divide) noexcept nogil:
+    # the static curve of one level (branch-free: selects between computed values only, so the loops
+    # that call it vectorise). divide=False is only for W == 0, where wf is 1 and kf / wf is kf.
+    cdef float xf, of, hf, wf, kf, ff
+    cdef bint below, inknee
+    lf = lf if lf > <float>LOG_FLOOR else <float>LOG_FLOOR
+    xf = <float>DB_PER_LOG2 * log2f_nb(lf)
+    of = xf - T
+    hf = of + <float>0.5 * W
+    kf = Rm1 * hf * hf
+    if divide:
+        wf = <float>2.0 * W
+        wf = wf if wf > <float>0.0 else <float>1.0
+        kf = kf / wf
+    ff = Rm1 * of
+    below = xf < T - <float>0.5 * W
+    inknee = <float>2.0 * fabsf(of) <= W
+    kf = kf if inknee else ff
+    return <float>0.0 if below else kf
+
+
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef inline void _pass_curve(const float* level, float peak, Py_ssize_t m, const float* fT, const float* fW,
@@ -104,8 +125,7 @@ cdef inline void _pass_curve(const float* level, float peak, Py_ssize_t m, const
     # A chunk is skipped only when its loudest sample is under the lowest knee start by a margin
     # (1e-3 dB) larger than log2f_nb's error, so that every sample in it would give 0 here too.
     cdef Py_ssize_t j
-    cdef float lo, lk, lf, xf, of, hf, wf, kf, ff
-    cdef bint below, inknee
+    cdef float lo, lk
     lo = fT[0] - <float>0.5 * fW[0]
     if not constant:  # the lowest knee start in the chunk (with constants: every one is lo)
         for j in range(m):
@@ -114,22 +134,12 @@ cdef inline void _pass_curve(const float* level, float peak, Py_ssize_t m, const
     if peak < LOG_FLOOR or <float>DB_PER_LOG2 * log2f_nb(peak) < lo - <float>1e-3:
         for j in range(m):
             gc[j] = 0.0
-    else:
-        # branch-free (selects between computed values only), so the loop vectorises 4-wide
+    elif constant and fW[0] == <float>0.0:  # no knee: the division by wf = 1 is left out (same bits)
         for j in range(m):
-            lf = level[j]
-            lf = lf if lf > <float>LOG_FLOOR else <float>LOG_FLOOR
-            xf = <float>DB_PER_LOG2 * log2f_nb(lf)
-            of = xf - fT[j]
-            hf = of + <float>0.5 * fW[j]
-            wf = <float>2.0 * fW[j]
-            wf = wf if wf > <float>0.0 else <float>1.0
-            kf = fRm1[j] * hf * hf / wf
-            ff = fRm1[j] * of
-            below = xf < fT[j] - <float>0.5 * fW[j]
-            inknee = <float>2.0 * fabsf(of) <= fW[j]
-            kf = kf if inknee else ff
-            gc[j] = <float>0.0 if below else kf
+            gc[j] = _curve(level[j], fT[j], fW[j], fRm1[j], False)
+    else:
+        for j in range(m):
+            gc[j] = _curve(level[j], fT[j], fW[j], fRm1[j], True)
 
 
 @cython.boundscheck(False)
