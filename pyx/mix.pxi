@@ -160,3 +160,28 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
                 _sum_rows(&dst[c, 0], &rows[c * m], &gains[0] if m else NULL, m, n)
     finally:
         free(rows)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def interleave(const float[:, :] src,   # IN  (channels, n), rows contiguous
+               float[:, ::1] out):      # OUT (n, channels): frames as a file holds them
+    """out[i, c] = src[c, i]: the engine's planar block into a file's interleaved frames."""
+    cdef Py_ssize_t i, c, n = src.shape[1], nc = src.shape[0]
+    if out.shape[0] != n or out.shape[1] != nc:
+        raise ValueError("interleave: shapes do not match")
+    if n and src.strides[1] != sizeof(float):
+        raise ValueError("interleave: src's rows must be contiguous")
+    cdef const float* s0
+    cdef const float* s1
+    with nogil:
+        if nc == 2 and n:
+            s0 = &src[0, 0]
+            s1 = &src[1, 0]
+            for i in range(n):
+                out[i, 0] = s0[i]
+                out[i, 1] = s1[i]
+        else:
+            for c in range(nc):
+                for i in range(n):
+                    out[i, c] = src[c, i]

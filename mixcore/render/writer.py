@@ -13,6 +13,9 @@ import soundfile as sf
 
 from ..atomic import temp_beside
 from ..errors import MixcoreError
+from ..simd import kernel
+
+mix = kernel("mix")  # interleaving float output: pyx/mix.pxi
 
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF"}
 
@@ -84,6 +87,7 @@ class AtomicWriter:
         self.where = where
         self._tmp: str | None = None
         self._file: sf.SoundFile | None = None
+        self._frames = np.empty((0, channels), dtype=np.float32)  # interleaving buffer (float output)
 
     def __enter__(self) -> "AtomicWriter":
         folder = self.path.parent
@@ -111,7 +115,15 @@ class AtomicWriter:
         if self.dither is not None:
             self._file.write(self.dither.quantise(block))
         else:
-            self._file.write(np.ascontiguousarray(block.T))
+            n = block.shape[1]
+            if self._frames.shape[0] < n:
+                self._frames = np.empty((n, self.channels), dtype=np.float32)
+            frames = self._frames[:n]
+            block = np.asarray(block, dtype=np.float32)
+            if block.strides[1] != block.itemsize:
+                block = np.ascontiguousarray(block)
+            mix.interleave(block, frames)
+            self._file.write(frames)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._file is not None and self._tmp is not None
