@@ -117,10 +117,26 @@ class _NodeState:
     out: np.ndarray | None = None  # the output slot of the block last handed out (what callers read)
     starts: list[int] = field(default_factory=list)  # engine time at which processor k's input is song time 0
     started: int = 0  # max(starts): from here on every processor runs on whole blocks
+    work_views: list[np.ndarray] = field(default_factory=list)  # per slot: works as (channels, B)
+    out_views: list[np.ndarray] = field(default_factory=list)  # per slot: outs as (2, B)
+    plain: list | None = None  # the sources, in summation order, when every input is a plain edge
+    plain_gains: np.ndarray | None = None  # their edge gains
 
     def __post_init__(self) -> None:
         self.starts = [self.plan.arrival + pre for pre in self.plan.pre_latency]
         self.started = max(self.starts, default=0)
+        # whole-block views of every slot, made once (most blocks are whole; view() for the others)
+        ch = self.plan.node.channels
+        self.work_views = [w.reshape(ch, -1) for w in self.works]
+        self.out_views = [o.reshape(2, -1) for o in self.outs]
+
+    def work(self, slot: int, n: int) -> np.ndarray:
+        v = self.work_views[slot]
+        return v if v.shape[1] == n else view(self.works[slot], self.plan.node.channels, n)
+
+    def output(self, slot: int, n: int) -> np.ndarray:
+        v = self.out_views[slot]
+        return v if v.shape[1] == n else view(self.outs[slot], 2, n)
 
 
 @dataclass
@@ -198,6 +214,9 @@ class Engine:
                 st.proc_lanes.setdefault(index, []).append((param, lane))
         for st in self.states.values():
             st.sums = [self._sum_entry(st, ep) for ep in st.plan.sums]
+            every_plain = not st.keys and all(plain for _src, _ep, plain, _key in st.sums)
+            st.plain = [src for src, _ep, _plain, _key in st.sums] if every_plain else None
+            st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
         # each item of a layer: a node, or a bank of nodes (banks=False: every node alone, for tests)
@@ -389,7 +408,7 @@ class Engine:
     def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
         """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
         node = st.plan.node
-        work = view(st.works[slot], node.channels, n)
+        work = st.work(slot, n)
         if node.source is not None:
             node.source.read_into(work)
             if node.polarity_invert:
@@ -411,7 +430,7 @@ class Engine:
 
     def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int) -> None:
         """Fader and pan, from the chain's output into the node's output slot."""
-        out = view(st.outs[slot], 2, n)
+        out = st.output(slot, n)
         if st.gain_lane is None and st.pan_lane is None:
             mix.apply_gains(work, out, st.gains[0], st.gains[1])
         else:
@@ -421,6 +440,9 @@ class Engine:
         """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
         every edge's signal of the same block, in the plan's summation order (one native pass per
         destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
+        if st.plain is not None and work is not None and st.inbuf is None:  # the common case
+            mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains)
+            return
         inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
         into: dict[int, tuple[list, list]] = {}
         if inp is not None:
@@ -429,7 +451,7 @@ class Engine:
             into[index] = ([], [])
         for src, ep, plain, key in st.sums:
             if plain:
-                sig, gain = view(src.outs[slot], 2, n), ep.gain
+                sig, gain = src.output(slot, n), ep.gain
             else:
                 sig, gain = self._edge_signal(src, ep, e0, n, slot)
             sigs, gains = into[-1 if key is None else ep.edge.processor_index]
@@ -449,7 +471,7 @@ class Engine:
             sig = view(src.works[slot], src.plan.node.channels, n)
             gain = ep.gain * (CENTRE if sig.shape[0] == 1 else 1.0)
         else:
-            sig = view(src.outs[slot], 2, n)
+            sig = src.output(slot, n)
             gain = ep.gain
         lane = src.send_lanes.get(e.dst) if e.kind == "send" else None
         if lane is not None:  # automated send level: per-sample gain at the tap, before any delay
