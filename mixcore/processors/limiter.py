@@ -5,10 +5,14 @@ import math
 
 import numpy as np
 
-from .._dsp.limiter import process_limiter, process_limiter_automated
+from ..simd import kernel
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
+
+_K = kernel("limiter")
+process_limiter = _K.process_limiter
+process_limiter_automated = _K.process_limiter_automated
 
 #: Internal safety margin below the ceiling, covering the interpolator's error.
 MARGIN_DB = 0.1
