@@ -10,7 +10,7 @@ seg[t] = the largest value over the segment and all channels.
 Stage 2, per sample (sequential):
  1. tp[m] = max(seg of the segments on both sides of x[m]);
  2. required gain r[m] = min(1, ceiling / tp[m]);
- 3. h[j] = min(r[j .. j+D-1]) (sliding minimum, monotonic deque), then
+ 3. h[j] = min(r[j .. j+D-1]) (sliding minimum, van Herk / Gil-Werman), then
     s[j] = mean(h[j-D+1 .. j]) (moving average): every term of the mean covers
     sample j, so s[j] <= r[j]; the gain ramps down over D samples before a peak;
  4. release: e[j] = s[j] if s[j] < e[j-1] else e[j-1] + (s[j] - e[j-1]) (1 - a_R),
@@ -21,7 +21,7 @@ cimport cython
 from automation cimport at, changed, run_end
 from libc.math cimport exp, fabs, pow
 
-DEF CH = 64
+DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
 
 
 cdef extern from *:
@@ -192,82 +192,130 @@ cdef void _segments(const float[:, ::1] w, Py_ssize_t n, const float[:, ::1] fir
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+@cython.cdivision(True)
 cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline,
-                 double[::1] dq_val, long long[::1] dq_idx, double[::1] hring, double[::1] st, long long[::1] ist,
+                 double[:, ::1] vh, double[::1] hring, double[::1] st, long long[::1] ist,
                  double ceiling, double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
-    # samples i0 .. i1 - 1 of x; ist: [t, dq_head, dq_tail]; st: [seg_prev, hsum, env, min gain seen]
-    cdef Py_ssize_t c, i, nc = x.shape[0]
-    cdef Py_ssize_t dmask = dline.shape[1] - 1, qmask = dq_val.shape[0] - 1, amask = hring.shape[0] - 1
-    cdef long long t = ist[0], head = ist[1], tail = ist[2], m, jj
-    cdef double seg_prev = st[0], hsum = st[1], env = st[2], gmin = st[3]
-    cdef double v, seg, tp, r, h, s
-    cdef Py_ssize_t L = D - 1 + K
-    for i in range(i0, i1):
+    # samples i0 .. i1 - 1 of x, in chunks of LCH: (1) required gains r, branch-free; (2) the recursions,
+    # sample by sample; (3) delay line in, gain and clip out, per channel.
+    # ist: [t, phase of r[t - K] in its block of D]; st: [seg_prev, hsum, env, min gain seen, P]
+    # vh: row 0 the r of the current block of D (by phase), row 1 (D + 1) the suffix minima of the
+    # previous block, then 1.0 (van Herk / Gil-Werman sliding minimum: h[j] = min(suffix of j's
+    # block from j, prefix of the next block to j + D - 1); blocks at multiples of D of r's index, so
+    # the same for every block size; the minimum is exact whatever the algorithm, so the same bits as
+    # the monotonic deque of earlier versions).
+    cdef Py_ssize_t c, i, a, cnt, nc = x.shape[0]
+    cdef Py_ssize_t dmask = dline.shape[1] - 1, amask = hring.shape[0] - 1
+    cdef long long t = ist[0], ph = ist[1], jj, t0
+    cdef double seg_prev = st[0], hsum = st[1], env = st[2], gmin = st[3], P = st[4]
+    cdef double v, tp, q, h, s, k_rel = 1.0 - a_rel, dd = <double>D
+    cdef double* rblk = &vh[0, 0]
+    cdef double* suf = &vh[1, 0]
+    cdef double rr[LCH]
+    cdef double ev[LCH]
+    cdef float* xc
+    cdef float* dl
+    cdef Py_ssize_t L = D - 1 + K, p0, span, o
+    a = i0
+    while a < i1:
+        cnt = i1 - a if i1 - a < LCH else LCH
+        # (1) r[m] = min(1, ceiling / tp[m]), tp[m] = max of the segments on both sides of x[m]
+        rr[0] = segv[a] if segv[a] > seg_prev else seg_prev
+        for i in range(1, cnt):
+            rr[i] = segv[a + i] if segv[a + i] > segv[a + i - 1] else segv[a + i - 1]
+        seg_prev = segv[a + cnt - 1]
+        for i in range(cnt):
+            tp = rr[i]
+            q = ceiling / tp
+            rr[i] = q if tp > ceiling else 1.0
+        # (2) sliding minimum, moving average, release
+        t0 = t
+        for i in range(cnt):
+            ph += 1
+            if ph == D:      # a block of r is complete: its suffix minima
+                suf[D - 1] = rblk[D - 1]
+                for o in range(D - 2, -1, -1):
+                    suf[o] = rblk[o] if rblk[o] < suf[o + 1] else suf[o + 1]
+                ph = 0
+                P = rr[i]
+            elif rr[i] < P:
+                P = rr[i]
+            rblk[ph] = rr[i]
+            h = suf[ph + 1] if suf[ph + 1] < P else P
+            jj = t - K - D + 1
+            hsum = hsum + h - hring[jj & amask]
+            hring[(jj + D) & amask] = h
+            s = hsum / dd
+            if s < env:
+                env = s
+            else:
+                env = env + (s - env) * k_rel
+            ev[i] = env
+            t += 1
+        for i in range(cnt):
+            gmin = ev[i] if ev[i] < gmin else gmin
+        # (3) per channel: the input into the delay ring, the delayed sample times the gain out, clipped
         for c in range(nc):
-            dline[c, t & dmask] = x[c, i]
-        seg = segv[i]
-        tp = seg if seg > seg_prev else seg_prev
-        seg_prev = seg
-        m = t - K
-        r = ceiling / tp if tp > ceiling else 1.0
-        while tail > head and dq_val[(tail - 1) & qmask] >= r:
-            tail -= 1
-        dq_val[tail & qmask] = r
-        dq_idx[tail & qmask] = m
-        tail += 1
-        jj = m - D + 1
-        while dq_idx[head & qmask] < jj:
-            head += 1
-        h = dq_val[head & qmask]
-        hsum = hsum + h - hring[jj & amask]
-        hring[(jj + D) & amask] = h
-        s = hsum / D
-        if s < env:
-            env = s
-        else:
-            env = env + (s - env) * (1.0 - a_rel)
-        if env < gmin:
-            gmin = env
-        for c in range(nc):
-            v = dline[c, (t - L) & dmask] * env
-            if v > clip:
-                v = clip
-            elif v < -clip:
-                v = -clip
-            x[c, i] = <float>v
-        t += 1
+            xc = &x[c, a]
+            dl = &dline[c, 0]
+            o = 0
+            while o < cnt:   # contiguous spans of the ring
+                p0 = (t0 + o) & dmask
+                span = cnt - o if cnt - o < dmask + 1 - p0 else dmask + 1 - p0
+                for i in range(span):
+                    dl[p0 + i] = xc[o + i]
+                o += span
+            o = 0
+            while o < cnt:
+                p0 = (t0 + o - L) & dmask
+                span = cnt - o if cnt - o < dmask + 1 - p0 else dmask + 1 - p0
+                for i in range(span):
+                    v = dl[p0 + i] * ev[o + i]
+                    v = clip if v > clip else v
+                    v = -clip if v < -clip else v
+                    xc[o + i] = <float>v
+                o += span
+        a += cnt
     ist[0] = t
-    ist[1] = head
-    ist[2] = tail
+    ist[1] = ph
     st[0] = seg_prev
     st[1] = hsum
     st[2] = env
     st[3] = gmin
+    st[4] = P
+
+
+def _check(x, w, fir, segv, dline, vh, state, istate, lookahead, name):
+    cdef Py_ssize_t n = x.shape[1]
+    if (w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64
+            or fir.shape[0] != 3 or w.shape[0] != x.shape[0] or dline.shape[0] != x.shape[0]
+            or dline.shape[1] < lookahead - 1 + fir.shape[1] // 2 + LCH or dline.shape[1] & (dline.shape[1] - 1)
+            or vh.shape[0] != 2 or vh.shape[1] < lookahead + 1 or state.shape[0] < 5 or istate.shape[0] < 2
+            or lookahead < 1):
+        raise ValueError(f"{name}: shapes do not match")
 
 
 def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
                     const float[:, ::1] w,       # IN    (channels, taps + n): the last taps inputs, then x
                     const float[:, ::1] fir,     # IN    (3, taps) interpolator phases 1/4, 2/4, 3/4
                     double[::1] segv,            # work  (>= n,) per-sample true-peak segments
-                    float[:, ::1] dline,         # INOUT (channels, 2^k > latency) delay ring
-                    double[::1] dq_val,          # INOUT (2^k > D) sliding-minimum deque values
-                    long long[::1] dq_idx,       # INOUT its sample indices
+                    float[:, ::1] dline,         # INOUT (channels, 2^k >= latency + 256) delay ring
+                    double[:, ::1] vh,           # INOUT (2, D + 1) sliding minimum: r of this block, suffix minima
                     double[::1] hring,           # INOUT (2^k > D) minima for the moving average
-                    double[::1] state,           # INOUT [seg_prev, hsum, env, min gain]
-                    long long[::1] istate,       # INOUT [t, deque head, deque tail]
+                    double[::1] state,           # INOUT [seg_prev, hsum, env, min gain, running prefix minimum]
+                    long long[::1] istate,       # INOUT [t, phase of r in its block]
                     double ceiling, double clip, double a_release, Py_ssize_t lookahead):
     """Limit x in place; see the module docstring."""
     cdef Py_ssize_t n = x.shape[1]
-    if w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64:
-        raise ValueError("process_limiter: shapes do not match")
+    _check(x, w, fir, segv, dline, vh, state, istate, lookahead, "process_limiter")
     with nogil:
         _segments(w, n, fir, segv, ceiling)
-        _limit(x, 0, n, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_release, lookahead,
+        _limit(x, 0, n, segv, dline, vh, hring, state, istate, ceiling, clip, a_release, lookahead,
                fir.shape[1] // 2)
 
 
 def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const float[:, ::1] fir, double[::1] segv,
-                              float[:, ::1] dline, double[::1] dq_val, long long[::1] dq_idx, double[::1] hring,
+                              float[:, ::1] dline, double[:, ::1] vh, double[::1] hring,
                               double[::1] state, long long[::1] istate,   # as process_limiter
                               const double[::1] ceiling_dbtp,             # IN per-sample parameters, (n,) or (1,)
                               const double[::1] release_ms,
@@ -278,8 +326,7 @@ def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const floa
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
     cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0, lowest
     cdef Py_ssize_t i
-    if w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64:
-        raise ValueError("process_limiter_automated: shapes do not match")
+    _check(x, w, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
     with nogil:
         lowest = ceiling_dbtp[0]
         for i in range(ceiling_dbtp.shape[0]):
@@ -296,6 +343,6 @@ def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const floa
                 clip = pow(10.0, c / 20.0)
             if changed(release_ms, a):
                 a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
-            _limit(x, a, b, segv, dline, dq_val, dq_idx, hring, state, istate, ceiling, clip, a_rel, lookahead,
+            _limit(x, a, b, segv, dline, vh, hring, state, istate, ceiling, clip, a_rel, lookahead,
                    fir.shape[1] // 2)
             a = b

@@ -18,6 +18,8 @@ process_limiter_automated = _K.process_limiter_automated
 MARGIN_DB = 0.1
 #: Interpolator taps per phase (the detector looks TAPS/2 samples ahead).
 TAPS = 24
+#: Samples per chunk of the kernel's gain stage (LCH in pyx/limiter.pxi): the delay ring holds this much more.
+CHUNK = 256
 
 
 def interpolator_phases(taps: int = 12, factor: int = 4, beta: float = 7.0) -> np.ndarray:
@@ -78,12 +80,11 @@ class Limiter(Processor):
         self._w = np.zeros(ch * (TAPS + spec.max_block_size), dtype=np.float32)
         self._tail = np.zeros((ch, TAPS), dtype=np.float32)
         self._seg = np.zeros(spec.max_block_size, dtype=np.float64)
-        self._dline = np.zeros((ch, _pow2(self._D + TAPS)), dtype=np.float32)
-        self._dq_val = np.zeros(_pow2(self._D + 2), dtype=np.float64)
-        self._dq_idx = np.zeros(_pow2(self._D + 2), dtype=np.int64)
+        self._dline = np.zeros((ch, _pow2(self._D + TAPS + CHUNK)), dtype=np.float32)
+        self._vh = np.ones((2, self._D + 1), dtype=np.float64)  # sliding minimum: r of this block, suffix minima
         self._hring = np.ones(_pow2(self._D + 1), dtype=np.float64)
-        self._state = np.zeros(4, dtype=np.float64)
-        self._istate = np.zeros(3, dtype=np.int64)
+        self._state = np.zeros(5, dtype=np.float64)
+        self._istate = np.zeros(2, dtype=np.int64)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
@@ -99,15 +100,17 @@ class Limiter(Processor):
         self._tail[...] = 0.0
         self._dline[...] = 0.0
         self._hring[...] = 1.0
-        self._state[:] = (0.0, float(self._D), 1.0, 1.0)
-        self._istate[:] = (0, 0, 0)
+        self._vh[...] = 1.0  # r before the first sample: 1 (no reduction), neutral in the minimum
+        self._state[:] = (0.0, float(self._D), 1.0, 1.0, 1.0)
+        # the phase (in its block of D) of the r taken in before the first one, r[-TAPS/2 - 1]
+        self._istate[:] = (0, ((-(TAPS // 2)) % self._D - 1) % self._D)
 
     def process(self, block: np.ndarray) -> None:
         ch, n = block.shape
         w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
         w[:, :TAPS] = self._tail
         w[:, TAPS:] = block
-        process_limiter(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
+        process_limiter(block, w, self._FIR, self._seg, self._dline, self._vh, self._hring,
                         self._state, self._istate, self._ceiling, self._clip, self._a_rel, self._D)
         self._tail[...] = w[:, n:]  # the last TAPS inputs, for the next block
 
@@ -118,7 +121,7 @@ class Limiter(Processor):
         w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
         w[:, :TAPS] = self._tail
         w[:, TAPS:] = block
-        process_limiter_automated(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
+        process_limiter_automated(block, w, self._FIR, self._seg, self._dline, self._vh, self._hring,
                                   self._state, self._istate, v["ceiling_dbtp"], v["release_ms"], MARGIN_DB,
                                   self.spec.sample_rate, self._D)
         self._tail[...] = w[:, n:]
