@@ -25,6 +25,7 @@ in that time), so no feedback path can decay into denormal numbers.
 """
 from automation cimport at, changed, run_end
 from libc.math cimport M_PI, ceil, cos, fabs, pow, sqrt
+from libc.string cimport memcpy
 from smooth cimport smooth_next, smooth_target
 
 DEF NL = 8
@@ -46,6 +47,7 @@ DEF S_D0 = 32
 cdef extern from *:
     """
     #include <string.h>
+    #include <math.h>
     /* 4 float64 lanes (one AVX register; two SSE2 registers in the baseline build). Lane arithmetic is
        plain IEEE in source order (no FMA, no reassociation): each lane computes what the scalar code
        computes, so the bits never depend on the build. */
@@ -94,8 +96,62 @@ cdef extern from *:
     }
     static inline double mc_rv_lane(mc_rv_d4 v, int k) { return k < 2 ? v.a[k] : v.b[k - 2]; }
     #endif
-    static inline double mc_rv_guard1(double v) { return (v < 0.0 ? -v : v) < 1e-30 ? 0.0 : v; }
+    static inline double mc_rv_guard1(double v) { return fabs(v) < 1e-30 ? 0.0 : v; }
     static inline double mc_rv_eta(double delay, double d0) { double f = delay - d0; return (1.0 - f) / (1.0 + f); }
+
+    /* Ring buffers (power-of-two size, mask = size - 1): n values from position pos, in at most two pieces. */
+    static inline void mc_rv_get(const double *ring, long long mask, long long pos, Py_ssize_t n, double *out) {
+        long long p = pos & mask, first = mask + 1 - p < n ? mask + 1 - p : n;
+        memcpy(out, ring + p, (size_t)first * sizeof(double));
+        memcpy(out + first, ring, (size_t)(n - first) * sizeof(double));
+    }
+    static inline void mc_rv_put(double *ring, long long mask, long long pos, Py_ssize_t n, const double *in) {
+        long long p = pos & mask, first = mask + 1 - p < n ? mask + 1 - p : n;
+        memcpy(ring + p, in, (size_t)first * sizeof(double));
+        memcpy(ring, in + first, (size_t)(n - first) * sizeof(double));
+    }
+
+    /* Schroeder allpass over samples w .. w + n - 1: v = guard(z[w - M]), z[w] = u + g v, out = c v - g u
+       (c = 1 - g^2). When M >= n every v was written before the call: read all, compute (vectorised),
+       write all; else sample by sample. The same operations either way. */
+    static void mc_rv_allpass(double *ring, long long mask, long long w, long long M, Py_ssize_t n, double g,
+                              double c, const double *__restrict u, double *__restrict out, double *__restrict tmp) {
+        if (M >= n && mask + 1 - M >= n) {
+            Py_ssize_t j = 0;
+            mc_rv_d4 G = mc_rv_bc(g), C = mc_rv_bc(c);
+            mc_rv_get(ring, mask, w - M, n, tmp);
+            for (; j + 4 <= n; j += 4) {
+                mc_rv_d4 v = mc_rv_guard(mc_rv_ld(tmp + j)), uj = mc_rv_ld(u + j);
+                mc_rv_st(tmp + j, mc_rv_add(uj, mc_rv_mul(G, v)));
+                mc_rv_st(out + j, mc_rv_sub(mc_rv_mul(C, v), mc_rv_mul(G, uj)));
+            }
+            for (; j < n; j++) {
+                double v = mc_rv_guard1(tmp[j]), uj = u[j];
+                tmp[j] = uj + g * v;
+                out[j] = c * v - g * uj;
+            }
+            mc_rv_put(ring, mask, w, n, tmp);
+        } else {
+            for (Py_ssize_t j = 0; j < n; j++) {
+                double v = mc_rv_guard1(ring[(w + j - M) & mask]), uj = u[j];
+                ring[(w + j) & mask] = uj + g * v;
+                out[j] = c * v - g * uj;
+            }
+        }
+    }
+
+    /* Predelay: z[w] = u, then u = z[w - M], sample by sample in effect. */
+    static void mc_rv_predelay(double *ring, long long mask, long long w, long long M, Py_ssize_t n, double *u) {
+        if (mask + 1 - M > n) {   /* writing the n values first overwrites none of those still to be read */
+            mc_rv_put(ring, mask, w, n, u);
+            mc_rv_get(ring, mask, w - M, n, u);
+        } else {
+            for (Py_ssize_t j = 0; j < n; j++) {
+                ring[(w + j) & mask] = u[j];
+                u[j] = ring[(w + j - M) & mask];
+            }
+        }
+    }
 
     /* The feedback network, sample by sample, for samples w .. w + cnt - 1. lines: (size, 8) interleaved
        ring; uu: the diffused input; wl, wr: the sums of the line outputs (+ and alternating signs).
@@ -173,6 +229,9 @@ cdef extern from *:
         *rem = left;
     }
     """
+    void mc_rv_allpass(double* ring, long long mask, long long w, long long M, Py_ssize_t n, double g, double c,
+                       const double* u, double* out, double* tmp) nogil
+    void mc_rv_predelay(double* ring, long long mask, long long w, long long M, Py_ssize_t n, double* u) nogil
     void mc_rv_core(double* lines, long long lmask, long long w, Py_ssize_t cnt, const double* uu, double* wl,
                     double* wr, double* sp, double* G, double* B, const double* dG, const double* dB,
                     const double* tG, const double* tB, long long* rem, double* ay, double* eta, double* deta,
@@ -206,6 +265,7 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
     cdef double wl_[RCH]
     cdef double wr_[RCH]
     cdef double mixv[RCH]
+    cdef double tmp[RCH]
     cdef double* apr
     cdef double* wo
     cdef float* xc
@@ -263,22 +323,11 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
                 uu[j] += xc[j]
         for j in range(cnt):
             uu[j] = uu[j] * inv_nc
-        for j in range(cnt):
-            pd[(w + j) & pmask] = uu[j]
-            uu[j] = pd[(w + j - pdd) & pmask]
+        mc_rv_predelay(&pd[0], pmask, w, pdd, cnt, uu)
         for k in range(NAP - 1):
-            apr = &ap[k, 0]
-            for j in range(cnt):
-                u = uu[j]
-                v = _guard(apr[(w + j - apl[k]) & amask])
-                apr[(w + j) & amask] = u + apk[k] * v
-                uu[j] = apc[k] * v - apk[k] * u
-        apr = &ap[NAP - 1, 0]
-        for j in range(cnt):
-            u = uu[j]
-            v = _guard(apr[(w + j - apl[NAP - 1]) & amask])
-            apr[(w + j) & amask] = u + apk[NAP - 1] * v
-            ur_[j] = apc[NAP - 1] * v - apk[NAP - 1] * u
+            mc_rv_allpass(&ap[k, 0], amask, w, apl[k], cnt, apk[k], apc[k], uu, ur_, tmp)
+            memcpy(uu, ur_, cnt * sizeof(double))
+        mc_rv_allpass(&ap[NAP - 1, 0], amask, w, apl[NAP - 1], cnt, apk[NAP - 1], apc[NAP - 1], uu, ur_, tmp)
         # (2) the network
         mc_rv_core(&lines[0, 0], lmask, w, cnt, uu, wl_, wr_, sp, G, B, dG, dB, tG, tB, &rem, ay, eta, deta, ls, lc,
                    dcur, D0, dl, lfo_k, depth)
