@@ -169,7 +169,8 @@ cdef extern from *:
         long long left = *rem;
         const long long e0 = dl[0], e2 = dl[2], e4 = dl[4], e6 = dl[6];
         long long o0 = D0[0], o1 = D0[1], o2 = D0[2], o3 = D0[3];
-        for (Py_ssize_t j = 0; j < cnt; j++) {
+        Py_ssize_t j = 0;
+        while (j < cnt) {
             long long t = w + j;
             if (left > 0) {  /* loop coefficients glide to their targets */
                 left--;
@@ -195,33 +196,54 @@ cdef extern from *:
                 vay = mc_rv_ld(ay); veta = mc_rv_ld(eta); vdeta = mc_rv_ld(deta);
                 o0 = D0[0]; o1 = D0[1]; o2 = D0[2]; o3 = D0[3];
             }
-            mc_rv_d4 rE = mc_rv_set(lines[((t - e0) & lmask) * 8 + 0], lines[((t - e2) & lmask) * 8 + 2],
-                                    lines[((t - e4) & lmask) * 8 + 4], lines[((t - e6) & lmask) * 8 + 6]);
-            mc_rv_d4 xa = mc_rv_set(lines[((t - o0) & lmask) * 8 + 1], lines[((t - o1) & lmask) * 8 + 3],
-                                    lines[((t - o2) & lmask) * 8 + 5], lines[((t - o3) & lmask) * 8 + 7]);
-            mc_rv_d4 xb = mc_rv_set(lines[((t - o0 - 1) & lmask) * 8 + 1], lines[((t - o1 - 1) & lmask) * 8 + 3],
-                                    lines[((t - o2 - 1) & lmask) * 8 + 5], lines[((t - o3 - 1) & lmask) * 8 + 7]);
-            /* allpass interpolators: y = eta (xa - y') + xb */
-            mc_rv_d4 y = mc_rv_add(mc_rv_mul(veta, mc_rv_sub(xa, vay)), xb);
-            veta = mc_rv_add(veta, vdeta);
-            vay = y;
-            /* loop filters: s = G r + B s' */
-            spE = mc_rv_guard(mc_rv_add(mc_rv_mul(GE, rE), mc_rv_mul(BE, spE)));
-            spO = mc_rv_guard(mc_rv_add(mc_rv_mul(GO, y), mc_rv_mul(BO, spO)));
-            /* wl = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), wr the same with - */
-            mc_rv_d4 S = mc_rv_add(rE, y), D = mc_rv_sub(rE, y);
-            mc_rv_d4 V = mc_rv_add(mc_rv_even(S, D), mc_rv_odd(S, D));
-            wl[j] = mc_rv_lane(V, 0) + mc_rv_lane(V, 1);
-            wr[j] = mc_rv_lane(V, 2) + mc_rv_lane(V, 3);
-            /* H s: fast Walsh-Hadamard transform (the butterflies of the scalar version, lane by lane) */
-            mc_rv_d4 a = mc_rv_add(spE, spO), d = mc_rv_sub(spE, spO);   /* (a0, a2, b0, b2), (a1, a3, b1, b3) */
-            mc_rv_d4 A1 = mc_rv_even(a, d), A2 = mc_rv_odd(a, d);        /* (a0, b0, a1, b1), (a2, b2, a3, b3) */
-            mc_rv_d4 P = mc_rv_add(A1, A2), M = mc_rv_sub(A1, A2);      /* (s0, s4, s1, s5), (s2, s6, s3, s7) */
-            mc_rv_d4 X = mc_rv_even(P, M), Y = mc_rv_odd(P, M);          /* (s0 .. s3), (s4 .. s7) */
-            mc_rv_d4 U = mc_rv_bc(uu[j]), N = mc_rv_bc(NORM);
-            double *lw = lines + (t & lmask) * 8;
-            mc_rv_st(lw, mc_rv_add(mc_rv_mul(mc_rv_add(X, Y), N), U));
-            mc_rv_st(lw + 4, mc_rv_add(mc_rv_mul(mc_rv_sub(X, Y), N), U));
+            /* a span: up to the next LFO step or coefficient change, without a wrap of any ring position */
+            long long pos[13] = {t - e0, t - e2, t - e4, t - e6, t - o0, t - o1, t - o2, t - o3,
+                                 t - o0 - 1, t - o1 - 1, t - o2 - 1, t - o3 - 1, t};
+            Py_ssize_t end = cnt - j;
+            long long step = 16 - (t & 15);
+            end = step < end ? step : end;
+            if (left > 0) end = 1;
+            for (int k = 0; k < 13; k++) {
+                pos[k] &= lmask;
+                long long room = lmask + 1 - pos[k];
+                end = room < end ? room : end;
+            }
+            const double *pe0 = lines + pos[0] * 8 + 0, *pe2 = lines + pos[1] * 8 + 2;
+            const double *pe4 = lines + pos[2] * 8 + 4, *pe6 = lines + pos[3] * 8 + 6;
+            const double *pa0 = lines + pos[4] * 8 + 1, *pa1 = lines + pos[5] * 8 + 3;
+            const double *pa2 = lines + pos[6] * 8 + 5, *pa3 = lines + pos[7] * 8 + 7;
+            const double *pb0 = lines + pos[8] * 8 + 1, *pb1 = lines + pos[9] * 8 + 3;
+            const double *pb2 = lines + pos[10] * 8 + 5, *pb3 = lines + pos[11] * 8 + 7;
+            double *lw = lines + pos[12] * 8;
+            const double *uj = uu + j;
+            double *wlj = wl + j, *wrj = wr + j;
+            for (Py_ssize_t i = 0; i < end; i++) {
+                Py_ssize_t q = i * 8;
+                mc_rv_d4 rE = mc_rv_set(pe0[q], pe2[q], pe4[q], pe6[q]);
+                mc_rv_d4 xa = mc_rv_set(pa0[q], pa1[q], pa2[q], pa3[q]);
+                mc_rv_d4 xb = mc_rv_set(pb0[q], pb1[q], pb2[q], pb3[q]);
+                /* allpass interpolators: y = eta (xa - y') + xb */
+                mc_rv_d4 y = mc_rv_add(mc_rv_mul(veta, mc_rv_sub(xa, vay)), xb);
+                veta = mc_rv_add(veta, vdeta);
+                vay = y;
+                /* loop filters: s = G r + B s' */
+                spE = mc_rv_guard(mc_rv_add(mc_rv_mul(GE, rE), mc_rv_mul(BE, spE)));
+                spO = mc_rv_guard(mc_rv_add(mc_rv_mul(GO, y), mc_rv_mul(BO, spO)));
+                /* wl = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), wr the same with - */
+                mc_rv_d4 S = mc_rv_add(rE, y), D = mc_rv_sub(rE, y);
+                mc_rv_d4 V = mc_rv_add(mc_rv_even(S, D), mc_rv_odd(S, D));
+                wlj[i] = mc_rv_lane(V, 0) + mc_rv_lane(V, 1);
+                wrj[i] = mc_rv_lane(V, 2) + mc_rv_lane(V, 3);
+                /* H s: fast Walsh-Hadamard transform (the butterflies of the scalar version, lane by lane) */
+                mc_rv_d4 a = mc_rv_add(spE, spO), d = mc_rv_sub(spE, spO);   /* (a0, a2, b0, b2), (a1, a3, b1, b3) */
+                mc_rv_d4 A1 = mc_rv_even(a, d), A2 = mc_rv_odd(a, d);        /* (a0, b0, a1, b1), (a2, b2, a3, b3) */
+                mc_rv_d4 P = mc_rv_add(A1, A2), M = mc_rv_sub(A1, A2);      /* (s0, s4, s1, s5), (s2, s6, s3, s7) */
+                mc_rv_d4 X = mc_rv_even(P, M), Y = mc_rv_odd(P, M);          /* (s0 .. s3), (s4 .. s7) */
+                mc_rv_d4 U = mc_rv_bc(uj[i]), N = mc_rv_bc(NORM);
+                mc_rv_st(lw + q, mc_rv_add(mc_rv_mul(mc_rv_add(X, Y), N), U));
+                mc_rv_st(lw + q + 4, mc_rv_add(mc_rv_mul(mc_rv_sub(X, Y), N), U));
+            }
+            j += end;
         }
         mc_rv_st(sp, spE); mc_rv_st(sp + 4, spO);
         mc_rv_st(G, GE); mc_rv_st(G + 4, GO); mc_rv_st(B, BE); mc_rv_st(B + 4, BO);
