@@ -65,10 +65,19 @@ cdef extern from *:
         mc_rv_d4 a = (mc_rv_d4)((mc_rv_l4)v & 0x7fffffffffffffffLL);
         return (mc_rv_d4)((mc_rv_l4)v & ~(mc_rv_l4)(a < 1e-30));
     }
-    /* (a0, a2, b0, b2) and (a1, a3, b1, b3) */
-    static inline mc_rv_d4 mc_rv_even(mc_rv_d4 a, mc_rv_d4 b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
-    static inline mc_rv_d4 mc_rv_odd(mc_rv_d4 a, mc_rv_d4 b) { return __builtin_shufflevector(a, b, 1, 3, 5, 7); }
     static inline double mc_rv_lane(mc_rv_d4 v, int k) { return v[k]; }
+    /* within each pair of lanes: (x0, y0, x2, y2) and (x1, y1, x3, y3) */
+    static inline mc_rv_d4 mc_rv_unlo(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 0, 4, 2, 6); }
+    static inline mc_rv_d4 mc_rv_unhi(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 1, 5, 3, 7); }
+    /* halves: (x0, x1, y0, y1) and (x2, x3, y2, y3) */
+    static inline mc_rv_d4 mc_rv_lohalf(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 0, 1, 4, 5); }
+    static inline mc_rv_d4 mc_rv_hihalf(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 2, 3, 6, 7); }
+    /* (v0 + v2, v1 + v3) stored at p */
+    static inline void mc_rv_st_fold(double *p, mc_rv_d4 v) {
+        typedef double d2 __attribute__((vector_size(16)));
+        d2 lo = __builtin_shufflevector(v, v, 0, 1), hi = __builtin_shufflevector(v, v, 2, 3), r = lo + hi;
+        memcpy(p, &r, sizeof r);
+    }
     #else
     /* two native 2-lane registers */
     typedef double mc_rv_d2 __attribute__((vector_size(16)));
@@ -88,13 +97,16 @@ cdef extern from *:
         return (mc_rv_d2)((mc_rv_l2)v & ~(mc_rv_l2)(a < 1e-30));
     }
     static inline mc_rv_d4 mc_rv_guard(mc_rv_d4 v) { v.a = mc_rv_guard2(v.a); v.b = mc_rv_guard2(v.b); return v; }
-    static inline mc_rv_d4 mc_rv_even(mc_rv_d4 x, mc_rv_d4 y) {
-        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, x.b, 0, 2); v.b = __builtin_shufflevector(y.a, y.b, 0, 2); return v;
-    }
-    static inline mc_rv_d4 mc_rv_odd(mc_rv_d4 x, mc_rv_d4 y) {
-        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, x.b, 1, 3); v.b = __builtin_shufflevector(y.a, y.b, 1, 3); return v;
-    }
     static inline double mc_rv_lane(mc_rv_d4 v, int k) { return k < 2 ? v.a[k] : v.b[k - 2]; }
+    static inline mc_rv_d4 mc_rv_unlo(mc_rv_d4 x, mc_rv_d4 y) {
+        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, y.a, 0, 2); v.b = __builtin_shufflevector(x.b, y.b, 0, 2); return v;
+    }
+    static inline mc_rv_d4 mc_rv_unhi(mc_rv_d4 x, mc_rv_d4 y) {
+        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, y.a, 1, 3); v.b = __builtin_shufflevector(x.b, y.b, 1, 3); return v;
+    }
+    static inline mc_rv_d4 mc_rv_lohalf(mc_rv_d4 x, mc_rv_d4 y) { mc_rv_d4 v; v.a = x.a; v.b = y.a; return v; }
+    static inline mc_rv_d4 mc_rv_hihalf(mc_rv_d4 x, mc_rv_d4 y) { mc_rv_d4 v; v.a = x.b; v.b = y.b; return v; }
+    static inline void mc_rv_st_fold(double *p, mc_rv_d4 v) { mc_rv_d2 r = v.a + v.b; memcpy(p, &r, sizeof r); }
     #endif
     static inline double mc_rv_guard1(double v) { return fabs(v) < 1e-30 ? 0.0 : v; }
     static inline double mc_rv_eta(double delay, double d0) { double f = delay - d0; return (1.0 - f) / (1.0 + f); }
@@ -154,11 +166,12 @@ cdef extern from *:
     }
 
     /* The feedback network, sample by sample, for samples w .. w + cnt - 1. lines: (size, 8) interleaved
-       ring; uu: the diffused input; wl, wr: the sums of the line outputs (+ and alternating signs).
+       ring; uu: the diffused input; wlr0: the sums of the line outputs (+ and alternating signs), wl and wr
+       interleaved.
        Lanes: E = lines 0, 2, 4, 6 and O = lines 1, 3, 5, 7 (the modulated ones: m = 0 .. 3). sp, G, B,
        dG, dB, tG, tB: 8 values each, E then O. */
     static void mc_rv_core(double *lines, long long lmask, long long w, Py_ssize_t cnt, const double *uu,
-                           double *wl, double *wr, double *sp, double *G, double *B, const double *dG,
+                           double *wlr0, double *sp, double *G, double *B, const double *dG,
                            const double *dB, const double *tG, const double *tB, long long *rem,
                            double *ay, double *eta, double *deta, double *ls, double *lc, double *dcur,
                            long long *D0, const long long *dl, const double *lfo_k, double depth) {
@@ -216,7 +229,7 @@ cdef extern from *:
             const double *pb2 = lines + pos[10] * 8 + 5, *pb3 = lines + pos[11] * 8 + 7;
             double *lw = lines + pos[12] * 8;
             const double *uj = uu + j;
-            double *wlj = wl + j, *wrj = wr + j;
+            double *wlr = wlr0 + 2 * j;
             for (Py_ssize_t i = 0; i < end; i++) {
                 Py_ssize_t q = i * 8;
                 mc_rv_d4 rE = mc_rv_set(pe0[q], pe2[q], pe4[q], pe6[q]);
@@ -229,16 +242,15 @@ cdef extern from *:
                 /* loop filters: s = G r + B s' */
                 spE = mc_rv_guard(mc_rv_add(mc_rv_mul(GE, rE), mc_rv_mul(BE, spE)));
                 spO = mc_rv_guard(mc_rv_add(mc_rv_mul(GO, y), mc_rv_mul(BO, spO)));
-                /* wl = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), wr the same with - */
+                /* wl = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), wr the same with -: S = (r0 + r1, ..),
+                   D = (r0 - r1, ..); (S0 + S1, D0 + D1, S2 + S3, D2 + D3); (wl, wr) */
                 mc_rv_d4 S = mc_rv_add(rE, y), D = mc_rv_sub(rE, y);
-                mc_rv_d4 V = mc_rv_add(mc_rv_even(S, D), mc_rv_odd(S, D));
-                wlj[i] = mc_rv_lane(V, 0) + mc_rv_lane(V, 1);
-                wrj[i] = mc_rv_lane(V, 2) + mc_rv_lane(V, 3);
+                mc_rv_st_fold(wlr + 2 * i, mc_rv_add(mc_rv_unlo(S, D), mc_rv_unhi(S, D)));
                 /* H s: fast Walsh-Hadamard transform (the butterflies of the scalar version, lane by lane) */
                 mc_rv_d4 a = mc_rv_add(spE, spO), d = mc_rv_sub(spE, spO);   /* (a0, a2, b0, b2), (a1, a3, b1, b3) */
-                mc_rv_d4 A1 = mc_rv_even(a, d), A2 = mc_rv_odd(a, d);        /* (a0, b0, a1, b1), (a2, b2, a3, b3) */
-                mc_rv_d4 P = mc_rv_add(A1, A2), M = mc_rv_sub(A1, A2);      /* (s0, s4, s1, s5), (s2, s6, s3, s7) */
-                mc_rv_d4 X = mc_rv_even(P, M), Y = mc_rv_odd(P, M);          /* (s0 .. s3), (s4 .. s7) */
+                mc_rv_d4 A1 = mc_rv_unlo(a, d), A2 = mc_rv_unhi(a, d);       /* (a0, a1, b0, b1), (a2, a3, b2, b3) */
+                mc_rv_d4 P = mc_rv_add(A1, A2), M = mc_rv_sub(A1, A2);      /* (s0, s1, s4, s5), (s2, s3, s6, s7) */
+                mc_rv_d4 X = mc_rv_lohalf(P, M), Y = mc_rv_hihalf(P, M);    /* (s0 .. s3), (s4 .. s7) */
                 mc_rv_d4 U = mc_rv_bc(uj[i]), N = mc_rv_bc(NORM);
                 mc_rv_st(lw + q, mc_rv_add(mc_rv_mul(mc_rv_add(X, Y), N), U));
                 mc_rv_st(lw + q + 4, mc_rv_add(mc_rv_mul(mc_rv_sub(X, Y), N), U));
@@ -254,8 +266,8 @@ cdef extern from *:
     void mc_rv_allpass(double* ring, long long mask, long long w, long long M, Py_ssize_t n, double g, double c,
                        const double* u, double* out, double* tmp) nogil
     void mc_rv_predelay(double* ring, long long mask, long long w, long long M, Py_ssize_t n, double* u) nogil
-    void mc_rv_core(double* lines, long long lmask, long long w, Py_ssize_t cnt, const double* uu, double* wl,
-                    double* wr, double* sp, double* G, double* B, const double* dG, const double* dB,
+    void mc_rv_core(double* lines, long long lmask, long long w, Py_ssize_t cnt, const double* uu, double* wlr,
+                    double* sp, double* G, double* B, const double* dG, const double* dB,
                     const double* tG, const double* tB, long long* rem, double* ay, double* eta, double* deta,
                     double* ls, double* lc, double* dcur, long long* D0, const long long* dl, const double* lfo_k,
                     double depth) nogil
@@ -284,8 +296,7 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
     cdef double u, v
     cdef double uu[RCH]         # the diffused input
     cdef double ur_[RCH]        # ... through the fifth allpass (right channel's onset)
-    cdef double wl_[RCH]
-    cdef double wr_[RCH]
+    cdef double wlr[2 * RCH]    # wet left, right (interleaved)
     cdef double mixv[RCH]
     cdef double tmp[RCH]
     cdef double* apr
@@ -351,12 +362,12 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
             memcpy(uu, ur_, cnt * sizeof(double))
         mc_rv_allpass(&ap[NAP - 1, 0], amask, w, apl[NAP - 1], cnt, apk[NAP - 1], apc[NAP - 1], uu, ur_, tmp)
         # (2) the network
-        mc_rv_core(&lines[0, 0], lmask, w, cnt, uu, wl_, wr_, sp, G, B, dG, dB, tG, tB, &rem, ay, eta, deta, ls, lc,
+        mc_rv_core(&lines[0, 0], lmask, w, cnt, uu, wlr, sp, G, B, dG, dB, tG, tB, &rem, ay, eta, deta, ls, lc,
                    dcur, D0, dl, lfo_k, depth)
         # (3) wet outputs, mix
         for j in range(cnt):
-            wl_[j] = wet_gain * wl_[j] + early * uu[j]
-            wr_[j] = wet_gain * wr_[j] + early * ur_[j]
+            wlr[2 * j] = wet_gain * wlr[2 * j] + early * uu[j]
+            wlr[2 * j + 1] = wet_gain * wlr[2 * j + 1] + early * ur_[j]
         if mix_ramp[3] > 0.0:
             for j in range(cnt):
                 mixv[j] = smooth_next(&mix_ramp[0])
@@ -365,9 +376,9 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
                 mixv[j] = mix_ramp[0]
         for c in range(nc):
             xc = &x[c, i]
-            wo = &wr_[0] if c & 1 else &wl_[0]
+            wo = &wlr[1] if c & 1 else &wlr[0]
             for j in range(cnt):
-                xc[j] = <float>(xc[j] * (1.0 - mixv[j]) + wo[j] * mixv[j])
+                xc[j] = <float>(xc[j] * (1.0 - mixv[j]) + wo[2 * j] * mixv[j])
         w += cnt
         i += cnt
     for k in range(NL):
