@@ -124,31 +124,30 @@ cdef extern from *:
     }
 
     /* Schroeder allpass over samples w .. w + n - 1: v = guard(z[w - M]), z[w] = u + g v, out = c v - g u
-       (c = 1 - g^2). When M >= n every v was written before the call: read all, compute (vectorised),
-       write all; else sample by sample. The same operations either way. */
+       (c = 1 - g^2), in pieces of at most M samples: every v a piece reads was written before it, so a
+       piece reads all, computes (vectorised) and writes all: the same values as sample by sample. */
     static void mc_rv_allpass(double *ring, long long mask, long long w, long long M, Py_ssize_t n, double g,
                               double c, const double *__restrict u, double *__restrict out, double *__restrict tmp) {
-        if (M >= n && mask + 1 - M >= n) {
-            Py_ssize_t j = 0;
-            mc_rv_d4 G = mc_rv_bc(g), C = mc_rv_bc(c);
-            mc_rv_get(ring, mask, w - M, n, tmp);
-            for (; j + 4 <= n; j += 4) {
-                mc_rv_d4 v = mc_rv_guard(mc_rv_ld(tmp + j)), uj = mc_rv_ld(u + j);
-                mc_rv_st(tmp + j, mc_rv_add(uj, mc_rv_mul(G, v)));
-                mc_rv_st(out + j, mc_rv_sub(mc_rv_mul(C, v), mc_rv_mul(G, uj)));
+        mc_rv_d4 G = mc_rv_bc(g), C = mc_rv_bc(c);
+        Py_ssize_t j0 = 0;
+        if (M < 1) M = 1;
+        while (j0 < n) {
+            Py_ssize_t m = n - j0 < M ? n - j0 : M, j = 0;
+            const double *uj = u + j0;
+            double *oj = out + j0;
+            mc_rv_get(ring, mask, w + j0 - M, m, tmp);
+            for (; j + 4 <= m; j += 4) {
+                mc_rv_d4 v = mc_rv_guard(mc_rv_ld(tmp + j)), uu = mc_rv_ld(uj + j);
+                mc_rv_st(tmp + j, mc_rv_add(uu, mc_rv_mul(G, v)));
+                mc_rv_st(oj + j, mc_rv_sub(mc_rv_mul(C, v), mc_rv_mul(G, uu)));
             }
-            for (; j < n; j++) {
-                double v = mc_rv_guard1(tmp[j]), uj = u[j];
-                tmp[j] = uj + g * v;
-                out[j] = c * v - g * uj;
+            for (; j < m; j++) {
+                double v = mc_rv_guard1(tmp[j]), uu = uj[j];
+                tmp[j] = uu + g * v;
+                oj[j] = c * v - g * uu;
             }
-            mc_rv_put(ring, mask, w, n, tmp);
-        } else {
-            for (Py_ssize_t j = 0; j < n; j++) {
-                double v = mc_rv_guard1(ring[(w + j - M) & mask]), uj = u[j];
-                ring[(w + j) & mask] = uj + g * v;
-                out[j] = c * v - g * uj;
-            }
+            mc_rv_put(ring, mask, w + j0, m, tmp);
+            j0 += m;
         }
     }
 
