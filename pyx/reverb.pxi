@@ -224,8 +224,9 @@ cdef extern from *:
             const double *pe4 = lines + pos[2] * 8 + 4, *pe6 = lines + pos[3] * 8 + 6;
             const double *pa0 = lines + pos[4] * 8 + 1, *pa1 = lines + pos[5] * 8 + 3;
             const double *pa2 = lines + pos[6] * 8 + 5, *pa3 = lines + pos[7] * 8 + 7;
-            const double *pb0 = lines + pos[8] * 8 + 1, *pb1 = lines + pos[9] * 8 + 3;
-            const double *pb2 = lines + pos[10] * 8 + 5, *pb3 = lines + pos[11] * 8 + 7;
+            /* x[w - D - 1] of a sample is x[w - D] of the one before: loaded once */
+            mc_rv_d4 xb = mc_rv_set(lines[pos[8] * 8 + 1], lines[pos[9] * 8 + 3], lines[pos[10] * 8 + 5],
+                                    lines[pos[11] * 8 + 7]);
             double *lw = lines + pos[12] * 8;
             const double *uj = uu + j;
             double *wlr = wlr0 + 2 * j;
@@ -233,9 +234,9 @@ cdef extern from *:
                 Py_ssize_t q = i * 8;
                 mc_rv_d4 rE = mc_rv_set(pe0[q], pe2[q], pe4[q], pe6[q]);
                 mc_rv_d4 xa = mc_rv_set(pa0[q], pa1[q], pa2[q], pa3[q]);
-                mc_rv_d4 xb = mc_rv_set(pb0[q], pb1[q], pb2[q], pb3[q]);
                 /* allpass interpolators: y = eta (xa - y') + xb */
                 mc_rv_d4 y = mc_rv_add(mc_rv_mul(veta, mc_rv_sub(xa, vay)), xb);
+                xb = xa;
                 veta = mc_rv_add(veta, vdeta);
                 vay = y;
                 /* loop filters: s = G r + B s' */
