@@ -22,6 +22,23 @@ step; ``counters[1]`` samples remaining), mix ramps as in smooth.pxd. The sines 
 back from the allpass rings and the loop filter outputs are flushed to zero below 1e-30 every
 sample, the interpolator states every 16 samples (|eta| < 0.36 cannot shrink them to a denormal
 in that time), so no feedback path can decay into denormal numbers.
+
+How it runs fast, with the bits of the plain scalar version (tests/test_limiter_reverb_speed_kernels.py
+holds that version and compares bit for bit): blocks are cut into chunks of RCH samples, each in
+three passes.
+ 1. Input: the mean of the channels, then the predelay and each allpass over the whole chunk, from
+    ring spans (memcpy) in pieces of at most the allpass length (every value a piece reads was
+    written before it), computed four samples at a time.
+ 2. The network, sample by sample (mc_rv_core): the 8 lines in two 4-lane float64 vectors, E =
+    lines 0, 2, 4, 6 and O = 1, 3, 5, 7 (the modulated ones), so the four interpolators and the
+    eight loop filters are a few vector operations; the lines are stored interleaved (one row of 8
+    per sample), so a sample writes its 8 values with two vector stores; the butterflies of H and
+    the sums of the taps are the scalar version's additions lane by lane (in-lane unpacks and one
+    half swap). Reads come from spans without ring wraps (pointers, no masks); the second tap of an
+    interpolator is the first tap of the sample before.
+ 3. Wet gains and the mix over the chunk, vectorised.
+Vectors are GCC vector extensions: 4 lanes in one AVX register (reverb_avx) or two SSE2 registers;
+no FMA, so every lane computes exactly what the scalar code computes.
 """
 from automation cimport at, changed, run_end
 from libc.math cimport M_PI, ceil, cos, fabs, pow, sqrt
