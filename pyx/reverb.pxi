@@ -42,7 +42,6 @@ no FMA, so every lane computes exactly what the scalar code computes.
 """
 from automation cimport at, changed, run_end
 from libc.math cimport M_PI, ceil, cos, fabs, pow, sqrt
-from libc.string cimport memcpy
 from smooth cimport smooth_next, smooth_target
 
 DEF NL = 8
@@ -374,9 +373,12 @@ cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] 
         for j in range(cnt):
             uu[j] = uu[j] * inv_nc
         mc_rv_predelay(&pd[0], pmask, w, pdd, cnt, uu)
+        # four diffusers: uu -> ur_ -> uu -> ur_ -> uu; the fifth, for the right channel: uu -> ur_
         for k in range(NAP - 1):
-            mc_rv_allpass(&ap[k, 0], amask, w, apl[k], cnt, apk[k], apc[k], uu, ur_, tmp)
-            memcpy(uu, ur_, cnt * sizeof(double))
+            if k & 1:
+                mc_rv_allpass(&ap[k, 0], amask, w, apl[k], cnt, apk[k], apc[k], ur_, uu, tmp)
+            else:
+                mc_rv_allpass(&ap[k, 0], amask, w, apl[k], cnt, apk[k], apc[k], uu, ur_, tmp)
         mc_rv_allpass(&ap[NAP - 1, 0], amask, w, apl[NAP - 1], cnt, apk[NAP - 1], apc[NAP - 1], uu, ur_, tmp)
         # (2) the network
         mc_rv_core(&lines[0, 0], lmask, w, cnt, uu, wlr, sp, G, B, dG, dB, tG, tB, &rem, ay, eta, deta, ls, lc,
