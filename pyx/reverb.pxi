@@ -234,7 +234,7 @@ cdef extern from *:
             for (int k = 0; k < 13; k++) {
                 pos[k] &= lmask;
                 long long room = lmask + 1 - pos[k];
-                end = room < end ? room : end;
+                if (k < 8 || k == 12) end = room < end ? room : end;   /* (8 .. 11: read once, here) */
             }
             const double *pe0 = lines + pos[0] * 8 + 0, *pe2 = lines + pos[1] * 8 + 2;
             const double *pe4 = lines + pos[2] * 8 + 4, *pe6 = lines + pos[3] * 8 + 6;

@@ -374,3 +374,13 @@ def test_avx_and_baseline_builds_give_the_same_bits():
     for other in outs[1:]:
         for a, b in zip(outs[0], other):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("sr,lookahead", [(2000, 0.5), (4000, 0.5), (3000, 1.0), (192000, 20.0)])
+def test_limiter_sliding_minimum_at_the_extreme_lookaheads(sr, lookahead):
+    """Blocks of D = 1, 2, 3 and 3840 samples for the van Herk minimum, against the deque reference."""
+    x = program(4000, 2, seed=1, level=1.5)
+    ref, _ = ref_limiter(x, -3.0, 10.0, lookahead, sr)
+    for sizes in [(4000,), (1,), (7, 300, 0)]:
+        y = run_blocks(mixcore.Limiter(ceiling_dbtp=-3.0, release_ms=10.0, lookahead_ms=lookahead), x, sizes, sr=sr)
+        np.testing.assert_array_equal(y, ref)
