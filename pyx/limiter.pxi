@@ -37,7 +37,8 @@ holds that version and compares bit for bit):
 """
 cimport cython
 from automation cimport at, changed, run_end
-from libc.math cimport exp, fabs, pow
+from libc.math cimport exp, pow
+from libc.string cimport memcpy
 
 DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
 
@@ -200,12 +201,23 @@ cdef extern from *:
                          double skip, double* seg) nogil
 
 
-cdef void _segments(const float[:, ::1] w, Py_ssize_t n, const float[:, ::1] fir, double[::1] seg,
-                    double skip) noexcept nogil:
-    # w: (channels, taps + n), taps samples of history then the block; seg[i] for i < n (max over channels);
-    # segments provably <= skip may get any value <= skip (mc_lim_segments)
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _segments(const float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
+                    double[::1] seg, double skip) noexcept nogil:
+    # the interpolator's input per channel in wbuf: the last taps inputs (tail), then the block x;
+    # seg[i] for i < n (max over channels); segments provably <= skip may get any value <= skip
+    # (mc_lim_segments). Afterwards tail holds the last taps inputs, for the next call.
+    cdef Py_ssize_t c, nc = x.shape[0], n = x.shape[1], taps = fir.shape[1], stride = taps + n
+    cdef float* w = &wbuf[0]
+    for c in range(nc):
+        memcpy(w + c * stride, &tail[c, 0], taps * sizeof(float))
+        if n > 0:
+            memcpy(w + c * stride + taps, &x[c, 0], n * sizeof(float))
     if n > 0:
-        mc_lim_segments(&w[0, 0], w.shape[0], w.shape[1], n, &fir[0, 0], <int>fir.shape[1], skip, &seg[0])
+        mc_lim_segments(w, nc, stride, n, &fir[0, 0], <int>taps, skip, &seg[0])
+    for c in range(nc):
+        memcpy(&tail[c, 0], w + c * stride + n, taps * sizeof(float))
 
 
 @cython.boundscheck(False)
@@ -303,18 +315,22 @@ cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1
     st[4] = P
 
 
-def _check(x, w, fir, segv, dline, vh, state, istate, lookahead, name):
-    cdef Py_ssize_t n = x.shape[1]
-    if (w.shape[1] != n + fir.shape[1] or segv.shape[0] < n or fir.shape[1] % 2 or fir.shape[1] > 64
-            or fir.shape[0] != 3 or w.shape[0] != x.shape[0] or dline.shape[0] != x.shape[0]
-            or dline.shape[1] < lookahead - 1 + fir.shape[1] // 2 + LCH or dline.shape[1] & (dline.shape[1] - 1)
+cdef int _check(float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir, double[::1] segv,
+                float[:, ::1] dline, double[:, ::1] vh, double[::1] state, long long[::1] istate,
+                Py_ssize_t lookahead, str name) except -1:
+    cdef Py_ssize_t n = x.shape[1], nc = x.shape[0], taps = fir.shape[1]
+    if (wbuf.shape[0] < nc * (n + taps) or tail.shape[0] != nc or tail.shape[1] != taps or segv.shape[0] < n
+            or taps % 2 or taps > 64 or fir.shape[0] != 3 or dline.shape[0] != nc
+            or dline.shape[1] < lookahead - 1 + taps // 2 + LCH or dline.shape[1] & (dline.shape[1] - 1)
             or vh.shape[0] != 2 or vh.shape[1] < lookahead + 1 or state.shape[0] < 5 or istate.shape[0] < 2
             or lookahead < 1):
         raise ValueError(f"{name}: shapes do not match")
+    return 0
 
 
 def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
-                    const float[:, ::1] w,       # IN    (channels, taps + n): the last taps inputs, then x
+                    float[:, ::1] tail,          # INOUT (channels, taps): the last taps inputs
+                    float[::1] wbuf,             # work  (>= channels * (taps + n),) the interpolator's input
                     const float[:, ::1] fir,     # IN    (3, taps) interpolator phases 1/4, 2/4, 3/4
                     double[::1] segv,            # work  (>= n,) per-sample true-peak segments
                     float[:, ::1] dline,         # INOUT (channels, 2^k >= latency + 256) delay ring
@@ -325,14 +341,15 @@ def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
                     double ceiling, double clip, double a_release, Py_ssize_t lookahead):
     """Limit x in place; see the module docstring."""
     cdef Py_ssize_t n = x.shape[1]
-    _check(x, w, fir, segv, dline, vh, state, istate, lookahead, "process_limiter")
+    _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter")
     with nogil:
-        _segments(w, n, fir, segv, ceiling)
+        _segments(x, tail, wbuf, fir, segv, ceiling)
         _limit(x, 0, n, segv, dline, vh, hring, state, istate, ceiling, clip, a_release, lookahead,
                fir.shape[1] // 2)
 
 
-def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const float[:, ::1] fir, double[::1] segv,
+def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
+                              double[::1] segv,
                               float[:, ::1] dline, double[:, ::1] vh, double[::1] hring,
                               double[::1] state, long long[::1] istate,   # as process_limiter
                               const double[::1] ceiling_dbtp,             # IN per-sample parameters, (n,) or (1,)
@@ -344,14 +361,14 @@ def process_limiter_automated(float[:, ::1] x, const float[:, ::1] w, const floa
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
     cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0, lowest
     cdef Py_ssize_t i
-    _check(x, w, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
+    _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
     with nogil:
         lowest = ceiling_dbtp[0]
         for i in range(ceiling_dbtp.shape[0]):
             if ceiling_dbtp[i] < lowest:
                 lowest = ceiling_dbtp[i]
         # every ceiling of the block is >= this (the margin covers pow's rounding)
-        _segments(w, n, fir, segv, pow(10.0, (lowest - margin_db) / 20.0) * (1.0 - 1e-9))
+        _segments(x, tail, wbuf, fir, segv, pow(10.0, (lowest - margin_db) / 20.0) * (1.0 - 1e-9))
         while a < n:
             b = run_end(ceiling_dbtp, a, n)
             b = run_end(release_ms, a, b)

@@ -106,25 +106,16 @@ class Limiter(Processor):
         self._istate[:] = (0, ((-(TAPS // 2)) % self._D - 1) % self._D)
 
     def process(self, block: np.ndarray) -> None:
-        ch, n = block.shape
-        w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
-        w[:, :TAPS] = self._tail
-        w[:, TAPS:] = block
-        process_limiter(block, w, self._FIR, self._seg, self._dline, self._vh, self._hring,
+        # the kernel puts the last TAPS inputs (_tail) and the block into _w, and the new last TAPS into _tail
+        process_limiter(block, self._tail, self._w, self._FIR, self._seg, self._dline, self._vh, self._hring,
                         self._state, self._istate, self._ceiling, self._clip, self._a_rel, self._D)
-        self._tail[...] = w[:, n:]  # the last TAPS inputs, for the next block
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """``ceiling_dbtp`` and ``release_ms`` per sample (``values[name][i]`` at sample i)."""
-        ch, n = block.shape
-        v = self._per_sample(values, n)
-        w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
-        w[:, :TAPS] = self._tail
-        w[:, TAPS:] = block
-        process_limiter_automated(block, w, self._FIR, self._seg, self._dline, self._vh, self._hring,
-                                  self._state, self._istate, v["ceiling_dbtp"], v["release_ms"], MARGIN_DB,
-                                  self.spec.sample_rate, self._D)
-        self._tail[...] = w[:, n:]
+        v = self._per_sample(values, block.shape[1])
+        process_limiter_automated(block, self._tail, self._w, self._FIR, self._seg, self._dline, self._vh,
+                                  self._hring, self._state, self._istate, v["ceiling_dbtp"], v["release_ms"],
+                                  MARGIN_DB, self.spec.sample_rate, self._D)
         self._keep_last(values)
 
     @property
