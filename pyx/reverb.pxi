@@ -82,6 +82,14 @@ cdef extern from *:
         return (mc_rv_d4)((mc_rv_l4)v & ~(mc_rv_l4)(a < 1e-30));
     }
     static inline double mc_rv_lane(mc_rv_d4 v, int k) { return v[k]; }
+    static inline mc_rv_d4 mc_rv_div(mc_rv_d4 a, mc_rv_d4 b) { return a / b; }
+    /* (long long) of each lane (truncation; |v| < 2^31), as doubles, and into out[] */
+    static inline mc_rv_d4 mc_rv_trunc(mc_rv_d4 v, long long *out) {
+        typedef int i4 __attribute__((vector_size(16)));
+        i4 i = __builtin_convertvector(v, i4);
+        for (int k = 0; k < 4; k++) out[k] = i[k];
+        return __builtin_convertvector(i, mc_rv_d4);
+    }
     /* within each pair of lanes: (x0, y0, x2, y2) and (x1, y1, x3, y3) */
     static inline mc_rv_d4 mc_rv_unlo(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 0, 4, 2, 6); }
     static inline mc_rv_d4 mc_rv_unhi(mc_rv_d4 x, mc_rv_d4 y) { return __builtin_shufflevector(x, y, 1, 5, 3, 7); }
@@ -114,6 +122,14 @@ cdef extern from *:
     }
     static inline mc_rv_d4 mc_rv_guard(mc_rv_d4 v) { v.a = mc_rv_guard2(v.a); v.b = mc_rv_guard2(v.b); return v; }
     static inline double mc_rv_lane(mc_rv_d4 v, int k) { return k < 2 ? v.a[k] : v.b[k - 2]; }
+    static inline mc_rv_d4 mc_rv_div(mc_rv_d4 x, mc_rv_d4 y) { x.a = x.a / y.a; x.b = x.b / y.b; return x; }
+    static inline mc_rv_d4 mc_rv_trunc(mc_rv_d4 v, long long *out) {
+        typedef int i2 __attribute__((vector_size(8)));
+        i2 i = __builtin_convertvector(v.a, i2), k = __builtin_convertvector(v.b, i2);
+        out[0] = i[0]; out[1] = i[1]; out[2] = k[0]; out[3] = k[1];
+        v.a = __builtin_convertvector(i, mc_rv_d2); v.b = __builtin_convertvector(k, mc_rv_d2);
+        return v;
+    }
     static inline mc_rv_d4 mc_rv_unlo(mc_rv_d4 x, mc_rv_d4 y) {
         mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, y.a, 0, 2); v.b = __builtin_shufflevector(x.b, y.b, 0, 2); return v;
     }
@@ -125,7 +141,6 @@ cdef extern from *:
     static inline void mc_rv_st_fold(double *p, mc_rv_d4 v) { mc_rv_d2 r = v.a + v.b; memcpy(p, &r, sizeof r); }
     #endif
     static inline double mc_rv_guard1(double v) { return fabs(v) < 1e-30 ? 0.0 : v; }
-    static inline double mc_rv_eta(double delay, double d0) { double f = delay - d0; return (1.0 - f) / (1.0 + f); }
 
     /* Ring buffers (power-of-two size, mask = size - 1): n values from position pos, in at most two pieces. */
     static inline void mc_rv_get(const double *ring, long long mask, long long pos, Py_ssize_t n, double *out) {
@@ -194,6 +209,8 @@ cdef extern from *:
         mc_rv_d4 spE = mc_rv_ld(sp), spO = mc_rv_ld(sp + 4);
         mc_rv_d4 GE = mc_rv_ld(G), GO = mc_rv_ld(G + 4), BE = mc_rv_ld(B), BO = mc_rv_ld(B + 4);
         mc_rv_d4 vay = mc_rv_ld(ay), veta = mc_rv_ld(eta), vdeta = mc_rv_ld(deta);
+        mc_rv_d4 vls = mc_rv_ld(ls), vlc = mc_rv_ld(lc), vdcur = mc_rv_ld(dcur), vk = mc_rv_ld(lfo_k);
+        mc_rv_d4 vdo = mc_rv_set((double)dl[1], (double)dl[3], (double)dl[5], (double)dl[7]), vdepth = mc_rv_bc(depth);
         long long left = *rem;
         const long long e0 = dl[0], e2 = dl[2], e4 = dl[4], e6 = dl[6];
         long long o0 = D0[0], o1 = D0[1], o2 = D0[2], o3 = D0[3];
@@ -210,18 +227,20 @@ cdef extern from *:
                 }
             }
             if ((t & 15) == 0) {  /* LFO step (MODSTEP): each odd line's delay heads for its next value */
-                mc_rv_st(ay, vay);
-                for (int m = 0; m < 4; m++) {
-                    ls[m] += lfo_k[m] * lc[m];
-                    lc[m] -= lfo_k[m] * ls[m];
-                    double dnext = dl[2 * m + 1] + depth * ls[m];
-                    D0[m] = (long long)(0.5 * (dcur[m] + dnext) - 0.5);   /* floor (positive) */
-                    eta[m] = mc_rv_eta(dcur[m], (double)D0[m]);
-                    deta[m] = (mc_rv_eta(dnext, (double)D0[m]) - eta[m]) * (1.0 / 16);
-                    dcur[m] = dnext;
-                    ay[m] = mc_rv_guard1(ay[m]);   /* |eta| < 0.36: 16 samples cannot reach a denormal */
-                }
-                vay = mc_rv_ld(ay); veta = mc_rv_ld(eta); vdeta = mc_rv_ld(deta);
+                /* lane m: ls += k lc; lc -= k ls; dnext = d + depth ls; D0 = (long long)(0.5 (dcur + dnext) - 0.5)
+                   (floor: positive); eta = eta(dcur - D0), deta = (eta(dnext - D0) - eta) / 16,
+                   eta(f) = (1 - f) / (1 + f); the interpolator states are flushed (|eta| < 0.36: 16 samples
+                   cannot take them to a denormal) */
+                const mc_rv_d4 one = mc_rv_bc(1.0), half = mc_rv_bc(0.5);
+                vls = mc_rv_add(vls, mc_rv_mul(vk, vlc));
+                vlc = mc_rv_sub(vlc, mc_rv_mul(vk, vls));
+                mc_rv_d4 dnext = mc_rv_add(vdo, mc_rv_mul(vdepth, vls));
+                mc_rv_d4 d0 = mc_rv_trunc(mc_rv_sub(mc_rv_mul(half, mc_rv_add(vdcur, dnext)), half), D0);
+                mc_rv_d4 f = mc_rv_sub(vdcur, d0), f2 = mc_rv_sub(dnext, d0);
+                veta = mc_rv_div(mc_rv_sub(one, f), mc_rv_add(one, f));
+                vdeta = mc_rv_mul(mc_rv_sub(mc_rv_div(mc_rv_sub(one, f2), mc_rv_add(one, f2)), veta), mc_rv_bc(1.0 / 16));
+                vdcur = dnext;
+                vay = mc_rv_guard(vay);
                 o0 = D0[0]; o1 = D0[1]; o2 = D0[2]; o3 = D0[3];
             }
             /* a span: up to the next LFO step or coefficient change, without a wrap of any ring position */
@@ -276,6 +295,7 @@ cdef extern from *:
         mc_rv_st(sp, spE); mc_rv_st(sp + 4, spO);
         mc_rv_st(G, GE); mc_rv_st(G + 4, GO); mc_rv_st(B, BE); mc_rv_st(B + 4, BO);
         mc_rv_st(ay, vay); mc_rv_st(eta, veta); mc_rv_st(deta, vdeta);
+        mc_rv_st(ls, vls); mc_rv_st(lc, vlc); mc_rv_st(dcur, vdcur);
         *rem = left;
     }
     """
@@ -287,16 +307,6 @@ cdef extern from *:
                     const double* tG, const double* tB, long long* rem, double* ay, double* eta, double* deta,
                     double* ls, double* lc, double* dcur, long long* D0, const long long* dl, const double* lfo_k,
                     double depth) nogil
-
-
-cdef inline double _guard(double v) noexcept nogil:
-    return 0.0 if fabs(v) < 1e-30 else v
-
-
-cdef inline double _eta(double delay, double D0) noexcept nogil:
-    """First-order allpass interpolation coefficient for the fractional part ``delay - D0``."""
-    cdef double f = delay - D0
-    return (1.0 - f) / (1.0 + f)
 
 
 cdef void _reverb(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[:, ::1] lines, const long long[::1] d,
