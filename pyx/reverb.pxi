@@ -35,7 +35,8 @@ three passes.
     per sample), so a sample writes its 8 values with two vector stores; the butterflies of H and
     the sums of the taps are the scalar version's additions lane by lane (in-lane unpacks and one
     half swap). Reads come from spans without ring wraps (pointers, no masks); the second tap of an
-    interpolator is the first tap of the sample before.
+    interpolator is the first tap of the sample before; the LFO step (every 16 samples) runs on the
+    four modulated lines at once.
  3. Wet gains and the mix over the chunk, vectorised.
 Vectors are GCC vector extensions: 4 lanes in one AVX register (reverb_avx) or two SSE2 registers;
 no FMA, so every lane computes exactly what the scalar code computes.
