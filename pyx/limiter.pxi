@@ -190,8 +190,14 @@ cdef extern from *:
                     best = mc_lim_maxd(best, mc_lim_cand(p0, p1, p2));
                     best = mc_lim_maxd(best, mc_lim_cand(p1, p2, p3));
                     best = mc_lim_maxd(best, mc_lim_cand(p2, p3, p4));
-                    for (int e = 0; e < MC_LIM_VD && k + e < cnt; e++)
-                        if (best[e] > seg[q0 + k + e]) seg[q0 + k + e] = best[e];
+                    if (k + MC_LIM_VD <= cnt) {   /* seg = max(seg, best), over the channels */
+                        mc_lim_vd sv; memcpy(&sv, seg + q0 + k, sizeof sv);
+                        sv = mc_lim_maxd(best, sv);
+                        memcpy(seg + q0 + k, &sv, sizeof sv);
+                    } else {
+                        for (int e = 0; k + e < cnt; e++)
+                            if (best[e] > seg[q0 + k + e]) seg[q0 + k + e] = best[e];
+                    }
                 }
             }
         }
