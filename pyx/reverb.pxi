@@ -108,7 +108,9 @@ cdef extern from *:
     typedef double mc_rv_d2 __attribute__((vector_size(16)));
     typedef long long mc_rv_l2 __attribute__((vector_size(16)));
     typedef struct { mc_rv_d2 a, b; } mc_rv_d4;
-    static inline mc_rv_d4 mc_rv_ld(const double *p) { mc_rv_d4 v; memcpy(&v.a, p, 16); memcpy(&v.b, p + 2, 16); return v; }
+    static inline mc_rv_d4 mc_rv_ld(const double *p) {
+        mc_rv_d4 v; memcpy(&v.a, p, 16); memcpy(&v.b, p + 2, 16); return v;
+    }
     static inline void mc_rv_st(double *p, mc_rv_d4 v) { memcpy(p, &v.a, 16); memcpy(p + 2, &v.b, 16); }
     static inline mc_rv_d4 mc_rv_set(double a, double b, double c, double d) {
         mc_rv_d4 v; v.a = (mc_rv_d2){a, b}; v.b = (mc_rv_d2){c, d}; return v;
@@ -132,10 +134,12 @@ cdef extern from *:
         return v;
     }
     static inline mc_rv_d4 mc_rv_unlo(mc_rv_d4 x, mc_rv_d4 y) {
-        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, y.a, 0, 2); v.b = __builtin_shufflevector(x.b, y.b, 0, 2); return v;
+        mc_rv_d4 v;
+        v.a = __builtin_shufflevector(x.a, y.a, 0, 2); v.b = __builtin_shufflevector(x.b, y.b, 0, 2); return v;
     }
     static inline mc_rv_d4 mc_rv_unhi(mc_rv_d4 x, mc_rv_d4 y) {
-        mc_rv_d4 v; v.a = __builtin_shufflevector(x.a, y.a, 1, 3); v.b = __builtin_shufflevector(x.b, y.b, 1, 3); return v;
+        mc_rv_d4 v;
+        v.a = __builtin_shufflevector(x.a, y.a, 1, 3); v.b = __builtin_shufflevector(x.b, y.b, 1, 3); return v;
     }
     static inline mc_rv_d4 mc_rv_lohalf(mc_rv_d4 x, mc_rv_d4 y) { mc_rv_d4 v; v.a = x.a; v.b = y.a; return v; }
     static inline mc_rv_d4 mc_rv_hihalf(mc_rv_d4 x, mc_rv_d4 y) { mc_rv_d4 v; v.a = x.b; v.b = y.b; return v; }
@@ -239,7 +243,8 @@ cdef extern from *:
                 mc_rv_d4 d0 = mc_rv_trunc(mc_rv_sub(mc_rv_mul(half, mc_rv_add(vdcur, dnext)), half), D0);
                 mc_rv_d4 f = mc_rv_sub(vdcur, d0), f2 = mc_rv_sub(dnext, d0);
                 veta = mc_rv_div(mc_rv_sub(one, f), mc_rv_add(one, f));
-                vdeta = mc_rv_mul(mc_rv_sub(mc_rv_div(mc_rv_sub(one, f2), mc_rv_add(one, f2)), veta), mc_rv_bc(1.0 / 16));
+                mc_rv_d4 eta2 = mc_rv_div(mc_rv_sub(one, f2), mc_rv_add(one, f2));
+                vdeta = mc_rv_mul(mc_rv_sub(eta2, veta), mc_rv_bc(1.0 / 16));
                 vdcur = dnext;
                 vay = mc_rv_guard(vay);
                 o0 = D0[0]; o1 = D0[1]; o2 = D0[2]; o3 = D0[3];

@@ -35,7 +35,8 @@ def program(n: int, channels: int, seed: int, level: float = 1.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(n) / SR
     env = np.where((np.arange(n) // 600) % 4 == 1, 0.02, 1.0) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
-    x = env * (0.6 * np.sin(2 * np.pi * 440 * t + np.arange(channels)[:, None]) + 0.5 * rng.standard_normal((channels, n)))
+    tone = 0.6 * np.sin(2 * np.pi * 440 * t + np.arange(channels)[:, None])
+    x = env * (tone + 0.5 * rng.standard_normal((channels, n)))
     return np.ascontiguousarray(level * x, dtype=np.float32)
 
 

@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from ..simd import kernel
 from ..params import Param
+from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .registry import register
 

@@ -6,8 +6,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..simd import kernel
 from ..params import Param
+from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .registry import register
 from .smoothing import Ramp
