@@ -5,15 +5,21 @@ import math
 
 import numpy as np
 
-from .._dsp.limiter import process_limiter, process_limiter_automated
 from ..params import Param
+from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .registry import register
+
+_K = kernel("limiter")
+process_limiter = _K.process_limiter
+process_limiter_automated = _K.process_limiter_automated
 
 #: Internal safety margin below the ceiling, covering the interpolator's error.
 MARGIN_DB = 0.1
 #: Interpolator taps per phase (the detector looks TAPS/2 samples ahead).
 TAPS = 24
+#: Samples per chunk of the kernel's gain stage (LCH in pyx/limiter.pxi): the delay ring holds this much more.
+CHUNK = 256
 
 
 def interpolator_phases(taps: int = 12, factor: int = 4, beta: float = 7.0) -> np.ndarray:
@@ -74,12 +80,11 @@ class Limiter(Processor):
         self._w = np.zeros(ch * (TAPS + spec.max_block_size), dtype=np.float32)
         self._tail = np.zeros((ch, TAPS), dtype=np.float32)
         self._seg = np.zeros(spec.max_block_size, dtype=np.float64)
-        self._dline = np.zeros((ch, _pow2(self._D + TAPS)), dtype=np.float32)
-        self._dq_val = np.zeros(_pow2(self._D + 2), dtype=np.float64)
-        self._dq_idx = np.zeros(_pow2(self._D + 2), dtype=np.int64)
+        self._dline = np.zeros((ch, _pow2(self._D + TAPS + CHUNK)), dtype=np.float32)
+        self._vh = np.ones((2, self._D + 1), dtype=np.float64)  # sliding minimum: r of this block, suffix minima
         self._hring = np.ones(_pow2(self._D + 1), dtype=np.float64)
-        self._state = np.zeros(4, dtype=np.float64)
-        self._istate = np.zeros(3, dtype=np.int64)
+        self._state = np.zeros(5, dtype=np.float64)
+        self._istate = np.zeros(2, dtype=np.int64)
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
@@ -95,29 +100,22 @@ class Limiter(Processor):
         self._tail[...] = 0.0
         self._dline[...] = 0.0
         self._hring[...] = 1.0
-        self._state[:] = (0.0, float(self._D), 1.0, 1.0)
-        self._istate[:] = (0, 0, 0)
+        self._vh[...] = 1.0  # r before the first sample: 1 (no reduction), neutral in the minimum
+        self._state[:] = (0.0, float(self._D), 1.0, 1.0, 1.0)
+        # the phase (in its block of D) of the r taken in before the first one, r[-TAPS/2 - 1]
+        self._istate[:] = (0, ((-(TAPS // 2)) % self._D - 1) % self._D)
 
     def process(self, block: np.ndarray) -> None:
-        ch, n = block.shape
-        w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
-        w[:, :TAPS] = self._tail
-        w[:, TAPS:] = block
-        process_limiter(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
+        # the kernel puts the last TAPS inputs (_tail) and the block into _w, and the new last TAPS into _tail
+        process_limiter(block, self._tail, self._w, self._FIR, self._seg, self._dline, self._vh, self._hring,
                         self._state, self._istate, self._ceiling, self._clip, self._a_rel, self._D)
-        self._tail[...] = w[:, n:]  # the last TAPS inputs, for the next block
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """``ceiling_dbtp`` and ``release_ms`` per sample (``values[name][i]`` at sample i)."""
-        ch, n = block.shape
-        v = self._per_sample(values, n)
-        w = self._w[: ch * (TAPS + n)].reshape(ch, TAPS + n)
-        w[:, :TAPS] = self._tail
-        w[:, TAPS:] = block
-        process_limiter_automated(block, w, self._FIR, self._seg, self._dline, self._dq_val, self._dq_idx, self._hring,
-                                  self._state, self._istate, v["ceiling_dbtp"], v["release_ms"], MARGIN_DB,
-                                  self.spec.sample_rate, self._D)
-        self._tail[...] = w[:, n:]
+        v = self._per_sample(values, block.shape[1])
+        process_limiter_automated(block, self._tail, self._w, self._FIR, self._seg, self._dline, self._vh,
+                                  self._hring, self._state, self._istate, v["ceiling_dbtp"], v["release_ms"],
+                                  MARGIN_DB, self.spec.sample_rate, self._D)
         self._keep_last(values)
 
     @property

@@ -6,11 +6,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._dsp.reverb import process_reverb, process_reverb_automated
 from ..params import Param
+from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .registry import register
 from .smoothing import Ramp
+
+_K = kernel("reverb")
+process_reverb = _K.process_reverb
+process_reverb_automated = _K.process_reverb_automated
 
 #: Line lengths in ms at room_size 0.5; scaled by (0.5 + room_size), then moved up to distinct primes.
 LINE_MS = (29.7, 37.1, 41.1, 43.7, 53.9, 59.3, 67.1, 73.3)
@@ -117,7 +121,7 @@ class Reverb(Processor):
     def _prepare(self, spec: ProcessSpec) -> None:
         fs = spec.sample_rate
         longest = prime_lengths(1.5, fs)[-1] + int(math.ceil(LFO_DEPTH_MS * 1e-3 * fs)) + 4
-        self._lines = np.zeros((8, _pow2(longest)), dtype=np.float64)
+        self._lines = np.zeros((_pow2(longest), 8), dtype=np.float64)  # interleaved: one row per sample
         self._coef = np.zeros((3, 16), dtype=np.float64)
         self._state = np.zeros(36, dtype=np.float64)
         ap_len = [max(1, int(round(m * 1e-3 * fs))) for m in ALLPASS_MS]

@@ -1,0 +1,389 @@
+# cython: language_level=3
+"""True-peak lookahead limiter kernel.
+
+Stage 1, per block: for every new sample t, the segment m = t - K between x[m] and x[m+1] gets its
+three 4x-interpolated points (polyphase interpolator, 2K taps per phase); every local maximum of the
+4x sequence is refined by a parabola through it and its neighbours, and seg[t] = the largest value
+over the segment and all channels.
+
+Stage 2, per sample:
+ 1. tp[m] = max(seg of the segments on both sides of x[m]);
+ 2. required gain r[m] = min(1, ceiling / tp[m]);
+ 3. h[j] = min(r[j .. j+D-1]) (sliding minimum, van Herk / Gil-Werman), then
+    s[j] = mean(h[j-D+1 .. j]) (moving average): every term of the mean covers
+    sample j, so s[j] <= r[j]; the gain ramps down over D samples before a peak;
+ 4. release: e[j] = s[j] if s[j] < e[j-1] else e[j-1] + (s[j] - e[j-1]) (1 - a_R),
+    so e <= s <= r;
+ 5. y[j] = clip(x[j] e[j], +-ceiling), emitted D - 1 + K samples late (the latency).
+
+How it runs fast, with the bits of the plain scalar version (tests/test_limiter_reverb_speed_kernels.py
+holds that version and compares bit for bit):
+
+- Stage 1 in native vectors (8 float32 lanes with AVX, 4 in the baseline; GCC vector extensions,
+  no FMA, each lane the same IEEE operations in the same order as one scalar sample): the FIR for
+  two groups of outputs at once (six independent sums hide the add latency), the parabolas in
+  float64 lanes, branch-free (local maximum and curvature tests as masks).
+- Only segments above the ceiling matter (stage 2 uses seg only through tp > ceiling), so a group
+  is skipped when its bound cannot reach the ceiling: every interpolated point is at most
+  sum|h| * max|x| over the taps it reads, and a parabola vertex at most 9/8 of its local maximum.
+  A skipped segment keeps 0 (<= every ceiling of the call: the automated path uses the lowest
+  ceiling of the block); the last segment of a call is always exact (it is the next call's tp).
+- Stage 2 in chunks of LCH samples: tp and r branch-free (the division in vectors); the sliding
+  minimum by van Herk / Gil-Werman (blocks of D at fixed multiples of the sample index: a running
+  prefix minimum and the suffix minima of the previous block; the minimum is exact, so the same
+  values as the monotonic deque it replaced, without its branches); the moving sum and the release
+  (the only true recursions) sample by sample; then, per channel, the block into the delay ring and
+  the delayed samples times the gain, clipped, out (contiguous spans, vectorised).
+"""
+cimport cython
+from automation cimport at, changed, run_end
+from libc.math cimport exp, pow
+from libc.string cimport memcpy
+
+DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
+
+
+cdef extern from *:
+    """
+    #include <string.h>
+    #include <stddef.h>
+    /* Native vectors: 8 float32 / 4 float64 lanes with AVX, 4 / 2 in the baseline (SSE2 on x86-64, NEON
+       on arm64). Lane arithmetic is plain IEEE in source order: no FMA, no reassociation, so every lane
+       computes exactly what the scalar code computes (same bits, whatever the lane, block or build). */
+    #ifdef __AVX__
+    #define MC_LIM_VF 8
+    #else
+    #define MC_LIM_VF 4
+    #endif
+    #define MC_LIM_VD (MC_LIM_VF / 2)
+    typedef float mc_lim_vf __attribute__((vector_size(MC_LIM_VF * 4)));
+    typedef int mc_lim_vi __attribute__((vector_size(MC_LIM_VF * 4)));
+    typedef double mc_lim_vd __attribute__((vector_size(MC_LIM_VD * 8)));
+    typedef long long mc_lim_vl __attribute__((vector_size(MC_LIM_VD * 8)));
+    typedef float mc_lim_hf __attribute__((vector_size(MC_LIM_VD * 4)));
+
+    static inline mc_lim_vf mc_lim_loadf(const float *p) { mc_lim_vf v; memcpy(&v, p, sizeof v); return v; }
+    static inline mc_lim_vf mc_lim_absf(mc_lim_vf v) { return (mc_lim_vf)((mc_lim_vi)v & 0x7fffffff); }
+    static inline mc_lim_vf mc_lim_maxf(mc_lim_vf a, mc_lim_vf b) {
+        mc_lim_vi gt = (mc_lim_vi)(a > b);
+        return (mc_lim_vf)(((mc_lim_vi)a & gt) | ((mc_lim_vi)b & ~gt));
+    }
+    static inline mc_lim_vd mc_lim_absd(const float *p) {  /* |p[0 .. VD-1]| as doubles */
+        mc_lim_hf h; memcpy(&h, p, sizeof h);
+        mc_lim_vd v = __builtin_convertvector(h, mc_lim_vd);
+        return (mc_lim_vd)((mc_lim_vl)v & 0x7fffffffffffffffLL);
+    }
+    static inline mc_lim_vd mc_lim_sel(mc_lim_vl c, mc_lim_vd a, mc_lim_vd b) {  /* c ? a : b per lane */
+        return (mc_lim_vd)(((mc_lim_vl)a & c) | ((mc_lim_vl)b & ~c));
+    }
+    static inline mc_lim_vd mc_lim_maxd(mc_lim_vd a, mc_lim_vd b) { return mc_lim_sel(a > b, a, b); }
+
+    /* The candidate of point p with neighbours a0, a4 (all >= 0): its parabola vertex if p is a local
+       maximum (p itself when the curvature is ~0), else 0 (neutral in the max). The operations of the
+       scalar code: curv = a0 - 2 p + a4, v = p - (a0 - a4)^2 / (8 curv). */
+    static inline mc_lim_vd mc_lim_cand(mc_lim_vd a0, mc_lim_vd p, mc_lim_vd a4) {
+        mc_lim_vd curv = a0 - 2.0 * p + a4;
+        mc_lim_vd d = a0 - a4;
+        mc_lim_vd v = p - d * d / (8.0 * curv);
+        mc_lim_vl bent = curv < -1e-12;
+        mc_lim_vl ismax = (p >= a0) & (p >= a4);
+        mc_lim_vd zero = {0.0};
+        return mc_lim_sel(ismax, mc_lim_sel(bent, v, p), zero);
+    }
+
+    /* y_k[q] = sum_j fir[k][j] x[q + taps - j] for q = 0 .. 2 VF - 1: tap order j = 0 .. taps - 1 from 0,
+       as the scalar loop (same bits). Two groups at once: six independent sums hide the add latency. */
+    static inline __attribute__((always_inline)) void mc_lim_fir2(const float *x, const float *fir, int taps,
+                                                                  float *y1, float *y2, float *y3) {
+        mc_lim_vf a1 = {0}, a2 = {0}, a3 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        for (int j = 0; j < taps; j++) {
+            mc_lim_vf v = mc_lim_loadf(x + taps - j), u = mc_lim_loadf(x + taps - j + MC_LIM_VF);
+            float f1 = fir[j], f2 = fir[taps + j], f3 = fir[2 * taps + j];
+            a1 = a1 + f1 * v; b1 = b1 + f1 * u;
+            a2 = a2 + f2 * v; b2 = b2 + f2 * u;
+            a3 = a3 + f3 * v; b3 = b3 + f3 * u;
+        }
+        memcpy(y1, &a1, sizeof a1); memcpy(y1 + MC_LIM_VF, &b1, sizeof b1);
+        memcpy(y2, &a2, sizeof a2); memcpy(y2 + MC_LIM_VF, &b2, sizeof b2);
+        memcpy(y3, &a3, sizeof a3); memcpy(y3 + MC_LIM_VF, &b3, sizeof b3);
+    }
+    static void mc_lim_fir2_24(const float *x, const float *fir, float *y1, float *y2, float *y3) {
+        mc_lim_fir2(x, fir, 24, y1, y2, y3);   /* the limiter's size, unrolled */
+    }
+    static void mc_lim_fir2_any(const float *x, const float *fir, int taps, float *y1, float *y2, float *y3) {
+        mc_lim_fir2(x, fir, taps, y1, y2, y3);
+    }
+
+    #define MC_LIM_G (2 * MC_LIM_VF)
+    /* w: (nc, taps + n) rows of stride `stride` (taps inputs of history, then the block).
+       seg[q] (q < n) = the peak of segment q over all channels: the largest of |x[q + 1]| and the
+       parabola vertices of the local maxima among |x[q]|, the three interpolated points and their
+       neighbours (the module docstring). Exact, except that a segment whose every candidate is
+       provably <= skip (the vertex of a local maximum p is at most 9/8 p) may get any value <= skip
+       (0): the caller only compares it with ceilings >= skip. The last segment is always exact (it is
+       the next call's seg_prev). */
+    static void mc_lim_segments(const float *w, Py_ssize_t nc, Py_ssize_t stride, Py_ssize_t n,
+                                const float *fir, int taps, double skip, double *seg) {
+        const int K = taps / 2;
+        /* bound: 9/8 max p, with a margin far above float32 rounding */
+        const float fskip = (float)(skip / (1.125 * (1.0 + 1e-5)));
+        /* every interpolated point is at most gain * max |x| over the taps it reads */
+        double gain = 1.0;
+        for (int k = 0; k < 3; k++) {
+            double g = 0.0;
+            for (int j = 0; j < taps; j++) g += fir[k * taps + j] < 0.0f ? -fir[k * taps + j] : fir[k * taps + j];
+            gain = g > gain ? g : gain;
+        }
+        const float xskip = (float)(skip / (1.125 * gain * (1.0 + 1e-5)));
+        float pad[MC_LIM_G + 2 * 64];
+        float y1[MC_LIM_G], y2[MC_LIM_G], y3[MC_LIM_G + 1], xs[MC_LIM_G + 1];
+        for (Py_ssize_t q = 0; q < n; q++) seg[q] = 0.0;
+        for (Py_ssize_t c = 0; c < nc; c++) {
+            const float *xrow = w + c * stride;
+            float lo = 0.0f;  /* y3 at q0 - 1 */
+            int lo_ok = 0;
+            for (Py_ssize_t q0 = 0; q0 < n; q0 += MC_LIM_G) {
+                const float *x = xrow + q0;
+                Py_ssize_t cnt = n - q0 < MC_LIM_G ? n - q0 : MC_LIM_G;
+                if (cnt < MC_LIM_G) {  /* a short last group on a zero-padded copy; lanes past cnt unused */
+                    memset(pad, 0, sizeof pad);
+                    memcpy(pad, x, (size_t)(cnt + taps) * sizeof(float));
+                    x = pad;
+                }
+                if (q0 + cnt < n) {  /* the group reads x[1 .. taps + G - 1]: skip it if that is quiet enough */
+                    mc_lim_vf m = mc_lim_absf(mc_lim_loadf(x + taps + MC_LIM_G - MC_LIM_VF));
+                    for (int o = 1; o + MC_LIM_VF <= taps + MC_LIM_G; o += MC_LIM_VF)
+                        m = mc_lim_maxf(m, mc_lim_absf(mc_lim_loadf(x + o)));
+                    float mx = 0.0f;
+                    for (int e = 0; e < MC_LIM_VF; e++) mx = m[e] > mx ? m[e] : mx;
+                    if (mx <= xskip) { lo_ok = 0; continue; }
+                }
+                if (!lo_ok) {  /* y3 at q0 - 1, as the group loop computes it */
+                    lo = 0.0f;
+                    for (int j = 0; j < taps; j++) lo = lo + fir[2 * taps + j] * xrow[q0 - 1 + taps - j];
+                }
+                lo_ok = 1;
+                y3[0] = lo;
+                if (taps == 24)
+                    mc_lim_fir2_24(x, fir, y1, y2, y3 + 1);
+                else
+                    mc_lim_fir2_any(x, fir, taps, y1, y2, y3 + 1);
+                lo = y3[cnt];
+                memcpy(xs, x + K, (MC_LIM_G + 1) * sizeof(float));
+                mc_lim_vf m = mc_lim_absf(mc_lim_loadf(y3));
+                for (int k = 0; k < MC_LIM_G; k += MC_LIM_VF) {
+                    m = mc_lim_maxf(m, mc_lim_maxf(mc_lim_absf(mc_lim_loadf(xs + k)),
+                                                   mc_lim_absf(mc_lim_loadf(xs + k + 1))));
+                    m = mc_lim_maxf(m, mc_lim_maxf(mc_lim_absf(mc_lim_loadf(y1 + k)),
+                                                   mc_lim_maxf(mc_lim_absf(mc_lim_loadf(y2 + k)),
+                                                               mc_lim_absf(mc_lim_loadf(y3 + 1 + k)))));
+                }
+                float mx = 0.0f;   /* (lanes past cnt hold the zero padding's values: still a bound) */
+                for (int e = 0; e < MC_LIM_VF; e++) mx = m[e] > mx ? m[e] : mx;
+                if (mx <= fskip && q0 + cnt < n) continue;  /* nothing here can pass skip (last segment: exact) */
+                for (int k = 0; k < MC_LIM_G; k += MC_LIM_VD) {
+                    mc_lim_vd l = mc_lim_absd(y3 + k);
+                    mc_lim_vd p0 = mc_lim_absd(xs + k), p1 = mc_lim_absd(y1 + k), p2 = mc_lim_absd(y2 + k);
+                    mc_lim_vd p3 = mc_lim_absd(y3 + 1 + k), p4 = mc_lim_absd(xs + k + 1);
+                    mc_lim_vd best = p4;
+                    best = mc_lim_maxd(best, mc_lim_cand(l, p0, p1));
+                    best = mc_lim_maxd(best, mc_lim_cand(p0, p1, p2));
+                    best = mc_lim_maxd(best, mc_lim_cand(p1, p2, p3));
+                    best = mc_lim_maxd(best, mc_lim_cand(p2, p3, p4));
+                    if (k + MC_LIM_VD <= cnt) {   /* seg = max(seg, best), over the channels */
+                        mc_lim_vd sv; memcpy(&sv, seg + q0 + k, sizeof sv);
+                        sv = mc_lim_maxd(best, sv);
+                        memcpy(seg + q0 + k, &sv, sizeof sv);
+                    } else {
+                        for (int e = 0; k + e < cnt; e++)
+                            if (best[e] > seg[q0 + k + e]) seg[q0 + k + e] = best[e];
+                    }
+                }
+            }
+        }
+    }
+    """
+    void mc_lim_segments(const float* w, Py_ssize_t nc, Py_ssize_t stride, Py_ssize_t n, const float* fir, int taps,
+                         double skip, double* seg) nogil
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef void _segments(const float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
+                    double[::1] seg, double skip) noexcept nogil:
+    # the interpolator's input per channel in wbuf: the last taps inputs (tail), then the block x;
+    # seg[i] for i < n (max over channels); segments provably <= skip may get any value <= skip
+    # (mc_lim_segments). Afterwards tail holds the last taps inputs, for the next call.
+    cdef Py_ssize_t c, nc = x.shape[0], n = x.shape[1], taps = fir.shape[1], stride = taps + n
+    cdef float* w = &wbuf[0]
+    for c in range(nc):
+        memcpy(w + c * stride, &tail[c, 0], taps * sizeof(float))
+        if n > 0:
+            memcpy(w + c * stride + taps, &x[c, 0], n * sizeof(float))
+    if n > 0:
+        mc_lim_segments(w, nc, stride, n, &fir[0, 0], <int>taps, skip, &seg[0])
+    for c in range(nc):
+        memcpy(&tail[c, 0], w + c * stride + n, taps * sizeof(float))
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline,
+                 double[:, ::1] vh, double[::1] hring, double[::1] st, long long[::1] ist,
+                 double ceiling, double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
+    # samples i0 .. i1 - 1 of x, in chunks of LCH: (1) required gains r, branch-free; (2) the recursions,
+    # sample by sample; (3) delay line in, gain and clip out, per channel.
+    # ist: [t, phase of r[t - K] in its block of D]; st: [seg_prev, hsum, env, min gain seen, P]
+    # vh: row 0 the r of the current block of D (by phase), row 1 (D + 1) the suffix minima of the
+    # previous block, then 1.0 (van Herk / Gil-Werman sliding minimum: h[j] = min(suffix of j's
+    # block from j, prefix of the next block to j + D - 1); blocks at multiples of D of r's index, so
+    # the same for every block size; the minimum is exact whatever the algorithm, so the same bits as
+    # the monotonic deque of earlier versions).
+    cdef Py_ssize_t c, i, a, cnt, nc = x.shape[0]
+    cdef Py_ssize_t dmask = dline.shape[1] - 1, amask = hring.shape[0] - 1
+    cdef long long t = ist[0], ph = ist[1], jj, t0
+    cdef double seg_prev = st[0], hsum = st[1], env = st[2], gmin = st[3], P = st[4]
+    cdef double v, tp, q, h, s, k_rel = 1.0 - a_rel, dd = <double>D
+    cdef double* rblk = &vh[0, 0]
+    cdef double* suf = &vh[1, 0]
+    cdef double rr[LCH]
+    cdef double ev[LCH]
+    cdef float* xc
+    cdef float* dl
+    cdef Py_ssize_t L = D - 1 + K, p0, span, o
+    a = i0
+    while a < i1:
+        cnt = i1 - a if i1 - a < LCH else LCH
+        # (1) r[m] = min(1, ceiling / tp[m]), tp[m] = max of the segments on both sides of x[m]
+        rr[0] = segv[a] if segv[a] > seg_prev else seg_prev
+        for i in range(1, cnt):
+            rr[i] = segv[a + i] if segv[a + i] > segv[a + i - 1] else segv[a + i - 1]
+        seg_prev = segv[a + cnt - 1]
+        for i in range(cnt):
+            tp = rr[i]
+            q = ceiling / tp
+            rr[i] = q if tp > ceiling else 1.0
+        # (2) sliding minimum, moving average, release
+        t0 = t
+        for i in range(cnt):
+            ph += 1
+            if ph == D:      # a block of r is complete: its suffix minima
+                suf[D - 1] = rblk[D - 1]
+                for o in range(D - 2, -1, -1):
+                    suf[o] = rblk[o] if rblk[o] < suf[o + 1] else suf[o + 1]
+                ph = 0
+                P = rr[i]
+            elif rr[i] < P:
+                P = rr[i]
+            rblk[ph] = rr[i]
+            h = suf[ph + 1] if suf[ph + 1] < P else P
+            jj = t - K - D + 1
+            hsum = hsum + h - hring[jj & amask]
+            hring[(jj + D) & amask] = h
+            s = hsum / dd
+            if s < env:
+                env = s
+            else:
+                env = env + (s - env) * k_rel
+            ev[i] = env
+            t += 1
+        for i in range(cnt):
+            gmin = ev[i] if ev[i] < gmin else gmin
+        # (3) per channel: the input into the delay ring, the delayed sample times the gain out, clipped
+        for c in range(nc):
+            xc = &x[c, a]
+            dl = &dline[c, 0]
+            o = 0
+            while o < cnt:   # contiguous spans of the ring
+                p0 = (t0 + o) & dmask
+                span = cnt - o if cnt - o < dmask + 1 - p0 else dmask + 1 - p0
+                for i in range(span):
+                    dl[p0 + i] = xc[o + i]
+                o += span
+            o = 0
+            while o < cnt:
+                p0 = (t0 + o - L) & dmask
+                span = cnt - o if cnt - o < dmask + 1 - p0 else dmask + 1 - p0
+                for i in range(span):
+                    v = dl[p0 + i] * ev[o + i]
+                    v = clip if v > clip else v
+                    v = -clip if v < -clip else v
+                    xc[o + i] = <float>v
+                o += span
+        a += cnt
+    ist[0] = t
+    ist[1] = ph
+    st[0] = seg_prev
+    st[1] = hsum
+    st[2] = env
+    st[3] = gmin
+    st[4] = P
+
+
+cdef int _check(float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir, double[::1] segv,
+                float[:, ::1] dline, double[:, ::1] vh, double[::1] state, long long[::1] istate,
+                Py_ssize_t lookahead, str name) except -1:
+    cdef Py_ssize_t n = x.shape[1], nc = x.shape[0], taps = fir.shape[1]
+    if (wbuf.shape[0] < nc * (n + taps) or tail.shape[0] != nc or tail.shape[1] != taps or segv.shape[0] < n
+            or taps % 2 or taps > 64 or fir.shape[0] != 3 or dline.shape[0] != nc
+            or dline.shape[1] < lookahead - 1 + taps // 2 + LCH or dline.shape[1] & (dline.shape[1] - 1)
+            or vh.shape[0] != 2 or vh.shape[1] < lookahead + 1 or state.shape[0] < 5 or istate.shape[0] < 2
+            or lookahead < 1):
+        raise ValueError(f"{name}: shapes do not match")
+    return 0
+
+
+def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
+                    float[:, ::1] tail,          # INOUT (channels, taps): the last taps inputs
+                    float[::1] wbuf,             # work  (>= channels * (taps + n),) the interpolator's input
+                    const float[:, ::1] fir,     # IN    (3, taps) interpolator phases 1/4, 2/4, 3/4
+                    double[::1] segv,            # work  (>= n,) per-sample true-peak segments
+                    float[:, ::1] dline,         # INOUT (channels, 2^k >= latency + 256) delay ring
+                    double[:, ::1] vh,           # INOUT (2, D + 1) sliding minimum: r of this block, suffix minima
+                    double[::1] hring,           # INOUT (2^k > D) minima for the moving average
+                    double[::1] state,           # INOUT [seg_prev, hsum, env, min gain, running prefix minimum]
+                    long long[::1] istate,       # INOUT [t, phase of r in its block]
+                    double ceiling, double clip, double a_release, Py_ssize_t lookahead):
+    """Limit x in place; see the module docstring."""
+    cdef Py_ssize_t n = x.shape[1]
+    _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter")
+    with nogil:
+        _segments(x, tail, wbuf, fir, segv, ceiling)
+        _limit(x, 0, n, segv, dline, vh, hring, state, istate, ceiling, clip, a_release, lookahead,
+               fir.shape[1] // 2)
+
+
+def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
+                              double[::1] segv,
+                              float[:, ::1] dline, double[:, ::1] vh, double[::1] hring,
+                              double[::1] state, long long[::1] istate,   # as process_limiter
+                              const double[::1] ceiling_dbtp,             # IN per-sample parameters, (n,) or (1,)
+                              const double[::1] release_ms,
+                              double margin_db, double fs, Py_ssize_t lookahead):
+    """Limit x in place with per-sample ceiling and release: the values at sample i set the
+    required gain, release and clip computed at sample i (limiter.py's _update, once per run of
+    constant values), as set_param before that sample would."""
+    cdef Py_ssize_t a = 0, b, n = x.shape[1]
+    cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0, lowest
+    cdef Py_ssize_t i
+    _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
+    with nogil:
+        lowest = ceiling_dbtp[0]
+        for i in range(ceiling_dbtp.shape[0]):
+            if ceiling_dbtp[i] < lowest:
+                lowest = ceiling_dbtp[i]
+        # every ceiling of the block is >= this (the margin covers pow's rounding)
+        _segments(x, tail, wbuf, fir, segv, pow(10.0, (lowest - margin_db) / 20.0) * (1.0 - 1e-9))
+        while a < n:
+            b = run_end(ceiling_dbtp, a, n)
+            b = run_end(release_ms, a, b)
+            if changed(ceiling_dbtp, a):
+                c = at(ceiling_dbtp, a)
+                ceiling = pow(10.0, (c - margin_db) / 20.0)
+                clip = pow(10.0, c / 20.0)
+            if changed(release_ms, a):
+                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+            _limit(x, a, b, segv, dline, vh, hring, state, istate, ceiling, clip, a_rel, lookahead,
+                   fir.shape[1] // 2)
+            a = b

@@ -1,0 +1,3 @@
+# cython: language_level=3
+# distutils: extra_compile_args = -fno-trapping-math
+include "limiter.pxi"
