@@ -19,7 +19,7 @@ Stage 2, per sample:
 How it runs fast, with the bits of the plain scalar version (tests/test_limiter_reverb_speed_kernels.py
 holds that version and compares bit for bit):
 
-- Stage 1 in native vectors (8 float32 lanes with AVX, 4 in the baseline; GCC vector extensions,
+- Stage 1 in native vectors (8 float32 lanes in the limiter_avx2 build, 4 in the baseline; GCC vector extensions,
   no FMA, each lane the same IEEE operations in the same order as one scalar sample): the FIR for
   two groups of outputs at once (six independent sums hide the add latency), the parabolas in
   float64 lanes, branch-free (local maximum and curvature tests as masks).

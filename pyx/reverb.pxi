@@ -38,7 +38,7 @@ three passes.
     interpolator is the first tap of the sample before; the LFO step (every 16 samples) runs on the
     four modulated lines at once.
  3. Wet gains and the mix over the chunk, vectorised.
-Vectors are GCC vector extensions: 4 lanes in one AVX register (reverb_avx) or two SSE2 registers;
+Vectors are GCC vector extensions: 4 lanes in one AVX register (reverb_avx2) or two SSE2 registers;
 no FMA, so every lane computes exactly what the scalar code computes.
 """
 from automation cimport at, changed, run_end
@@ -65,7 +65,7 @@ cdef extern from *:
     """
     #include <string.h>
     #include <math.h>
-    /* 4 float64 lanes (one AVX register; two SSE2 registers in the baseline build). Lane arithmetic is
+    /* 4 float64 lanes (one AVX register in the reverb_avx2 build; two SSE2 registers in the baseline build). Lane arithmetic is
        plain IEEE in source order (no FMA, no reassociation): each lane computes what the scalar code
        computes, so the bits never depend on the build. */
     #ifdef __AVX__

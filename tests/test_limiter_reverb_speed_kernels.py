@@ -22,7 +22,7 @@ import mixcore.processors.limiter as limiter_mod
 import mixcore.processors.reverb as reverb_mod
 from mixcore._dsp import limiter as limiter_base
 from mixcore._dsp import reverb as reverb_base
-from mixcore._dsp.cpu import has_avx
+from mixcore._dsp.cpu import has_avx2
 from mixcore.processors import ProcessSpec
 from mixcore.processors.limiter import MARGIN_DB, TAPS
 
@@ -41,13 +41,13 @@ def program(n: int, channels: int, seed: int, level: float = 1.0) -> np.ndarray:
 
 
 def kernels(name: str) -> list:
-    """The baseline build and, where the CPU has AVX, the AVX build (which x86-64 always builds)."""
+    """The baseline build and, where the CPU has AVX2, the AVX2 build (which x86-64 always builds)."""
     mods = [{"limiter": limiter_base, "reverb": reverb_base}[name]]
     if platform.machine() in ("x86_64", "AMD64"):
         import importlib
 
-        avx = importlib.import_module(f"mixcore._dsp.{name}_avx")  # built on every x86-64
-        if has_avx():
+        avx = importlib.import_module(f"mixcore._dsp.{name}_avx2")  # built on every x86-64
+        if has_avx2():
             mods.append(avx)
     return mods
 
@@ -356,10 +356,10 @@ def test_reverb_block_sizes_never_change_output_or_state(sizes, channels, room, 
         np.testing.assert_array_equal(getattr(whole, name), getattr(cut, name))
 
 
-def test_avx_and_baseline_builds_give_the_same_bits():
+def test_avx2_and_baseline_builds_give_the_same_bits():
     """Directly: both builds on the same state, a long stretch (R1-like settings), then their states."""
     mods_l, mods_r = kernels("limiter"), kernels("reverb")
-    if platform.machine() in ("x86_64", "AMD64") and has_avx():
+    if platform.machine() in ("x86_64", "AMD64") and has_avx2():
         assert len(mods_l) == len(mods_r) == 2
     x = program(48000, 2, seed=5, level=1.4)
     outs = []
