@@ -321,6 +321,25 @@ cdef extern from *:
     typedef long long mcc_vl __attribute__((vector_size(8 * MCC_W)));
     typedef float mcc_vf __attribute__((vector_size(4 * MCC_W)));
 
+    /* r[w]: MCC_W consecutive samples of lane w -> c[t]: sample t of the MCC_W lanes (and back: the
+       same shuffles transpose either way) */
+    static inline void mcc_transpose(const mcc_vd *r, mcc_vd *c)
+    {
+    #if MCC_W == 4
+        const mcc_vl even = {0, 4, 2, 6}, odd = {1, 5, 3, 7}, lo = {0, 1, 4, 5}, hi = {2, 3, 6, 7};
+        mcc_vd t0 = __builtin_shuffle(r[0], r[1], even), t1 = __builtin_shuffle(r[0], r[1], odd);
+        mcc_vd t2 = __builtin_shuffle(r[2], r[3], even), t3 = __builtin_shuffle(r[2], r[3], odd);
+        c[0] = __builtin_shuffle(t0, t2, lo);
+        c[1] = __builtin_shuffle(t1, t3, lo);
+        c[2] = __builtin_shuffle(t0, t2, hi);
+        c[3] = __builtin_shuffle(t1, t3, hi);
+    #else
+        const mcc_vl first = {0, 2}, second = {1, 3};
+        c[0] = __builtin_shuffle(r[0], r[1], first);
+        c[1] = __builtin_shuffle(r[0], r[1], second);
+    #endif
+    }
+
     /* Pass 3 for lp lanes (a multiple of 16): gc, lane l's static-curve gains (float32) at
        gc + l * rs, m of them; g, grm: smoothed gain and largest reduction per lane (updated); aA, aR:
        one-pole coefficients; mk: makeup (dB); out: lane l's gains in dB at gdb + l * rs;
@@ -349,24 +368,52 @@ cdef extern from *:
                 __builtin_memcpy(&vmk[b], mk + k, sizeof(mcc_vd));
                 for (int w = 0; w < MCC_W; w++) nz[b][w] = 0;
             }
-            for (Py_ssize_t j = 0; j < m; j++) {
+            /* one step of the recursion for the MCC_W lanes of vector b: gain gcv in, gain in dB out */
+            #define MCC_STEP(b, gcv, out) do { \
+                mcc_vl att = (gcv) < vg[b];                            /* a = aA if gc < g else aR */ \
+                mcc_vd a = (mcc_vd)(((mcc_vl)vaA[b] & att) | ((mcc_vl)vaR[b] & ~att)); \
+                mcc_vd x = (gcv) + a * (vg[b] - (gcv)); \
+                mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;  /* |g| < 1e-12 dB: 0 dB */ \
+                x = (mcc_vd)((mcc_vl)x & ~small); \
+                vg[b] = x; \
+                mcc_vl lower = x < vgrm[b]; \
+                vgrm[b] = (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)vgrm[b] & ~lower)); \
+                (out) = x + vmk[b]; \
+                nz[b] |= ~((out) == 0.0); \
+            } while (0)
+            Py_ssize_t j = 0;
+            /* MCC_W samples at a time: each lane's row read and written in whole vectors, turned
+               between rows and lanes by register shuffles */
+            for (; j + MCC_W <= m; j += MCC_W) {
+                mcc_vd cols[MCC_NB][MCC_W], outs[MCC_NB][MCC_W];
                 for (int b = 0; b < MCC_NB; b++) {
-                    Py_ssize_t k = k0 + b * MCC_W;
-                    mcc_vd gcv;
-                    for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
-                    mcc_vl att = gcv < vg[b];                               /* a = aA if gc < g else aR */
-                    mcc_vd a = (mcc_vd)(((mcc_vl)vaA[b] & att) | ((mcc_vl)vaR[b] & ~att));
-                    mcc_vd x = gcv + a * (vg[b] - gcv);
-                    mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;   /* |g| < 1e-12 dB: 0 dB */
-                    x = (mcc_vd)((mcc_vl)x & ~small);
-                    vg[b] = x;
-                    mcc_vl lower = x < vgrm[b];
-                    vgrm[b] = (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)vgrm[b] & ~lower));
-                    mcc_vd v = x + vmk[b];
-                    for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
-                    nz[b] |= ~(v == 0.0);
+                    mcc_vd rows[MCC_W];
+                    for (int w = 0; w < MCC_W; w++) {
+                        mcc_vf f;
+                        __builtin_memcpy(&f, gc + (k0 + b * MCC_W + w) * rs + j, sizeof(mcc_vf));
+                        rows[w] = __builtin_convertvector(f, mcc_vd);
+                    }
+                    mcc_transpose(rows, cols[b]);
+                }
+                for (int t = 0; t < MCC_W; t++)  /* the lanes' recursions side by side */
+                    for (int b = 0; b < MCC_NB; b++) MCC_STEP(b, cols[b][t], outs[b][t]);
+                for (int b = 0; b < MCC_NB; b++) {
+                    mcc_vd rows[MCC_W];
+                    mcc_transpose(outs[b], rows);
+                    for (int w = 0; w < MCC_W; w++)
+                        __builtin_memcpy(gdb + (k0 + b * MCC_W + w) * rs + j, &rows[w], sizeof(mcc_vd));
                 }
             }
+            for (; j < m; j++) {  /* the rest, element by element */
+                for (int b = 0; b < MCC_NB; b++) {
+                    Py_ssize_t k = k0 + b * MCC_W;
+                    mcc_vd gcv, v;
+                    for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
+                    MCC_STEP(b, gcv, v);
+                    for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
+                }
+            }
+            #undef MCC_STEP
             for (int b = 0; b < MCC_NB; b++) {
                 Py_ssize_t k = k0 + b * MCC_W;
                 __builtin_memcpy(g + k, &vg[b], sizeof(mcc_vd));
