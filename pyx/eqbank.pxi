@@ -80,17 +80,14 @@ cdef extern from *:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t n) noexcept nogil:
-    # xp[l]: lane l's samples (n); cp[l]: its coefficients (ns x 5); zp[l]: its state (ns x 2)
+cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t n, double* co,
+                 double* zz) noexcept nogil:
+    # xp[l]: lane l's samples (n); cp[l]: its coefficients (ns x 5); zp[l]: its state (ns x 2);
+    # co, zz: room for the group's coefficients (ns x 5 x LG) and state (ns x 2 x LG), lane-minor.
+    # (Transposing with register shuffles instead of the plain loops below measured no faster.)
     cdef double xb[CH * LG]
-    cdef double* co = <double*>malloc(ns * 5 * LG * sizeof(double))
-    cdef double* zz = <double*>malloc(ns * 2 * LG * sizeof(double))
     cdef Py_ssize_t i0, m, s, t, l, k
     cdef float* p
-    if co == NULL or zz == NULL:
-        free(co)
-        free(zz)
-        return  # caller checks: never reached with the sizes cascade_bank passes (a few KiB)
     for s in range(ns):
         for k in range(5):
             for l in range(LG):
@@ -115,8 +112,6 @@ cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t
         for k in range(2):
             for l in range(LG):
                 zp[l][s * 2 + k] = zz[(s * 2 + k) * LG + l]
-    free(co)
-    free(zz)
 
 
 def cascade_bank(list blocks, list coeffs, list states):
@@ -150,8 +145,11 @@ def cascade_bank(list blocks, list coeffs, list states):
     cdef float* pad = <float*>calloc(n, sizeof(float))          # silent input of the padding lanes
     cdef double* padc = <double*>calloc(ns * 5, sizeof(double))  # identity sections (b0 = 1)
     cdef double* padz = <double*>calloc(ns * 2, sizeof(double))
+    cdef double* co = <double*>malloc(ns * 5 * LG * sizeof(double))
+    cdef double* zz = <double*>malloc(ns * 2 * LG * sizeof(double))
     try:
-        if xp == NULL or cp == NULL or zp == NULL or pad == NULL or padc == NULL or padz == NULL:
+        if (xp == NULL or cp == NULL or zp == NULL or pad == NULL or padc == NULL or padz == NULL or co == NULL
+                or zz == NULL):
             raise MemoryError()
         for i in range(ns):
             padc[i * 5] = 1.0
@@ -172,7 +170,7 @@ def cascade_bank(list blocks, list coeffs, list states):
             l += 1
         with nogil:
             for g in range(0, nl, LG):
-                _group(&xp[g], &cp[g], &zp[g], ns, n)
+                _group(&xp[g], &cp[g], &zp[g], ns, n, co, zz)
     finally:
         free(xp)
         free(cp)
@@ -180,3 +178,5 @@ def cascade_bank(list blocks, list coeffs, list states):
         free(pad)
         free(padc)
         free(padz)
+        free(co)
+        free(zz)
