@@ -320,6 +320,7 @@ cdef extern from *:
     typedef double mcc_vd __attribute__((vector_size(8 * MCC_W)));
     typedef long long mcc_vl __attribute__((vector_size(8 * MCC_W)));
     typedef float mcc_vf __attribute__((vector_size(4 * MCC_W)));
+    #define MCC_NB (16 / MCC_W)  /* vectors in a group of 16 lanes */
 
     /* r[w]: MCC_W consecutive samples of lane w -> c[t]: sample t of the MCC_W lanes (and back: the
        same shuffles transpose either way) */
@@ -340,87 +341,113 @@ cdef extern from *:
     #endif
     }
 
-    /* Pass 3 for lp lanes (a multiple of 16): gc, lane l's static-curve gains (float32) at
-       gc + l * rs, m of them; g, grm: smoothed gain and largest reduction per lane (updated); aA, aR:
-       one-pole coefficients; mk: makeup (dB); out: lane l's gains in dB at gdb + l * rs;
+    /* Selects of the recursion in one instruction where the ISA has one (same values as the
+       portable bitwise forms below them: MINPD is exactly "x < y ? x : y", BLENDVPD picks by the
+       mask's sign bits, which compares set to all ones or zeros). */
+    static inline mcc_vd mcc_min(mcc_vd x, mcc_vd y)
+    {
+    #if defined(__AVX__)
+        return __builtin_ia32_minpd256(x, y);
+    #elif defined(__SSE2__)
+        return __builtin_ia32_minpd(x, y);
+    #else
+        mcc_vl lower = x < y;
+        return (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)y & ~lower));
+    #endif
+    }
+    static inline mcc_vd mcc_select(mcc_vl mask, mcc_vd yes, mcc_vd no)
+    {
+    #if defined(__AVX__)
+        return __builtin_ia32_blendvpd256(no, yes, (mcc_vd)mask);
+    #else
+        return (mcc_vd)(((mcc_vl)yes & mask) | ((mcc_vl)no & ~mask));
+    #endif
+    }
+
+    /* Pass 3 for lanes k0 .. k0 + nb * MCC_W - 1: gc, lane l's static-curve gains (float32) at
+       gc + l * rs, m of them; g, grm: smoothed gain and largest reduction per lane (updated);
+       aA, aR: one-pole coefficients; mk: makeup (dB); out: lane l's gains in dB at gdb + l * rs;
        nonunity[l] set when a gain of lane l is not 0 dB. Lanes stay in rows (what passes 2 and 4
-       read and write); the vectors are filled and emptied element by element, which costs less
-       than transposing whole chunks through memory (measured). */
+       read and write) and are turned into vectors by register shuffles, MCC_W samples at a time;
+       the nb vectors' recursions run side by side. */
+    static inline __attribute__((always_inline)) void mcc_smooth_group(
+        const float *gc, Py_ssize_t m, Py_ssize_t k0, int nb, Py_ssize_t rs, double *g, double *grm,
+        const double *aA, const double *aR, const double *mk, double *gdb, long long *nonunity)
+    {
+        mcc_vl absmask;
+        mcc_vd flush;
+        for (int w = 0; w < MCC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; flush[w] = 1e-12; }
+        mcc_vd vg[MCC_NB], vgrm[MCC_NB], vaA[MCC_NB], vaR[MCC_NB], vmk[MCC_NB];
+        mcc_vl nz[MCC_NB];  /* the OR of the bits of every gain: nonzero apart from the sign = not 0 dB */
+        for (int b = 0; b < nb; b++) {
+            Py_ssize_t k = k0 + b * MCC_W;
+            __builtin_memcpy(&vg[b], g + k, sizeof(mcc_vd));
+            __builtin_memcpy(&vgrm[b], grm + k, sizeof(mcc_vd));
+            __builtin_memcpy(&vaA[b], aA + k, sizeof(mcc_vd));
+            __builtin_memcpy(&vaR[b], aR + k, sizeof(mcc_vd));
+            __builtin_memcpy(&vmk[b], mk + k, sizeof(mcc_vd));
+            for (int w = 0; w < MCC_W; w++) nz[b][w] = 0;
+        }
+        /* one step of the recursion for the MCC_W lanes of vector b: gain gcv in, gain in dB out */
+        #define MCC_STEP(b, gcv, out) do { \
+            mcc_vd a = mcc_select((gcv) < vg[b], vaA[b], vaR[b]);  /* a = aA if gc < g else aR */ \
+            mcc_vd x = (gcv) + a * (vg[b] - (gcv)); \
+            mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;  /* |g| < 1e-12 dB: 0 dB */ \
+            x = (mcc_vd)((mcc_vl)x & ~small); \
+            vg[b] = x; \
+            vgrm[b] = mcc_min(x, vgrm[b]);                       /* gr_max = g if g < gr_max else gr_max */ \
+            (out) = x + vmk[b]; \
+            nz[b] |= (mcc_vl)(out); \
+        } while (0)
+        Py_ssize_t j = 0;
+        for (; j + MCC_W <= m; j += MCC_W) {
+            mcc_vd cols[MCC_NB][MCC_W], outs[MCC_NB][MCC_W];
+            for (int b = 0; b < nb; b++) {
+                mcc_vd rows[MCC_W];
+                for (int w = 0; w < MCC_W; w++) {
+                    mcc_vf f;
+                    __builtin_memcpy(&f, gc + (k0 + b * MCC_W + w) * rs + j, sizeof(mcc_vf));
+                    rows[w] = __builtin_convertvector(f, mcc_vd);
+                }
+                mcc_transpose(rows, cols[b]);
+            }
+            for (int t = 0; t < MCC_W; t++)
+                for (int b = 0; b < nb; b++) MCC_STEP(b, cols[b][t], outs[b][t]);
+            for (int b = 0; b < nb; b++) {
+                mcc_vd rows[MCC_W];
+                mcc_transpose(outs[b], rows);
+                for (int w = 0; w < MCC_W; w++)
+                    __builtin_memcpy(gdb + (k0 + b * MCC_W + w) * rs + j, &rows[w], sizeof(mcc_vd));
+            }
+        }
+        for (; j < m; j++) {  /* the rest, element by element */
+            for (int b = 0; b < nb; b++) {
+                Py_ssize_t k = k0 + b * MCC_W;
+                mcc_vd gcv, v;
+                for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
+                MCC_STEP(b, gcv, v);
+                for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
+            }
+        }
+        #undef MCC_STEP
+        for (int b = 0; b < nb; b++) {
+            Py_ssize_t k = k0 + b * MCC_W;
+            __builtin_memcpy(g + k, &vg[b], sizeof(mcc_vd));
+            __builtin_memcpy(grm + k, &vgrm[b], sizeof(mcc_vd));
+            for (int w = 0; w < MCC_W; w++) nonunity[k + w] |= (nz[b][w] & absmask[w]) != 0;
+        }
+    }
+
+    /* Pass 3 for lp lanes (a multiple of MCC_W): whole groups of 16 lanes, then the rest */
     static void mcc_smooth(const float *gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double *g,
                            double *grm, const double *aA, const double *aR, const double *mk,
                            double *gdb, long long *nonunity)
     {
-        /* MCC_NB vectors (16 lanes) per pass over the chunk, so that 16 lanes' recursions are in
-           flight at once (lp is a multiple of 16) */
-        #define MCC_NB (16 / MCC_W)
-        mcc_vl absmask;
-        mcc_vd flush;
-        for (int w = 0; w < MCC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; flush[w] = 1e-12; }
-        for (Py_ssize_t k0 = 0; k0 < lp; k0 += 16) {
-            mcc_vd vg[MCC_NB], vgrm[MCC_NB], vaA[MCC_NB], vaR[MCC_NB], vmk[MCC_NB];
-            mcc_vl nz[MCC_NB];
-            for (int b = 0; b < MCC_NB; b++) {
-                Py_ssize_t k = k0 + b * MCC_W;
-                __builtin_memcpy(&vg[b], g + k, sizeof(mcc_vd));
-                __builtin_memcpy(&vgrm[b], grm + k, sizeof(mcc_vd));
-                __builtin_memcpy(&vaA[b], aA + k, sizeof(mcc_vd));
-                __builtin_memcpy(&vaR[b], aR + k, sizeof(mcc_vd));
-                __builtin_memcpy(&vmk[b], mk + k, sizeof(mcc_vd));
-                for (int w = 0; w < MCC_W; w++) nz[b][w] = 0;
-            }
-            /* one step of the recursion for the MCC_W lanes of vector b: gain gcv in, gain in dB out */
-            #define MCC_STEP(b, gcv, out) do { \
-                mcc_vl att = (gcv) < vg[b];                            /* a = aA if gc < g else aR */ \
-                mcc_vd a = (mcc_vd)(((mcc_vl)vaA[b] & att) | ((mcc_vl)vaR[b] & ~att)); \
-                mcc_vd x = (gcv) + a * (vg[b] - (gcv)); \
-                mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;  /* |g| < 1e-12 dB: 0 dB */ \
-                x = (mcc_vd)((mcc_vl)x & ~small); \
-                vg[b] = x; \
-                mcc_vl lower = x < vgrm[b]; \
-                vgrm[b] = (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)vgrm[b] & ~lower)); \
-                (out) = x + vmk[b]; \
-                nz[b] |= ~((out) == 0.0); \
-            } while (0)
-            Py_ssize_t j = 0;
-            /* MCC_W samples at a time: each lane's row read and written in whole vectors, turned
-               between rows and lanes by register shuffles */
-            for (; j + MCC_W <= m; j += MCC_W) {
-                mcc_vd cols[MCC_NB][MCC_W], outs[MCC_NB][MCC_W];
-                for (int b = 0; b < MCC_NB; b++) {
-                    mcc_vd rows[MCC_W];
-                    for (int w = 0; w < MCC_W; w++) {
-                        mcc_vf f;
-                        __builtin_memcpy(&f, gc + (k0 + b * MCC_W + w) * rs + j, sizeof(mcc_vf));
-                        rows[w] = __builtin_convertvector(f, mcc_vd);
-                    }
-                    mcc_transpose(rows, cols[b]);
-                }
-                for (int t = 0; t < MCC_W; t++)  /* the lanes' recursions side by side */
-                    for (int b = 0; b < MCC_NB; b++) MCC_STEP(b, cols[b][t], outs[b][t]);
-                for (int b = 0; b < MCC_NB; b++) {
-                    mcc_vd rows[MCC_W];
-                    mcc_transpose(outs[b], rows);
-                    for (int w = 0; w < MCC_W; w++)
-                        __builtin_memcpy(gdb + (k0 + b * MCC_W + w) * rs + j, &rows[w], sizeof(mcc_vd));
-                }
-            }
-            for (; j < m; j++) {  /* the rest, element by element */
-                for (int b = 0; b < MCC_NB; b++) {
-                    Py_ssize_t k = k0 + b * MCC_W;
-                    mcc_vd gcv, v;
-                    for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
-                    MCC_STEP(b, gcv, v);
-                    for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
-                }
-            }
-            #undef MCC_STEP
-            for (int b = 0; b < MCC_NB; b++) {
-                Py_ssize_t k = k0 + b * MCC_W;
-                __builtin_memcpy(g + k, &vg[b], sizeof(mcc_vd));
-                __builtin_memcpy(grm + k, &vgrm[b], sizeof(mcc_vd));
-                for (int w = 0; w < MCC_W; w++) nonunity[k + w] |= nz[b][w];
-            }
-        }
+        Py_ssize_t k0 = 0;
+        for (; k0 + 16 <= lp; k0 += 16)
+            mcc_smooth_group(gc, m, k0, MCC_NB, rs, g, grm, aA, aR, mk, gdb, nonunity);
+        if (k0 < lp)
+            mcc_smooth_group(gc, m, k0, (int)((lp - k0) / MCC_W), rs, g, grm, aA, aR, mk, gdb, nonunity);
     }
     """
     int MCC_W
@@ -506,7 +533,7 @@ def compress_bank(list blocks,   # INOUT float32 (channels, n), one per compress
             raise ValueError("compress_bank: a makeup glide is running; process this compressor alone")
     if n == 0:
         return
-    lp = (L + 15) // 16 * 16  # whole groups of 16 lanes for mcc_smooth
+    lp = (L + 3) // 4 * 4  # whole vectors (four doubles with AVX2, two with SSE2) for mcc_smooth
     cdef float** xp = <float**>malloc(L * sizeof(float*))
     cdef Py_ssize_t* stride = <Py_ssize_t*>malloc(L * sizeof(Py_ssize_t))
     cdef double** par = <double**>malloc(L * sizeof(double*))
