@@ -164,8 +164,6 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
 
 def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple[str, int, str], Lane]:
     """Automation lanes and MIDI CC maps -> {(node, processor index or -1, param): Lane}."""
-    from .midi import midi_lanes
-
     lanes: dict[tuple[str, int, str], Lane] = {}
     sources: dict[tuple[str, int, str], str] = {}
     items: list[tuple[str, str, Lane]] = []
@@ -179,6 +177,8 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
             secs = beats_to_seconds(np.array([p[0] * per for p in pts]), tempo_map)
             pts = [[float(t), p[1]] for t, p in zip(secs, pts)]
         items.append((f"automation[{i}]", a.target, Lane.from_points(pts, curve=a.curve, where=f"automation[{i}]")))
+    if model.midi:  # mido (and what it imports) only when the session maps MIDI
+        from .midi import midi_lanes
     for i, m in enumerate(model.midi):
         for where, target, lane in midi_lanes(m, f"midi[{i}]", resolve(base_dir, m.file), model.tempo_bpm):
             items.append((where, target, lane))
