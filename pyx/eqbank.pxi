@@ -2,7 +2,8 @@
 
 Each lane runs exactly biquad.pyx's ``_section`` arithmetic in float64 (TDF-II: y = b0 v + z1,
 z1 = (b1 v + z2) - a1 y, z2 = b2 v - a2 y; a section's two state values flushed to zero together when
-both are under 1e-30), v kept in float64 through all sections and rounded to float32 once, so a lane's
+both are under 1e-30, tested after every 16th sample of the stream: biquad.pyx's rule with a phase,
+which keeps the test out of 15 samples in 16), v kept in float64 through all sections and rounded to float32 once, so a lane's
 output and state are bit-identical to ``process_cascade`` (compiled with ``-ffp-contract=off``, like
 biquad.pyx, so no machine fuses a multiply-add in one and not the other).
 
@@ -35,8 +36,11 @@ cdef extern from *:
 
     /* xb: m samples x 16 lanes (float64, in place); co: per section 5 rows of 16 (b0 b1 b2 a1 a2);
        zz: per section 2 rows of 16 (z1 z2), updated. */
-    static void mc_sections(double *xb, Py_ssize_t m, const double *co, double *zz, Py_ssize_t ns)
+    static void mc_sections(double *xb, Py_ssize_t m, const double *co, double *zz, Py_ssize_t ns,
+                            Py_ssize_t ph)
     {
+        /* ph: the stream position of sample 0, modulo 16; the flush test runs after samples at
+           positions 15 mod 16 only (biquad.pyx's rule with a phase) */
         mc_vl absmask;
         mc_vd tiny;
         for (int w = 0; w < MC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; tiny[w] = 1e-30; }
@@ -55,17 +59,28 @@ cdef extern from *:
             }
             for (Py_ssize_t t = 0; t < m; t++) {
                 double *q = xb + t * 16;
-                for (int k = 0; k < MC_NV; k++) {
-                    mc_vd v, y, a, b;
-                    __builtin_memcpy(&v, q + MC_W * k, sizeof(mc_vd));
-                    y = c0[k] * v + z1[k];
-                    a = (c1[k] * v + z2[k]) - c3[k] * y;
-                    b = c2[k] * v - c4[k] * y;
-                    mc_vl keep = ((mc_vd)((mc_vl)a & absmask) >= tiny)
-                               | ((mc_vd)((mc_vl)b & absmask) >= tiny);
-                    z1[k] = (mc_vd)((mc_vl)a & keep);
-                    z2[k] = (mc_vd)((mc_vl)b & keep);
-                    __builtin_memcpy(q + MC_W * k, &y, sizeof(mc_vd));
+                if (((ph + t) & 15) != 15) {
+                    for (int k = 0; k < MC_NV; k++) {
+                        mc_vd v, y;
+                        __builtin_memcpy(&v, q + MC_W * k, sizeof(mc_vd));
+                        y = c0[k] * v + z1[k];
+                        z1[k] = (c1[k] * v + z2[k]) - c3[k] * y;
+                        z2[k] = c2[k] * v - c4[k] * y;
+                        __builtin_memcpy(q + MC_W * k, &y, sizeof(mc_vd));
+                    }
+                } else {
+                    for (int k = 0; k < MC_NV; k++) {
+                        mc_vd v, y, a, b;
+                        __builtin_memcpy(&v, q + MC_W * k, sizeof(mc_vd));
+                        y = c0[k] * v + z1[k];
+                        a = (c1[k] * v + z2[k]) - c3[k] * y;
+                        b = c2[k] * v - c4[k] * y;
+                        mc_vl keep = ((mc_vd)((mc_vl)a & absmask) >= tiny)
+                                   | ((mc_vd)((mc_vl)b & absmask) >= tiny);
+                        z1[k] = (mc_vd)((mc_vl)a & keep);
+                        z2[k] = (mc_vd)((mc_vl)b & keep);
+                        __builtin_memcpy(q + MC_W * k, &y, sizeof(mc_vd));
+                    }
                 }
             }
             for (int k = 0; k < MC_NV; k++) {
@@ -75,13 +90,13 @@ cdef extern from *:
         }
     }
     """
-    void mc_sections(double* xb, Py_ssize_t m, const double* co, double* zz, Py_ssize_t ns) nogil
+    void mc_sections(double* xb, Py_ssize_t m, const double* co, double* zz, Py_ssize_t ns, Py_ssize_t ph) nogil
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
 cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t n, double* co,
-                 double* zz) noexcept nogil:
+                 double* zz, Py_ssize_t phase) noexcept nogil:
     # xp[l]: lane l's samples (n); cp[l]: its coefficients (ns x 5); zp[l]: its state (ns x 2);
     # co, zz: room for the group's coefficients (ns x 5 x LG) and state (ns x 2 x LG), lane-minor.
     # (Transposing with register shuffles instead of the plain loops below measured no faster.)
@@ -102,7 +117,7 @@ cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t
             p = xp[l] + i0
             for t in range(m):
                 xb[t * LG + l] = p[t]
-        mc_sections(xb, m, co, zz, ns)
+        mc_sections(xb, m, co, zz, ns, (phase + i0) % 16)
         for l in range(LG):
             p = xp[l] + i0
             for t in range(m):
@@ -114,10 +129,13 @@ cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t
                 zp[l][s * 2 + k] = zz[(s * 2 + k) * LG + l]
 
 
-def cascade_bank(list blocks, list coeffs, list states):
+def cascade_bank(list blocks, list coeffs, list states, Py_ssize_t phase):
     """Filter every blocks[i] (float32 (channels, n)) in place through its cascade coeffs[i]
     (float64 (sections, 5)) with state states[i] (float64 (channels >= block's, sections, 2)); all
-    of one n and one number of sections. Same bits as ``biquad.process_cascade`` on each."""
+    of one n, one number of sections and one stream position (``phase``: samples done before,
+    modulo 16). Same bits as ``biquad.process_cascade(block, coeffs, state, phase)`` on each."""
+    if phase < 0:
+        raise ValueError("cascade_bank: phase must be >= 0")
     cdef Py_ssize_t nb = len(blocks), i, c, l, g, L, ns, n, nl
     if len(coeffs) != nb or len(states) != nb:
         raise ValueError("cascade_bank: one coefficient array and one state per block")
@@ -170,7 +188,7 @@ def cascade_bank(list blocks, list coeffs, list states):
             l += 1
         with nogil:
             for g in range(0, nl, LG):
-                _group(&xp[g], &cp[g], &zp[g], ns, n, co, zz)
+                _group(&xp[g], &cp[g], &zp[g], ns, n, co, zz, phase % 16)
     finally:
         free(xp)
         free(cp)

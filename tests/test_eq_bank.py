@@ -59,7 +59,7 @@ def test_bank_is_bitidentical_to_each_eq_alone(lanes, n, sections, seed, mono):
             ys = [x.copy() for x in xs]
             for e, x in zip(alone, xs):
                 e.process(x)
-            mod.cascade_bank(ys, [e._coeffs for e in banked], [e._state for e in banked])
+            mod.cascade_bank(ys, [e._coeffs for e in banked], [e._state for e in banked], (block * n) % 16)
             for x, y in zip(xs, ys):
                 assert x.tobytes() == y.tobytes()
             for a, b in zip(alone, banked):
@@ -67,17 +67,42 @@ def test_bank_is_bitidentical_to_each_eq_alone(lanes, n, sections, seed, mono):
 
 
 def test_builds_agree_and_flush_denormals():
-    x = [signal(5, 2, 3000) for _ in range(20)]
+    x = [signal(5, 2, 3008) for _ in range(20)]
     eqs = {m.__name__: [make_eq(i, 2, 4) for i in range(20)] for m in kernels()}
     outs = {}
     for m in kernels():
         y = [a.copy() for a in x]
-        m.cascade_bank(y, [e._coeffs for e in eqs[m.__name__]], [e._state for e in eqs[m.__name__]])
+        m.cascade_bank(y, [e._coeffs for e in eqs[m.__name__]], [e._state for e in eqs[m.__name__]], 0)
         outs[m.__name__] = b"".join(a.tobytes() for a in y)
         z = np.concatenate([e._state.reshape(-1, 2) for e in eqs[m.__name__]])
-        both_tiny = (np.abs(z) < 1e-30).all(axis=1)
-        assert both_tiny.any() and not z[both_tiny].any()  # the decayed sections were flushed to 0
+        assert (z == 0).all(axis=1).any()  # decayed sections were flushed at the last sample (3008 = 188 * 16)
+        assert not ((z != 0) & (np.abs(z) < 1e-200)).any()  # and nothing is near the denormal range
     assert len(set(outs.values())) == 1
+
+
+def test_the_flush_runs_every_16th_sample_of_the_stream():
+    """The same stream cut anywhere (phases carried over) gives the same bits as one call; and a
+    section left with tiny state is zeroed exactly at the next position 15 mod 16, not before."""
+    for mod in kernels():
+        x = signal(11, 2, 4000)
+        whole = [make_eq(3, 2, 3)]
+        cut = [make_eq(3, 2, 3)]
+        y = x.copy()
+        mod.cascade_bank([y], [whole[0]._coeffs], [whole[0]._state], 0)
+        pieces, pos = [], 0
+        for n in (1, 15, 16, 17, 999, 2952):
+            p = np.ascontiguousarray(x[:, pos:pos + n])
+            mod.cascade_bank([p], [cut[0]._coeffs], [cut[0]._state], pos % 16)
+            pieces.append(p)
+            pos += n
+        assert np.concatenate(pieces, axis=1).tobytes() == y.tobytes()
+    e = make_eq(4, 1, 1)
+    e._state[...] = 1e-31  # tiny, silence in: flushed after the sample at position 15 mod 16 only
+    z = np.zeros((1, 5), np.float32)
+    e.process(z)  # positions 0..4
+    assert e._state.any()
+    e.process(np.zeros((1, 11), np.float32))  # positions 5..15
+    assert not e._state.any()
 
 
 def test_process_bank_during_a_glide_falls_back(monkeypatch):
@@ -87,7 +112,7 @@ def test_process_bank_during_a_glide_falls_back(monkeypatch):
     for e in (a[1], b[1]):
         e.process(signal(1, 2, 100))
         e.set_param("bands[0].freq_hz", 1234.0)  # a glide starts
-    assert b[1].bank_key() is None and b[0].bank_key() == ("eq", 3, 2)
+    assert b[1].bank_key() is None and b[0].bank_key() == ("eq", 3, 2, 0)
     xs = [signal(9 + i, 2, 500) for i in range(4)]
     ys = [x.copy() for x in xs]
     for e, x in zip(a, xs):
@@ -101,6 +126,8 @@ def test_shapes_are_checked():
     e = make_eq(1, 2, 2)
     with pytest.raises(ValueError, match="shapes"):
         mod.cascade_bank([np.zeros((2, 10), np.float32), np.zeros((2, 11), np.float32)],
-                         [e._coeffs, e._coeffs], [e._state, e._state.copy()])
+                         [e._coeffs, e._coeffs], [e._state, e._state.copy()], 0)
     with pytest.raises(ValueError, match="one coefficient"):
-        mod.cascade_bank([np.zeros((2, 10), np.float32)], [], [])
+        mod.cascade_bank([np.zeros((2, 10), np.float32)], [], [], 0)
+    with pytest.raises(ValueError, match="phase"):
+        mod.cascade_bank([np.zeros((2, 10), np.float32)], [e._coeffs], [e._state], -1)

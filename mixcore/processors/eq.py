@@ -20,6 +20,7 @@ SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
 GAIN = (-48.0, 48.0)
+FLUSH_EVERY = 16  # the filters' denormal flush runs every 16th sample of the stream (pyx/biquad.pyx)
 #: The cascade kernel across many EQs (pyx/eqbank.pxi), where it pays: with AVX2 it runs 16 lanes
 #: at once about 2.5x faster than one EQ at a time; the SSE2 build is only level with it, so
 #: without AVX2 every EQ runs alone (same bits either way).
@@ -142,6 +143,7 @@ class EQ(Processor):
         return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit)
 
     def _prepare(self, spec: ProcessSpec) -> None:
+        self._pos = 0  # samples processed since reset, for the filters' flush phase (pyx/biquad.pyx)
         self._coeffs = None
         self._ramp_from_update = False
         self._state = np.zeros((spec.num_channels, len(self.bands), 2), dtype=np.float64)
@@ -177,30 +179,39 @@ class EQ(Processor):
             self._ramp_from_update = False
 
     def reset(self) -> None:
+        self._pos = 0
         self._state[...] = 0.0
         if self._left:
             self._coeffs = self._target
             self._left = 0
 
     def process(self, block: np.ndarray) -> None:
+        phase = self._pos % FLUSH_EVERY
+        self._pos = phase + block.shape[1]
         if self._left:
-            self._left = process_cascade_ramped(block, self._coeffs, self._target, self._step, self._state, self._left)
+            self._left = process_cascade_ramped(block, self._coeffs, self._target, self._step, self._state, self._left,
+                                                phase)
             if not self._left:
                 self._coeffs = self._target
         else:
-            process_cascade(block, self._coeffs, self._state)
+            process_cascade(block, self._coeffs, self._state, phase)
 
     def bank_key(self):
         """EQs with the same number of sections and channels run as one bank, except during a glide."""
         if _BANK is None or self._left or self._coeffs is None:
             return None
-        return ("eq", self._coeffs.shape[0], self._state.shape[0])
+        return ("eq", self._coeffs.shape[0], self._state.shape[0], self._pos % FLUSH_EVERY)
 
     @classmethod
     def process_bank(cls, procs, blocks) -> None:
-        if _BANK is None or any(p._left for p in procs):
+        keys = {p.bank_key() for p in procs}
+        if None in keys or len(keys) != 1:
             return super().process_bank(procs, blocks)
-        _BANK.cascade_bank(list(blocks), [p._coeffs for p in procs], [p._state for p in procs])
+        phase = procs[0]._pos % FLUSH_EVERY
+        _BANK.cascade_bank(list(blocks), [p._coeffs for p in procs], [p._state for p in procs], phase)
+        n = blocks[0].shape[1] if len(blocks) else 0
+        for p in procs:
+            p._pos = phase + n
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Band values (``bands[i].freq_hz`` / ``q`` / ``gain_db``) per sample: the coefficients are
@@ -235,7 +246,9 @@ class EQ(Processor):
             for key, v in auto.items():
                 b[key] = float(v[-1])
         co = np.ascontiguousarray(np.stack(rows, axis=1))  # (n, sections, 5)
-        process_cascade_varying(block, co, self._state)
+        phase = self._pos % FLUSH_EVERY
+        self._pos = phase + n
+        process_cascade_varying(block, co, self._state, phase)
         self._values.values["bands"] = bands
         self._coeffs = np.ascontiguousarray(co[-1])
         self._target = self._coeffs
