@@ -55,6 +55,21 @@ class Tail(Processor):
         return int(self.samples)
 
 
+def cycle_blocks(x: np.ndarray, sizes, fn) -> np.ndarray:
+    """A copy of x run through ``fn(block, pos)`` in consecutive C-contiguous blocks of the given
+    sizes (cycled; 0-length blocks included), each written back in place."""
+    out = x.copy()
+    pos, k = 0, 0
+    while pos < x.shape[1]:
+        m = min(sizes[k % len(sizes)], x.shape[1] - pos)
+        blk = np.ascontiguousarray(out[:, pos:pos + m])
+        fn(blk, pos)
+        out[:, pos:pos + m] = blk
+        pos += m
+        k += 1
+    return out
+
+
 def run_blocks(proc, x: np.ndarray, sr: float, block: int, changes: dict | None = None) -> np.ndarray:
     """Process x in blocks of ``block``, setting ``changes[sample] = {param: value}`` at those samples.
 

@@ -14,6 +14,7 @@ import platform
 
 import numpy as np
 import pytest
+from helpers import cycle_blocks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,16 +57,7 @@ def run_blocks(proc, x: np.ndarray, sizes, sr: float = SR, max_block: int = 1) -
     """process() over consecutive blocks of the given sizes (cycled; 0-length blocks included)."""
     proc.prepare(ProcessSpec(float(sr), max(max(sizes), max_block), x.shape[0]))
     proc.reset()
-    out = x.copy()
-    pos, k = 0, 0
-    while pos < x.shape[1]:
-        m = min(sizes[k % len(sizes)], x.shape[1] - pos)
-        blk = np.ascontiguousarray(out[:, pos:pos + m])
-        proc.process(blk)
-        out[:, pos:pos + m] = blk
-        pos += m
-        k += 1
-    return out
+    return cycle_blocks(x, sizes, lambda blk, _pos: proc.process(blk))
 
 
 # -- limiter reference --------------------------------------------------------------------------

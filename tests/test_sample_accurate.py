@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import write
+from helpers import cycle_blocks, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -53,16 +53,8 @@ def automated(type_name: str, fixed: dict, x: np.ndarray, lanes: dict[str, np.nd
     p = TYPES[type_name](**fixed, **{k: float(v[0]) for k, v in lanes.items()})
     p.prepare(ProcessSpec(float(fs), max_block or max(blocks), x.shape[0]))
     p.reset()
-    out = x.copy()
-    pos, k = 0, 0
-    while pos < x.shape[1]:
-        m = min(blocks[k % len(blocks)], x.shape[1] - pos)
-        blk = np.ascontiguousarray(out[:, pos:pos + m])
-        p.process_automated(blk, {name: v[pos:pos + m] for name, v in lanes.items()})
-        out[:, pos:pos + m] = blk
-        pos += m
-        k += 1
-    return out
+    return cycle_blocks(x, blocks, lambda blk, pos: p.process_automated(
+        blk, {name: v[pos:pos + blk.shape[1]] for name, v in lanes.items()}))
 
 
 def ramp(n: int, a: float, b: float) -> np.ndarray:
