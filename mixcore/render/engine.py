@@ -170,7 +170,7 @@ class Engine:
     """Executes a plan. ``lanes`` maps (node, processor index or -1, param) -> Lane."""
 
     def __init__(self, plan: RenderPlan, lanes: dict[tuple[str, int, str], Lane] | None = None,
-                 threads: int = 1, interval: int = CONTROL_INTERVAL, banks: bool = True) -> None:
+                 threads: int = 1, interval: int = CONTROL_INTERVAL) -> None:
         self.plan = plan
         self.interval = int(interval)
         self.threads = max(1, int(threads))
@@ -219,8 +219,7 @@ class Engine:
             st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
-        # each item of a layer: a node, or a bank of nodes (banks=False: every node alone, for tests)
-        self._active_layers = [_banked(layer, self.threads) if banks else layer for layer in active]
+        self._active_layers = [_banked(layer, self.threads) for layer in active]  # items: nodes and banks
 
     def _sum_entry(self, dst: _NodeState, ep: EdgePlan) -> tuple:
         """How ``dst`` takes edge ``ep``: plain edges (post-fader, no compensation delay, no send
