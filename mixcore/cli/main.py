@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports every command: an unbuilt source checkout fails here
+    except MixcoreError as e:
+        print(f"mixcore: error: {e}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)
