@@ -38,6 +38,21 @@ class Param:
     choices: tuple[str, ...] | None = None
     doc: str = ""
     automatable: bool = True
+    #: How a controller's travel (0..1) maps onto lo..hi: "linear", "fader" (console fader law, dB) or
+    #: "log" (equal travel, equal ratio: Hz, times). None: not declared (linear).
+    taper: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.taper is not None and (problem := taper_problem(self.taper, self.lo, self.hi)):
+            raise ValueError(f"Param {self.name!r}: {problem}")  # a programming error, not a user's
+
+    def to_normalized(self, value: float) -> float:
+        """The controller position 0..1 that gives ``value`` under the parameter's taper."""
+        return taper_to_normalized(self.taper or "linear", float(self.lo), float(self.hi), float(value))
+
+    def from_normalized(self, x: float) -> float:
+        """The value a controller at ``x`` (0..1) gives under the parameter's taper, within lo..hi."""
+        return taper_from_normalized(self.taper or "linear", float(self.lo), float(self.hi), float(x))
 
     def validate(self, value: Any, where: str = "") -> Any:
         """Return ``value`` coerced to the parameter's type, or raise a one-line error."""
@@ -61,6 +76,81 @@ class Param:
         if self.choices is not None:
             return "one of " + ", ".join(self.choices)
         return f"{_fmt(self.lo)} .. {_fmt(self.hi)}{unit}"
+
+
+#: The tapers a parameter or a MIDI map entry may declare.
+TAPERS = ("linear", "fader", "log")
+#: Console fader law below unity gain: (travel, dB) knots, dB linear in travel between them. The top
+#: quarter of the travel runs linearly from 0 dB to the maximum; the bottom knot is the minimum.
+FADER_KNOTS = ((0.1, -60.0), (0.25, -30.0), (0.5, -12.0), (0.75, 0.0))
+#: A log taper over a range starting at 0 spans this ratio (three decades) above the bottom.
+LOG_FROM_ZERO_DECADES = 3
+
+
+def taper_problem(taper: str, lo: float, hi: float) -> str | None:
+    """Why ``taper`` cannot map lo..hi (None: it can)."""
+    if taper not in TAPERS:
+        return f"taper {taper!r} is not one of {', '.join(TAPERS)}"
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        return f"a {taper} taper needs a finite range, got {_fmt(lo)} .. {_fmt(hi)}"
+    if taper == "fader" and not lo < 0.0 < hi:
+        return f"a fader taper needs a range from below 0 dB to above it, got {_fmt(lo)} .. {_fmt(hi)}"
+    if taper == "log" and lo < 0.0:
+        return f"a log taper needs a range from 0 or above, got {_fmt(lo)} .. {_fmt(hi)}"
+    return None
+
+
+def _fader_knots(lo: float, hi: float) -> list[tuple[float, float]]:
+    return [(0.0, lo), *[(x, db) for x, db in FADER_KNOTS if db > lo], (1.0, hi)]
+
+
+def taper_from_normalized(taper: str, lo: float, hi: float, x: float) -> float:
+    """The value at travel ``x`` (clamped to 0..1) of ``taper`` over lo..hi; the ends give lo and hi exactly.
+
+    - linear: ``lo + (hi - lo) x``.
+    - fader: console fader law (dB): the bottom is ``lo`` (-120 dB on a strip: silence), 0 dB sits at 3/4
+      of the travel, the top is ``hi``; between the knots of :data:`FADER_KNOTS` dB is linear in travel,
+      so the travel near unity is fine-grained and the bottom quarter covers the quiet end.
+    - log: equal travel, equal ratio, ``lo (hi/lo)^x``; a range starting at 0 uses
+      ``lo + (hi - lo) (1000^x - 1) / 999`` (three decades, and 0 at the bottom).
+    """
+    x = min(max(x, 0.0), 1.0)
+    if x <= 0.0:
+        return lo
+    if x >= 1.0:
+        return hi
+    if taper == "fader":
+        knots = _fader_knots(lo, hi)
+        for (x0, y0), (x1, y1) in zip(knots, knots[1:]):
+            if x <= x1:
+                v = y0 + (y1 - y0) * ((x - x0) / (x1 - x0))
+                break
+    elif taper == "log":
+        if lo > 0.0:
+            v = lo * (hi / lo) ** x
+        else:
+            r = 10.0 ** LOG_FROM_ZERO_DECADES
+            v = lo + (hi - lo) * (r ** x - 1.0) / (r - 1.0)
+    else:
+        v = lo + (hi - lo) * x
+    return min(max(v, lo), hi)
+
+
+def taper_to_normalized(taper: str, lo: float, hi: float, value: float) -> float:
+    """The inverse of :func:`taper_from_normalized`: the travel 0..1 of ``value`` (clamped to lo..hi)."""
+    v = min(max(value, lo), hi)
+    if taper == "fader":
+        knots = _fader_knots(lo, hi)
+        for (x0, y0), (x1, y1) in zip(knots, knots[1:]):
+            if v <= y1:
+                return x0 + (x1 - x0) * ((v - y0) / (y1 - y0))
+        return 1.0
+    if taper == "log":
+        if lo > 0.0:
+            return math.log(v / lo) / math.log(hi / lo)
+        r = 10.0 ** LOG_FROM_ZERO_DECADES
+        return math.log1p((v - lo) / (hi - lo) * (r - 1.0)) / math.log(r)
+    return (v - lo) / (hi - lo)
 
 
 def _fmt(x: float) -> str:

@@ -63,7 +63,9 @@ def test_learn_maps_the_next_moved_control(session, tmp_path):
     player = LivePlayer(session, port, learn=["a.pan"], block_size=512)
     perform(player, port, {5: [mido.Message("control_change", control=21, value=127, channel=3)],
                            20: [mido.Message("control_change", control=21, value=0, channel=3)]})
-    assert [(m.cc, m.channel, m.target, m.min, m.max) for m in player.maps] == [(21, 4, "a.pan", -1.0, 1.0)]
+    # no min/max: the target's own range and taper (pan: linear over -1 .. 1)
+    assert [(m.cc, m.channel, m.target, m.min, m.max) for m in player.maps] == [(21, 4, "a.pan", None, None)]
+    assert player.points["a.pan"][1] == [5 * 512 / SR, 1.0]
     assert player.points["a.pan"][-1] == [20 * 512 / SR, -1.0]
     save_profile(tmp_path / "p.toml", player.maps)
     assert load_profile(tmp_path / "p.toml")[0].cc == 21

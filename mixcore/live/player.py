@@ -9,6 +9,7 @@ evaluated when the point is added. So the recorded lanes, written into a new ses
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,26 +20,74 @@ from ..errors import MixcoreError
 from ..render.automation import Lane
 from ..render.engine import Engine, Trim, view
 from ..session import Session
-from ..session.build import STRIP_PARAMS, resolve_target
-from ..session.midi import scale
+from ..session.build import resolve_target, target_param
+from ..session.midi import scaler
 from ..session.model import MidiMap
+
+#: The device python-rtmidi's ALSA backend opens (Linux).
+ALSA_SEQ = "/dev/snd/seq"
 
 
 def open_midi_input(name: str):
-    """Open a system MIDI input port by name, with a one-line error when there is no MIDI system."""
+    """Open a system MIDI input port by name, with a one-line error naming what is missing."""
     import mido
 
     try:
         names = mido.get_input_names()
     except Exception as e:  # no backend (python-rtmidi) or no MIDI system (no ALSA sequencer)
-        raise MixcoreError(f"--midi-in: no MIDI system available ({' '.join(str(e).split())}); "
-                           "install mixcore[midi-live] on a machine with MIDI devices") from None
+        raise MixcoreError(f"--midi-in: {midi_system_problem(e)}; without a MIDI system, play a MIDI file "
+                           "as the controller (--midi-file FILE) or leave out --midi-in") from None
     if name not in names:
         from ..errors import did_you_mean
 
         raise MixcoreError(f"--midi-in: no MIDI input named {name!r}{did_you_mean(name, names)}; "
                            f"inputs: {', '.join(names) or 'none'}")
     return mido.open_input(name)
+
+
+def midi_system_problem(e: BaseException) -> str:
+    """What is missing when mido cannot list MIDI inputs (``e``: what it raised)."""
+    if isinstance(e, ImportError):
+        missing = getattr(e, "name", None) or "python-rtmidi"
+        return (f"the MIDI backend is not installed (no module {missing!r}): "
+                "pip install 'mixcore[midi-live]'")
+    import sys
+
+    detail = " ".join(str(e).split()) or type(e).__name__
+    if sys.platform.startswith("linux") and not os.path.exists(ALSA_SEQ):
+        return (f"no MIDI system: the ALSA sequencer {ALSA_SEQ} does not exist (no sound hardware, or the "
+                f"snd-seq kernel module is not loaded; python-rtmidi said: {detail})")
+    return f"no MIDI system available ({detail})"
+
+
+class MidiFileInput:
+    """A MIDI file as the controller: each message arrives when song time reaches its time in the file
+    (tempo map honoured; a file without tempo events uses ``tempo_bpm``). Needs no MIDI system."""
+
+    def __init__(self, path: str | Path, tempo_bpm: float = 120.0) -> None:
+        import mido
+
+        from ..session.midi import timed_messages
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise MixcoreError(f"--midi-file: {self.path}: file not found")
+        try:
+            mf = mido.MidiFile(str(self.path))
+        except Exception as e:
+            raise MixcoreError(f"--midi-file: {self.path}: cannot read MIDI file: {' '.join(str(e).split())}") from None
+        self._messages = timed_messages(mf, tempo_bpm)
+        self._next = 0
+
+    def iter_pending_until(self, t_s: float):
+        """The messages with file time at or before ``t_s`` not delivered yet."""
+        msgs = self._messages
+        while self._next < len(msgs) and msgs[self._next][0] <= t_s:
+            self._next += 1
+            yield msgs[self._next - 1][1]
+
+    def close(self) -> None:
+        pass
 
 
 def _value(mp: MidiMap, msg, state: dict) -> float | None:
@@ -65,8 +114,11 @@ def _value(mp: MidiMap, msg, state: dict) -> float | None:
 class LivePlayer:
     """Stream a session while ``port`` moves the parameters named in ``maps``.
 
-    ``learn`` lists targets to map, in order, to the next controls that move (CC or pitch bend); the
-    learned entries are in :attr:`maps` afterwards. ``realtime`` paces the stream to the clock.
+    ``port`` is a mido input port, a :class:`MidiFileInput` (messages at their file times against song
+    time) or None (playback only). ``learn`` lists targets to map, in order, to the next controls that
+    move (CC or pitch bend); a learned entry follows its target's taper (a fader's law, a frequency's
+    log scale); the learned entries are in :attr:`maps` afterwards. ``realtime`` paces the stream to
+    the clock.
     """
 
     def __init__(self, session: Session, port, maps: list[MidiMap] | None = None, *, learn: list[str] = (),
@@ -79,22 +131,22 @@ class LivePlayer:
         self.realtime = realtime
         self.points: dict[str, list[list[float]]] = {}  # target -> recorded [time_s, value]
         self._cc14: dict = {}
+        self._scale: dict[int, object] = {}  # id(map entry) -> its 0..1 -> value function
 
-    def _ranges(self, graph, target: str) -> tuple[float, float]:
-        key, _check = resolve_target(graph, target, "--learn")
-        node, index, param = key
-        if index < 0:
-            return STRIP_PARAMS[param]
-        p = graph.nodes[node].processors[index].param_for(param)
-        return float(p.lo), float(p.hi)
+    def _scaler(self, graph, mp: MidiMap, where: str):
+        if id(mp) not in self._scale:
+            self._scale[id(mp)] = scaler(mp, target_param(graph, mp.target, f"{where}.target"), where)
+        return self._scale[id(mp)]
 
     def stream(self) -> Iterator[np.ndarray]:
         """Yield output blocks (2, n) as they are rendered; lanes record every move."""
         s = self.session
         plan, lanes, frames = s.compile(self.block_size)
         graph = plan.graph
-        for t in self.learn:
-            self._ranges(graph, t)  # check the names before anything plays
+        for t in self.learn:  # check the names (and that each has a range) before anything plays
+            scaler(MidiMap(cc=0, target=t), target_param(graph, t, "--learn"), "--learn")
+        for j, mp in enumerate(self.maps):
+            self._scaler(graph, mp, f"map[{j}]")
         live: dict[str, Lane] = {}
         keys: dict[str, tuple] = {}
 
@@ -123,7 +175,9 @@ class LivePlayer:
             engine.reset()
             e0 = 0
             while e0 < total:
-                for msg in self.port.iter_pending():
+                pending = () if self.port is None else self.port.iter_pending_until(e0 / sr) \
+                    if hasattr(self.port, "iter_pending_until") else self.port.iter_pending()
+                for msg in pending:
                     self._handle(msg, e0 / sr, lane_for, graph)
                 n = min(self.block_size, total - e0)
                 engine.run_block(e0, n)
@@ -141,15 +195,14 @@ class LivePlayer:
     def _handle(self, msg, t: float, lane_for, graph) -> None:
         if self.learn and msg.type in ("control_change", "pitchwheel"):
             target = self.learn.pop(0)
-            lo, hi = self._ranges(graph, target)
             kind = {"cc": msg.control} if msg.type == "control_change" else {"pitchbend": True}
-            self.maps.append(MidiMap(channel=msg.channel + 1, target=target, min=lo, max=hi, **kind))
+            self.maps.append(MidiMap(channel=msg.channel + 1, target=target, **kind))  # the target's taper
             lane_for(target)
         for mp in self.maps:
             v = _value(mp, msg, self._cc14)
             if v is None:
                 continue
-            value = scale(mp, v)
+            value = self._scaler(graph, mp, "--learn")(v)
             lane = lane_for(mp.target)
             # a later message in the same block replaces an earlier one at the same time
             pts = self.points[mp.target]

@@ -44,18 +44,21 @@ class Compressor(Processor):
     type_name = "compressor"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("threshold_db", -20.0, -60.0, 0.0, "dB"),
-        Param("ratio", 4.0, 1.0, 100.0),
-        Param("attack_ms", 10.0, 0.01, 1000.0, "ms"),
-        Param("release_ms", 100.0, 1.0, 5000.0, "ms"),
-        Param("knee_db", 0.0, 0.0, 24.0, "dB"),
-        Param("makeup_db", 0.0, -24.0, 48.0, "dB", smoothing_ms=20.0),
+        Param("threshold_db", -20.0, -60.0, 0.0, "dB", taper="linear"),
+        Param("ratio", 4.0, 1.0, 100.0, taper="log"),
+        Param("attack_ms", 10.0, 0.01, 1000.0, "ms", taper="log"),
+        Param("release_ms", 100.0, 1.0, 5000.0, "ms", taper="log"),
+        Param("knee_db", 0.0, 0.0, 24.0, "dB", taper="linear"),
+        Param("makeup_db", 0.0, -24.0, 48.0, "dB", smoothing_ms=20.0, taper="linear"),
         Param("detector", "peak", choices=("peak", "rms")),
         NameParam("sidechain", None, doc="track or bus feeding the detector", automatable=False),
-        Param("mix", 1.0, 0.0, 1.0),
-        Param("auto_makeup", 0.0, 0.0, 1.0, doc="1: add half the gain reduction the curve gives a 0 dBFS input"),
-        Param("sidechain_hpf_hz", 0.0, 0.0, 1000.0, "Hz", doc="high-pass the detector (0: off), so bass does not pump"),
-        Param("link", 1.0, 0.0, 1.0, doc="1: one gain for all channels (the loudest drives it); 0: per channel"),
+        Param("mix", 1.0, 0.0, 1.0, taper="linear"),
+        Param("auto_makeup", 0.0, 0.0, 1.0, taper="linear",
+              doc="1: add half the gain reduction the curve gives a 0 dBFS input"),
+        Param("sidechain_hpf_hz", 0.0, 0.0, 1000.0, "Hz", taper="log",
+              doc="high-pass the detector (0: off), so bass does not pump"),
+        Param("link", 1.0, 0.0, 1.0, taper="linear",
+              doc="1: one gain for all channels (the loudest drives it); 0: per channel"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:

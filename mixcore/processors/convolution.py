@@ -50,8 +50,8 @@ class Convolution(Processor):
     SAMPLE_ACCURATE = True
     PARAMS = (
         PathParam("ir", None, automatable=False, doc="impulse-response file"),
-        Param("mix", 1.0, 0.0, 1.0),
-        Param("gain_db", 0.0, -60.0, 24.0, "dB"),
+        Param("mix", 1.0, 0.0, 1.0, taper="linear"),
+        Param("gain_db", 0.0, -60.0, 24.0, "dB", taper="fader"),
     )
 
     def _load_ir(self, sample_rate: float, channels: int) -> np.ndarray:

@@ -66,10 +66,11 @@ class DeEsser(Processor):
     type_name = "deesser"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("freq_hz", 6500.0, 2000.0, 16000.0, "Hz", doc="lower edge (-3 dB) of the sibilance band"),
-        Param("threshold_db", -30.0, -60.0, 0.0, "dB", doc="peak level of the band where reduction starts"),
-        Param("ratio", 4.0, 1.0, 20.0, doc="compression ratio of the band above the threshold"),
-        Param("listen", 0.0, 0.0, 1.0, doc="1: hear only the sibilance band"),
+        Param("freq_hz", 6500.0, 2000.0, 16000.0, "Hz", doc="lower edge (-3 dB) of the sibilance band", taper="log"),
+        Param("threshold_db", -30.0, -60.0, 0.0, "dB", taper="linear",
+              doc="peak level of the band where reduction starts"),
+        Param("ratio", 4.0, 1.0, 20.0, doc="compression ratio of the band above the threshold", taper="log"),
+        Param("listen", 0.0, 0.0, 1.0, doc="1: hear only the sibilance band", taper="linear"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:

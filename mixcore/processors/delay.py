@@ -61,14 +61,15 @@ class Delay(Processor):
     type_name = "delay"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time"),
+        Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time", taper="log"),
         Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0,
-              doc="delay time in beats of tempo_bpm; wins over time_ms when given"),
-        Param("feedback", 0.3, 0.0, 0.98, smoothing_ms=20.0, doc="level of each echo relative to the one before"),
-        Param("mix", 0.5, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only"),
+              doc="delay time in beats of tempo_bpm; wins over time_ms when given", taper="log"),
+        Param("feedback", 0.3, 0.0, 0.98, smoothing_ms=20.0, taper="linear",
+              doc="level of each echo relative to the one before"),
+        Param("mix", 0.5, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only", taper="linear"),
         Param("lowpass_hz", LOWPASS_OFF_HZ, 20.0, 96000.0, "Hz",
-              doc="one-pole low-pass in the feedback loop; 20000 or above: off"),
-        Param("ping_pong", 0.0, 0.0, 1.0, doc="1: echoes alternate between left and right"),
+              doc="one-pole low-pass in the feedback loop; 20000 or above: off", taper="log"),
+        Param("ping_pong", 0.0, 0.0, 1.0, doc="1: echoes alternate between left and right", taper="linear"),
     )
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:

@@ -139,8 +139,9 @@ class EQ(Processor):
             return super().param_for(name)
         if int(m.group(1)) >= len(self.bands):
             return None
-        lo, hi, unit = {"freq_hz": (*FREQ, "Hz"), "q": (*Q, ""), "gain_db": (*GAIN, "dB")}[m.group(2)]
-        return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit)
+        lo, hi, unit, taper = {"freq_hz": (*FREQ, "Hz", "log"), "q": (*Q, "", "log"),
+                               "gain_db": (*GAIN, "dB", "linear")}[m.group(2)]
+        return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit, taper=taper)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._pos = 0  # samples processed since reset, for the filters' flush phase (pyx/biquad.pyx)

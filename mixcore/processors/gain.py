@@ -20,7 +20,7 @@ class Gain(Processor):
 
     type_name = "gain"
     SAMPLE_ACCURATE = True
-    PARAMS = (Param("gain_db", 0.0, -120.0, 48.0, "dB", smoothing_ms=20.0, doc="gain"),)
+    PARAMS = (Param("gain_db", 0.0, -120.0, 48.0, "dB", smoothing_ms=20.0, doc="gain", taper="fader"),)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._ramp = Ramp(10.0 ** (self.gain_db / 20.0))

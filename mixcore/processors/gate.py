@@ -39,13 +39,14 @@ class Gate(Processor):
     type_name = "gate"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("threshold_db", -40.0, -100.0, 0.0, "dB", doc="opens at or above this peak level"),
-        Param("range_db", 80.0, 0.0, 100.0, "dB", doc="attenuation when closed (positive dB)"),
-        Param("attack_ms", 1.0, 0.01, 500.0, "ms", doc="time constant of opening"),
-        Param("hold_ms", 20.0, 0.0, 5000.0, "ms", doc="stays open this long after the level drops"),
-        Param("release_ms", 100.0, 1.0, 5000.0, "ms", doc="time constant of closing"),
+        Param("threshold_db", -40.0, -100.0, 0.0, "dB", doc="opens at or above this peak level", taper="linear"),
+        Param("range_db", 80.0, 0.0, 100.0, "dB", doc="attenuation when closed (positive dB)", taper="linear"),
+        Param("attack_ms", 1.0, 0.01, 500.0, "ms", doc="time constant of opening", taper="log"),
+        Param("hold_ms", 20.0, 0.0, 5000.0, "ms", doc="stays open this long after the level drops", taper="log"),
+        Param("release_ms", 100.0, 1.0, 5000.0, "ms", doc="time constant of closing", taper="log"),
         Param("mode", "gate", choices=("gate", "expander")),
-        Param("ratio", 2.0, 1.0, 20.0, doc="expander mode: dB of output change per dB of input below the threshold"),
+        Param("ratio", 2.0, 1.0, 20.0, taper="log",
+              doc="expander mode: dB of output change per dB of input below the threshold"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:

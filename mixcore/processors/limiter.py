@@ -66,9 +66,10 @@ class Limiter(Processor):
     type_name = "limiter"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("ceiling_dbtp", -1.0, -20.0, 0.0, "dBTP"),
-        Param("release_ms", 100.0, 1.0, 2000.0, "ms"),
-        Param("lookahead_ms", 5.0, 0.5, 20.0, "ms", automatable=False, doc="sets the latency (not automatable)"),
+        Param("ceiling_dbtp", -1.0, -20.0, 0.0, "dBTP", taper="linear"),
+        Param("release_ms", 100.0, 1.0, 2000.0, "ms", taper="log"),
+        Param("lookahead_ms", 5.0, 0.5, 20.0, "ms", automatable=False, taper="log",
+              doc="sets the latency (not automatable)"),
     )
 
     _FIR = np.ascontiguousarray(interpolator_phases(TAPS), dtype=np.float32)

@@ -23,9 +23,9 @@ class Width(Processor):
 
     type_name = "width"
     SAMPLE_ACCURATE = True
-    PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0),
+    PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0, taper="linear"),
               Param("bass_mono_hz", 0.0, 0.0, 500.0, "Hz", doc="below this the side signal is removed (0: off)",
-                    automatable=False))
+                    automatable=False, taper="log"))
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._ramp = Ramp(self.width)

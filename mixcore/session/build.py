@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import MixcoreError, did_you_mean
 from ..graph.graph import Edge, Graph, Node
+from ..params import Param
 from ..processors.base import Processor
 from ..processors.registry import processor_types
 from ..render.automation import Lane
@@ -20,6 +21,10 @@ from .model import SessionModel
 
 HOSTED_TYPES = ("vst3", "pedalboard")
 STRIP_PARAMS = {"gain_db": (-120.0, 24.0), "pan": (-1.0, 1.0)}
+#: The strips' parameters as data (ranges as in STRIP_PARAMS): what a MIDI map's taper follows.
+STRIP_PARAM_DEFS = {"gain_db": Param("gain_db", 0.0, -120.0, 24.0, "dB", taper="fader"),
+                    "pan": Param("pan", 0.0, -1.0, 1.0, taper="linear")}
+SEND_LEVEL_PARAM = Param("level_db", 0.0, -120.0, 24.0, "dB", taper="fader")
 
 
 def known_types() -> list[str]:
@@ -180,7 +185,8 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
     if model.midi:  # mido (and what it imports) only when the session maps MIDI
         from .midi import midi_lanes
     for i, m in enumerate(model.midi):
-        for where, target, lane in midi_lanes(m, f"midi[{i}]", resolve(base_dir, m.file), model.tempo_bpm):
+        for where, target, lane in midi_lanes(m, f"midi[{i}]", resolve(base_dir, m.file), model.tempo_bpm,
+                                              lambda t, w: target_param(graph, t, w)):
             items.append((where, target, lane))
     for where, target, lane in items:
         key, check = resolve_target(graph, target, f"{where}.target")
@@ -191,6 +197,14 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
         lanes[key] = lane
         sources[key] = where
     return lanes
+
+
+def target_param(graph: Graph, target: str, where: str) -> Param:
+    """The :class:`Param` (range and taper) that ``target`` names: a fader, a send level or a processor's."""
+    (node, index, param), _check = resolve_target(graph, target, where)
+    if index >= 0:
+        return graph.nodes[node].processors[index].param_for(param)
+    return SEND_LEVEL_PARAM if param.startswith("send:") else STRIP_PARAM_DEFS[param]
 
 
 def resolve_target(graph: Graph, target: str, where: str):

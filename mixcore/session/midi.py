@@ -1,4 +1,4 @@
-"""MIDI files -> automation lanes (SPEC §2 ``[[midi]]``).
+"""MIDI files -> automation lanes (``[[midi]]`` in docs/SESSION.md).
 
 Controller messages become step lanes: each value holds until the next
 message. Times follow the file's tempo map; a file without any tempo event
@@ -6,11 +6,14 @@ uses the session's ``tempo_bpm``.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import mido
 
 from ..errors import MixcoreError
+from ..params import Param, taper_from_normalized, taper_problem
 from ..render.automation import Lane
 from .model import Midi
 
@@ -75,25 +78,57 @@ def map_events(mp, messages) -> list[tuple[float, float]]:
 
 
 def scale(mp, v: float) -> float:
+    """A map entry with explicit ``min``/``max`` and no taper: linear (or ``curve``) over min..max."""
     if mp.curve == "exponential":
         return mp.min * (mp.max / mp.min) ** v
     return mp.min + (mp.max - mp.min) * v
 
 
-def midi_lanes(m: Midi, where: str, path: Path, tempo_bpm: float) -> list[tuple[str, str, Lane]]:
+def scaler(mp, param: Param | None, where: str) -> Callable[[float], float]:
+    """The function taking a map entry's 0..1 MIDI value to its target's value.
+
+    Without ``min`` and ``max`` the target's range and taper apply (``param``: a fader follows the fader
+    law, a frequency or a time is logarithmic); with them the scaling is linear (or ``curve``) over
+    min..max as it always was (a bound left out is then 0 or 1, as it always was), unless the entry
+    names a ``taper``.
+    """
+    explicit = mp.min is not None or mp.max is not None
+    if explicit and mp.taper is None:
+        p_lo, p_hi = 0.0, 1.0  # the defaults of min and max before tapers: the same bytes as then
+    else:
+        p_lo, p_hi = (float(param.lo), float(param.hi)) if param is not None else (-math.inf, math.inf)
+    lo = float(mp.min) if mp.min is not None else p_lo
+    hi = float(mp.max) if mp.max is not None else p_hi
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise MixcoreError(f"{where}: {mp.target!r} declares no range; give min and max")
+    if explicit and mp.taper is None:
+        if mp.curve == "exponential" and (lo <= 0 or hi <= 0):
+            raise MixcoreError(f"{where}.curve: \"exponential\" needs min and max above zero")
+        fixed = mp.model_copy(update={"min": lo, "max": hi})
+        return lambda v: scale(fixed, v)
+    taper = mp.taper or ("log" if mp.curve == "exponential" else None) or (param.taper if param else None) \
+        or "linear"
+    problem = taper_problem(taper, lo, hi)
+    if problem:
+        raise MixcoreError(f"{where}.{'taper' if mp.taper else 'target'}: {problem}")
+    return lambda v: taper_from_normalized(taper, lo, hi, v)
+
+
+def midi_lanes(m: Midi, where: str, path: Path, tempo_bpm: float,
+               param_of: Callable[[str, str], Param | None]) -> list[tuple[str, str, Lane]]:
+    """Each map entry of ``m`` as a step lane; ``param_of(target, where)`` gives the target's Param."""
     mf = read_midi(path, where)
     messages = timed_messages(mf, tempo_bpm)
     lanes = []
     for j, mp in enumerate(m.map):
         w = f"{where}.map[{j}]"
-        if mp.curve == "exponential" and (mp.min <= 0 or mp.max <= 0):
-            raise MixcoreError(f"{w}.curve: \"exponential\" needs min and max above zero")
+        to_value = scaler(mp, param_of(mp.target, f"{w}.target"), w)
         events = map_events(mp, messages)
         if not events:
             kind = ("CC %d" % mp.cc if mp.cc is not None else "14-bit CC %d/%d" % (mp.cc14, mp.cc14 + 32)
                     if mp.cc14 is not None else "pitch bend" if mp.pitchbend else "aftertouch"
                     if mp.aftertouch else "note-on")
             raise MixcoreError(f"{w}: {path.name} has no {kind} messages on channel {mp.channel}")
-        pts = [(t, scale(mp, v)) for t, v in events]
+        pts = [(t, to_value(v)) for t, v in events]
         lanes.append((w, mp.target, Lane.from_points(pts, step=True, where=w)))
     return lanes

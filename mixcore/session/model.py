@@ -90,9 +90,12 @@ class MidiMap(_Strict):
     note: int | None = Field(None, ge=0, le=127)
     channel: int = Field(1, ge=1, le=16)
     target: str
-    min: float = 0.0
-    max: float = 1.0
+    # without min and max the target's own range and taper apply (a fader follows the fader law);
+    # with them the 0..1 MIDI value maps linearly (or by ``curve``) onto min..max, unless ``taper`` says
+    min: float | None = None
+    max: float | None = None
     curve: Literal["linear", "exponential"] = "linear"  # how the 0..1 MIDI value maps onto min..max
+    taper: Literal["fader", "log", "linear"] | None = None
 
     def model_post_init(self, _ctx) -> None:
         kinds = [k for k, on in (("cc", self.cc is not None), ("cc14", self.cc14 is not None),
@@ -101,6 +104,8 @@ class MidiMap(_Strict):
         if len(kinds) != 1:
             raise ValueError("give exactly one of cc, cc14, pitchbend, aftertouch, velocity"
                              + (f" (got {', '.join(kinds)})" if kinds else ""))
+        if self.taper is not None and self.curve != "linear":
+            raise ValueError(f"give taper or curve, not both (taper {self.taper!r}, curve {self.curve!r})")
 
 
 class Midi(_Strict):
