@@ -17,6 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", type=Path, default=Path("mixcore-demo"), help="folder (default mixcore-demo)")
     p.add_argument("--threads", type=int, default=1, help="render threads")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite files in DIR that differ from the demo's (an edited session.toml)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     console.print(f"writing the demo project to [bold]{args.dir}[/]")
-    session_path = write_demo_project(args.dir)
+    session_path = write_demo_project(args.dir, force=args.force)
     session = load_session(session_path)
     with LazyProgress("rendering the mix", quiet=args.quiet) as bar:
         mix = session.render(threads=args.threads, progress=bar)
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                       _f(a.short_term_max_lufs))
     console.print(table)
     console.print(f"mastered for streaming (spotify preset): target {target.lufs:g} LUFS, ceiling "
-                  f"{target.ceiling_dbtp:g} dBTP, gain {m.gain_db:+.2f} dB in {m.passes} passes")
+                  f"{target.ceiling_dbtp:g} dBTP, gain {m.gain_db:+.2f} dB in {m.passes} pass{'' if m.passes == 1 else 'es'}")
     return 0
 
 

@@ -8,7 +8,7 @@ import math
 from ..errors import MixcoreError, did_you_mean
 
 NAME = "processors"
-HELP = "list the native processor types and their parameters (name, unit, range, default)"
+HELP = "list the native processor types and their parameters (name, unit, range, default, taper, notes)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,10 +29,10 @@ def describe() -> dict[str, dict]:
                 "name": p.name, "unit": p.unit or None, "default": p.default,
                 "min": None if not math.isfinite(p.lo) else p.lo, "max": None if not math.isfinite(p.hi) else p.hi,
                 "choices": list(p.choices) if p.choices else None, "smoothing_ms": p.smoothing_ms or None,
+                "taper": p.taper if p.choices is None and math.isfinite(p.lo) and math.isfinite(p.hi) else None,
                 "doc": p.doc or None,
             })
-        doc = (cls.__doc__ or "").strip().splitlines()
-        out[name] = {"class": cls.__name__, "summary": doc[0] if doc else "", "params": params}
+        out[name] = {"class": cls.__name__, "summary": _summary(cls.__doc__), "params": params}
     return out
 
 
@@ -47,18 +47,29 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console()
     for name, d in info.items():
-        t = Table(title=f"{name}  (mixcore.{d['class']}): {d['summary']}", title_justify="left")
-        for col in ("parameter", "unit", "range", "default"):
-            t.add_column(col)
+        console.print(Text.assemble((name, "bold"), f"  (mixcore.{d['class']}): {d['summary']}"),
+                      highlight=False)
+        t = Table()
+        for col in ("parameter", "unit", "range", "default", "taper"):
+            t.add_column(col, no_wrap=True)
+        t.add_column("notes")
         for p in d["params"]:
             rng = ", ".join(p["choices"]) if p["choices"] else (
                 f"{_n(p['min'])} .. {_n(p['max'])}" if p["min"] is not None or p["max"] is not None else "")
-            t.add_row(p["name"], p["unit"] or "", rng, repr(p["default"]))
+            t.add_row(*map(Text, (p["name"], p["unit"] or "", rng, repr(p["default"]), p["taper"] or "",
+                                  p["doc"] or "")))  # Text: no markup, "bands[i]" stays as written
         console.print(t)
     return 0
+
+
+def _summary(doc: str | None) -> str:
+    """The first paragraph of a docstring, as one line (reST double backquotes dropped)."""
+    para = (doc or "").strip().split("\n\n")[0]
+    return " ".join(para.split()).replace("``", "")
 
 
 def _n(x) -> str:

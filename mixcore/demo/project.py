@@ -6,7 +6,6 @@ from pathlib import Path
 import soundfile as sf
 
 from ..errors import MixcoreError
-from ..session.io import write_text_atomic
 from .synth import SR, STEMS
 
 SECONDS = 32.0
@@ -118,18 +117,48 @@ points = [ [0.0, -40.0], [6.0, -9.0] ]
 """
 
 
-def write_demo_project(folder: Path, seconds: float = SECONDS) -> Path:
-    """Synthesise the stems into ``folder/stems`` and write ``folder/session.toml``; return its path."""
+def write_demo_project(folder: Path, seconds: float = SECONDS, force: bool = False) -> Path:
+    """Synthesise the stems into ``folder/stems`` and write ``folder/session.toml``; return its path.
+
+    A file already there that differs from what the demo writes (an edited ``session.toml``, a stem
+    replaced by a recording) is kept and the call fails with one line naming it, unless ``force``.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise MixcoreError(f"{folder}: exists and is not a folder")
     (folder / "stems").mkdir(parents=True, exist_ok=True)
-    for name, make in STEMS.items():
-        audio = make(seconds)
-        target = folder / "stems" / f"{name}.wav"
-        tmp = target.with_name(f".{target.name}.part")
-        sf.write(str(tmp), audio.T, SR, subtype="FLOAT", format="WAV")
-        tmp.replace(target)
-    session = folder / "session.toml"
-    write_text_atomic(session, SESSION)
+    staged: list[tuple[Path, Path]] = []  # (temporary file, target)
+    try:
+        for name, make in STEMS.items():
+            target = folder / "stems" / f"{name}.wav"
+            tmp = target.with_name(f".{target.name}.part")
+            staged.append((tmp, target))
+            sf.write(str(tmp), make(seconds).T, SR, subtype="FLOAT", format="WAV")
+        session = folder / "session.toml"
+        tmp = session.with_name(f".{session.name}.part")
+        staged.append((tmp, session))
+        tmp.write_text(SESSION, encoding="utf-8")
+        changed = [t for p, t in staged if t.exists() and not _same(p, t)]
+        if changed and not force:
+            names = ", ".join(str(t.relative_to(folder)) for t in changed)
+            raise MixcoreError(f"{folder}: {names} {'differs' if len(changed) == 1 else 'differ'} from what the "
+                               f"demo writes (edited?); not overwritten: use --force to overwrite, or another folder")
+        for p, t in staged:
+            p.replace(t)
+    finally:
+        for p, _t in staged:
+            p.unlink(missing_ok=True)
     return session
+
+
+def _same(new: Path, old: Path) -> bool:
+    """Whether ``old`` holds what the demo writes into ``new``: the same text, or the same samples (a WAV's
+    bytes also hold the time it was written, in libsndfile's PEAK chunk)."""
+    if new.name.endswith(".toml.part"):
+        return old.read_bytes() == new.read_bytes()
+    try:
+        a, sr_a = sf.read(str(new), dtype="float32", always_2d=True)
+        b, sr_b = sf.read(str(old), dtype="float32", always_2d=True)
+    except RuntimeError:  # soundfile.LibsndfileError: not audio (any more)
+        return False
+    return sr_a == sr_b and a.shape == b.shape and bool((a == b).all())

@@ -110,7 +110,11 @@ class EQ(Processor):
 
     type_name = "eq"
     SAMPLE_ACCURATE = True
-    PARAMS = (BandsParam("bands", (), unit="", doc="list of {kind, freq_hz, q, gain_db}"),)
+    PARAMS = (BandsParam("bands", (), unit="", doc=(
+        f"list of {{kind, freq_hz, q, gain_db, slope_db}} tables; kind: {', '.join(KINDS)}; "
+        f"freq_hz {FREQ[0]:g} .. {FREQ[1]:g} Hz (log taper), q {Q[0]:g} .. {Q[1]:g} (log), "
+        f"gain_db {GAIN[0]:g} .. {GAIN[1]:g} dB (linear; peak and shelves), slope_db "
+        f"{'/'.join(map(str, SLOPES))} (high/low-pass); automate one as bands[i].freq_hz")),)
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
         super().__init__(id=id, **params)
