@@ -20,6 +20,8 @@ SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
 GAIN = (-48.0, 48.0)
+#: What a band without ``q`` or ``gain_db`` gets (Q 1/sqrt(2): Butterworth for the pass filters).
+BAND_DEFAULTS = {"q": 0.7071067811865476, "gain_db": 0.0}
 FLUSH_EVERY = 16  # the filters' denormal flush runs every 16th sample of the stream (pyx/biquad.pyx)
 #: The cascade kernel across many EQs (pyx/eqbank.pxi), where it pays: with AVX2 it runs 16 lanes
 #: at once about 2.5x faster than one EQ at a time; the SSE2 build is only level with it, so
@@ -70,8 +72,8 @@ def validate_band(band: Any, key: str) -> dict[str, Any]:
     out = {
         "kind": kind,
         "freq_hz": _number(band["freq_hz"], f"{key}.freq_hz", *FREQ, " Hz"),
-        "q": _number(band.get("q", 0.7071067811865476), f"{key}.q", *Q, ""),
-        "gain_db": _number(band.get("gain_db", 0.0), f"{key}.gain_db", *GAIN, " dB"),
+        "q": _number(band.get("q", BAND_DEFAULTS["q"]), f"{key}.q", *Q, ""),
+        "gain_db": _number(band.get("gain_db", BAND_DEFAULTS["gain_db"]), f"{key}.gain_db", *GAIN, " dB"),
     }
     if slope != 12:
         out["slope_db"] = int(slope)
@@ -136,6 +138,13 @@ class EQ(Processor):
         if m is None:
             return super().get_param(name)
         return self.bands[int(m.group(1))][m.group(2)]
+
+    def saved_value(self, name: str, value: Any) -> Any:
+        """``value`` of parameter ``name`` as a session file writes it: bands without their default keys."""
+        if name != "bands":
+            return value
+        return [{k: v for k, v in band.items() if k not in BAND_DEFAULTS or v != BAND_DEFAULTS[k]}
+                for band in value]
 
     def param_for(self, name: str) -> Param | None:
         m = _BAND_PARAM.match(name)

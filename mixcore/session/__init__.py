@@ -64,7 +64,7 @@ def processor_entry(proc: Processor) -> dict[str, Any]:
     for name, value in proc.parameters.items():
         param = proc._values.by_name[name]
         if value is not None and value != param.default:
-            entry[name] = value
+            entry[name] = proc.saved_value(name, value) if hasattr(proc, "saved_value") else value
     return entry
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,17 @@ def _drop_none(x: Any) -> Any:
     return x
 
 
+#: An array of two numbers that tomli_w spread over four lines (``[t, v]`` points, ``[beat, bpm]``).
+_PAIR = re.compile(r"\[\n[ ]+([-+0-9.eE]+|[-+]?inf|nan),\n[ ]+([-+0-9.eE]+|[-+]?inf|nan),\n[ ]+\]")
+
+
 def model_to_toml(model: SessionModel) -> str:
+    """The session as TOML, reading like a hand-written file: defaults left out, floats in their shortest
+    round-trip form (Python's repr), automation points one ``[t, v]`` pair per line."""
     data = model.model_dump(mode="python", exclude_defaults=True)
     data = _drop_none(data)
     # top-level scalars first, then tables: TOML requires that order anyway
-    return tomli_w.dumps(data)
+    return _PAIR.sub(r"[\1, \2]", tomli_w.dumps(data))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
