@@ -9,7 +9,8 @@ min = -60.0
 max = 6.0
 ```
 Each entry is a ``[[midi]].map`` entry of the session format (cc, cc14, pitchbend, aftertouch or
-velocity; channel; target; min; max; curve).
+velocity; channel; target; min; max; curve; taper). Without min and max the target's taper applies
+(learned entries are written so).
 """
 from __future__ import annotations
 

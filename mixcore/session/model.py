@@ -1,4 +1,4 @@
-"""The session file's schema (SPEC §2) as pydantic models.
+"""The session file's schema (docs/SESSION.md) as pydantic models.
 
 Chain entries stay plain dicts here: what keys they may have depends on their
 ``type``, so they are validated when the processors are built
