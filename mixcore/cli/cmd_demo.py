@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(path.name, _f(a.integrated_lufs), _f(a.loudness_range_lu), _f(a.true_peak_dbtp),
                       _f(a.short_term_max_lufs))
     console.print(table)
+    passes = f"{m.passes} pass" + ("" if m.passes == 1 else "es")
     console.print(f"mastered for streaming (spotify preset): target {target.lufs:g} LUFS, ceiling "
-                  f"{target.ceiling_dbtp:g} dBTP, gain {m.gain_db:+.2f} dB in {m.passes} pass{'' if m.passes == 1 else 'es'}")
+                  f"{target.ceiling_dbtp:g} dBTP, gain {m.gain_db:+.2f} dB in {passes}")
     return 0
 
 
