@@ -26,8 +26,9 @@ def plot_results(results, out: Path) -> list[Path]:
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise MixcoreError(f"--plot: {out} must end in .png")
-    if not out.parent.exists():
-        raise MixcoreError(f"--plot: folder does not exist: {out.parent}")
+    from ..render.commit import prepare_target
+
+    prepare_target(out, "--plot")  # a folder is refused, missing parent folders are made
     paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}-{Path(r.path).stem}.png") for r in results]
     for r, p in zip(results, paths):
         _plot_one(r, p)
