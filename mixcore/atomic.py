@@ -11,6 +11,7 @@ would have (0666 minus the umask), so a finished render is as readable as any fi
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -36,10 +37,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _base(name: str) -> str:
+    """The target's name as used in its temporary files' names (shortened to fit NAME_MAX)."""
+    if len(name.encode()) <= 200:
+        return name
+    head = name.encode()[:100].decode("utf-8", "ignore")
+    return head + "~" + hashlib.sha1(name.encode()).hexdigest()[:12]
+
+
 def remove_stale(path: str | Path) -> list[Path]:
     """Remove the temporary files of ``path`` left by processes that are gone; returns them."""
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)(?:-\d+)?\.mixcore\.[A-Za-z0-9]+\Z")
+    pattern = re.compile(rf"\.{re.escape(_base(path.name))}\.(\d+)(?:-\d+)?\.mixcore\.[A-Za-z0-9]+\Z")
     removed = []
     try:
         entries = list(os.scandir(os.path.abspath(path.parent)))
@@ -70,7 +79,7 @@ def temp_beside(path: str | Path, suffix: str = ".part") -> tuple[int, str]:
     folder = os.path.abspath(path.parent)
     pid = os.getpid()
     for k in range(10000):
-        name = os.path.join(folder, f".{path.name}.{pid}{'-' + str(k) if k else ''}{tail}")
+        name = os.path.join(folder, f".{_base(path.name)}.{pid}{'-' + str(k) if k else ''}{tail}")
         try:
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
         except FileExistsError:
