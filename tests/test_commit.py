@@ -71,6 +71,12 @@ def test_a_failed_render_leaves_output_stems_and_manifest_byte_identical(tmp_pat
                                 tmp_path / "stems", "--manifest", tmp_path / "m.json", "-q", "--threads", "1")
     assert code == 2 and "failed at block 3" in err, err
     assert snapshot(tmp_path) == before
+    # ... and folders it had to make are gone again
+    before_dirs = sorted(tmp_path.rglob("*"))
+    code, err = main_in_process(capsys, "render", tmp_path / "s.toml", "-o", tmp_path / "new/out.wav", "--stems",
+                                tmp_path / "new/stems", "--manifest", tmp_path / "m/m.json", "-q")
+    assert code == 2 and "failed at block 3" in err, err
+    assert sorted(tmp_path.rglob("*")) == before_dirs
     # fails after the render: the manifest's folder cannot be made (its parent is a file)
     session(tmp_path)
     before = snapshot(tmp_path)

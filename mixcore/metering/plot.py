@@ -24,9 +24,8 @@ def plot_results(results, out: Path) -> list[Path]:
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise MixcoreError(f"--plot: {out} must end in .png")
-    from ..render.commit import prepare_target
-
-    prepare_target(out, "--plot")  # a folder is refused, missing parent folders are made
+    if out.is_dir():
+        raise MixcoreError(f"--plot: {out} is a folder; give a file name")
     paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}-{Path(r.path).stem}.png") for r in results]
     from ..render.commit import CommitSet
 

@@ -25,18 +25,23 @@ from ..errors import MixcoreError
 SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def prepare_target(path: Path, where: str) -> Path:
-    """Refuse a target that is a folder, create its missing parent folders; returns ``path``."""
+def prepare_target(path: Path, where: str) -> list[Path]:
+    """Refuse a target that is a folder, create its missing parent folders; returns those made."""
     path = Path(path)
     if path.is_dir():
         raise MixcoreError(f"{where}: {path} is a folder; give a file name")
+    made = []
+    folder = path.parent.absolute()
+    while not folder.exists() and folder != folder.parent:
+        made.append(folder)
+        folder = folder.parent
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise MixcoreError(f"{where}: cannot create the folder {path.parent}: a file has that name") from None
     except OSError as e:
         raise MixcoreError(f"{where}: cannot create the folder {path.parent}: {e.strerror or e}") from None
-    return path
+    return made
 
 
 class CommitSet:
@@ -44,6 +49,7 @@ class CommitSet:
 
     def __init__(self) -> None:
         self._staged: dict[str, tuple[Path, str]] = {}  # absolute target -> (target, temporary file)
+        self._made: list[Path] = []  # folders made for the targets: removed again (when empty) on discard
 
     def __enter__(self) -> "CommitSet":
         return self
@@ -61,10 +67,11 @@ class CommitSet:
         key = os.path.abspath(target)
         if key in self._staged:
             return Path(self._staged[key][1])
-        prepare_target(target, where)
+        self._made += prepare_target(target, where)
         try:
             fd, tmp = temp_beside(target)
         except OSError as e:
+            self._remove_made()
             raise MixcoreError(f"{where}: cannot write {target}: {e.strerror or e}") from None
         os.close(fd)
         self._staged[key] = (target, tmp)
@@ -90,6 +97,7 @@ class CommitSet:
     def commit(self) -> None:
         """Rename every temporary file over its target."""
         staged, self._staged = list(self._staged.values()), {}
+        self._made = []
         with _signals_held():
             try:
                 for target, _tmp in staged:
@@ -106,9 +114,18 @@ class CommitSet:
                 _unlink(tmp for _t, tmp in staged)
 
     def discard(self) -> None:
-        """Remove every temporary file; the targets stay as they are."""
+        """Remove every temporary file (and the folders made for them); the targets stay as they are."""
         staged, self._staged = list(self._staged.values()), {}
         _unlink(tmp for _t, tmp in staged)
+        self._remove_made()
+
+    def _remove_made(self) -> None:
+        made, self._made = sorted(self._made, key=lambda p: len(p.parts), reverse=True), []
+        for folder in made:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass  # no longer empty: something else is in it now
 
 
 def _unlink(names) -> None:

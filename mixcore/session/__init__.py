@@ -250,10 +250,8 @@ class Session:
         for p in stem_paths.values():
             if p.resolve() in inputs or p.resolve() == out.resolve():
                 raise MixcoreError(f"--stems: {p} would overwrite an input or the output")
-        if stem_dir is not None:
-            if stem_dir.exists() and not stem_dir.is_dir():
-                raise MixcoreError(f"--stems: {stem_dir} is a file; give a folder")
-            stem_dir.mkdir(parents=True, exist_ok=True)
+        if stem_dir is not None and stem_dir.exists() and not stem_dir.is_dir():
+            raise MixcoreError(f"--stems: {stem_dir} is a file; give a folder")
         sr = self.sample_rate
         loud = _make_meter(sr) if meter else None
         t0 = time.perf_counter()
