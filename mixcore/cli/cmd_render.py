@@ -89,7 +89,7 @@ def check_repeatable(session, result, args, outputs: CommitSet) -> None:
     diff = np.nonzero(np.any(a[:n] != b[:n], axis=1))[0]
     at = f"first at sample {diff[0]} ({diff[0] / result.sample_rate:.3f} s)" if len(diff) else "in length"
     raise MixcoreError(f"--check: two renders of {args.session} differ, {at}; a plugin keeps hidden state "
-                       f"or applies parameter changes late (nothing written)")
+                       "or applies parameter changes late (nothing written)")
 
 
 def summary_line(result) -> str:
