@@ -89,7 +89,8 @@ def test_missing_session_file(tmp_path):
 def test_bad_output_format_and_folder(tmp_path):
     s = session(tmp_path, GOOD_TRACK)
     assert_fails(tmp_path, ["render", s.name, "-o", "out.mp4"], r"unknown format '\.mp4'")
-    assert_fails(tmp_path, ["render", s.name, "-o", "nofolder/out.wav"], r"folder does not exist")
+    (tmp_path / "folder.wav").mkdir()
+    assert_fails(tmp_path, ["render", s.name, "-o", "folder.wav"], r"output: folder\.wav is a folder")
     assert_fails(tmp_path, ["render", s.name, "-o", "out.flac"], r"FLAC holds no float samples")
 
 

@@ -62,15 +62,15 @@ def render_job(job: Job) -> dict[str, Any]:
     session = load_session(job.session)
     if job.seed is not None:
         session.model = session.model.model_copy(update={"seed": job.seed})
-    if job.output is not None:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-    result = session.render(job.output, block_size=job.block_size, threads=job.threads, stems=job.stems,
-                            meter=False)
-    if job.manifest is not None:
-        from ..render.manifest import write_manifest
+    from ..render.commit import CommitSet
 
-        job.manifest.parent.mkdir(parents=True, exist_ok=True)
-        write_manifest(job.manifest, session, result)
+    with CommitSet() as outputs:  # output, stems and manifest replace existing files together, at the end
+        result = session.render(job.output, block_size=job.block_size, threads=job.threads, stems=job.stems,
+                                meter=False, commit=outputs)
+        if job.manifest is not None:
+            from ..render.manifest import write_manifest
+
+            write_manifest(job.manifest, session, result, commit=outputs)
     return {"output": str(result.path), "sha256": sha256_file(result.path)}
 
 

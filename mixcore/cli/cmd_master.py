@@ -70,22 +70,25 @@ def run(args: argparse.Namespace) -> int:
         raise MixcoreError("several inputs: use --album (and a folder for -o)")
     common = dict(ceiling_dbtp=ceiling, bit_depth=bit_depth, sample_rate=args.sample_rate, seed=args.seed,
                   dither=args.dither, chain=args.chain, width=args.width)
-    if args.reference:
-        from ..mastering.match import match_file
+    from ..render.commit import CommitSet
 
-        m = match_file(args.inputs[0], args.output, args.reference, match=args.match, amount=args.match_amount,
-                       target_lufs=args.target_lufs, fallback_lufs=lufs,
-                       max_limiting_db=6.0 if args.max_limiting_db is None else args.max_limiting_db,
-                       **common)
-        r, doc = m.master, m.to_json_dict()
-    else:
-        m = None
-        r = master_file(args.inputs[0], args.output, target_lufs=lufs, **common, **_cap(args))
-        doc = r.to_json_dict()
-    if args.report is not None:
-        from ..mastering.report import write_report
+    with CommitSet() as outputs:  # the master and the report replace existing files only when both are done
+        if args.reference:
+            from ..mastering.match import match_file
 
-        write_report(args.report, r, m)
+            m = match_file(args.inputs[0], args.output, args.reference, match=args.match,
+                           amount=args.match_amount, target_lufs=args.target_lufs, fallback_lufs=lufs,
+                           max_limiting_db=6.0 if args.max_limiting_db is None else args.max_limiting_db,
+                           commit=outputs, **common)
+            r, doc = m.master, m.to_json_dict()
+        else:
+            m = None
+            r = master_file(args.inputs[0], args.output, target_lufs=lufs, commit=outputs, **common, **_cap(args))
+            doc = r.to_json_dict()
+        if args.report is not None:
+            from ..mastering.report import write_report
+
+            write_report(args.report, r, m, commit=outputs)
     if args.json:
         print(json.dumps(doc))
     elif not args.quiet:
@@ -115,8 +118,6 @@ def _album(args, lufs: float, ceiling: float, bit_depth) -> int:
     from ..mastering import master_album
     from ..metering import analyze
 
-    if args.output.exists() and not args.output.is_dir():
-        raise MixcoreError(f"-o: {args.output} is a file; with --album it is the folder for the masters")
     r = master_album(args.inputs, args.output, target_lufs=lufs, ceiling_dbtp=ceiling,
                      track_adjust_db=args.track_adjust_db, bit_depth=bit_depth, dither=args.dither, seed=args.seed,
                      sample_rate=args.sample_rate, chain=args.chain, width=args.width, **_cap(args))

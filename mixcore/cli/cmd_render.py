@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import MixcoreError
+from ..render.commit import CommitSet
 from .progress import LazyProgress
 
 NAME = "render"
@@ -35,17 +36,25 @@ def run(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise MixcoreError(f"--threads: {args.threads} must be at least 1")
     session = load_session(args.session)
-    if args.manifest is not None and args.manifest.resolve() in {p.resolve() for p in session.input_paths()}:
-        raise MixcoreError(f"--manifest: {args.manifest} is an input of the session; refusing to overwrite it")
-    with LazyProgress(f"rendering {args.session.name}", quiet=args.quiet) as bar:
-        result = session.render(args.output, block_size=args.block_size, threads=args.threads,
-                                stems=args.stems, progress=bar, meter_nodes=args.meter)
-    if args.check:
-        check_repeatable(session, result, args)
+    out = session.output_path(args.output)
     if args.manifest is not None:
-        from ..render.manifest import write_manifest
+        if args.manifest.resolve() in {p.resolve() for p in session.input_paths()}:
+            raise MixcoreError(f"--manifest: {args.manifest} is an input of the session; refusing to overwrite it")
+        written = [out, *session.stem_paths(out, args.stems).values()]
+        if args.manifest.resolve() in {p.resolve() for p in written}:
+            raise MixcoreError(f"--manifest: {args.manifest} is also an output of the render; give another name")
+    with CommitSet() as outputs:  # nothing replaces an existing file until every step below succeeded
+        if args.manifest is not None:
+            outputs.stage(args.manifest, "--manifest")  # a folder or a bad place is refused before rendering
+        with LazyProgress(f"rendering {args.session.name}", quiet=args.quiet) as bar:
+            result = session.render(out, block_size=args.block_size, threads=args.threads,
+                                    stems=args.stems, progress=bar, meter_nodes=args.meter, commit=outputs)
+        if args.check:
+            check_repeatable(session, result, args, outputs)
+        if args.manifest is not None:
+            from ..render.manifest import write_manifest
 
-        write_manifest(args.manifest, session, result)
+            write_manifest(args.manifest, session, result, commit=outputs)
     if not args.quiet:
         print(summary_line(result))
         for name, lo in result.node_loudness.items():
@@ -54,30 +63,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_repeatable(session, result, args) -> None:
-    """Render again into a temporary file beside the output; both must be the same bytes."""
-    import tempfile
+def check_repeatable(session, result, args, outputs: CommitSet) -> None:
+    """Render again into a second temporary file beside the output; both must be the same bytes.
 
+    The first render is still staged in ``outputs``: on a difference nothing is replaced."""
     import numpy as np
     import soundfile as sf
 
     from ..render.manifest import sha256_file
 
-    with tempfile.TemporaryDirectory(dir=result.path.parent) as tmp:
-        again = Path(tmp) / ("check" + result.path.suffix)
-        session.render(again, block_size=args.block_size, threads=args.threads, meter=False)
-        if sha256_file(again) == sha256_file(result.path):
+    first = outputs.staged(result.path)
+    scratch = CommitSet()  # never committed
+    try:
+        session.render(result.path, block_size=args.block_size, threads=args.threads, meter=False, commit=scratch)
+        again = scratch.staged(result.path)
+        if sha256_file(again) == sha256_file(first):
             if not args.quiet:
                 print("check: a second render gave the same bytes")
             return
-        a, _ = sf.read(str(result.path), always_2d=True)
+        a, _ = sf.read(str(first), always_2d=True)
         b, _ = sf.read(str(again), always_2d=True)
-        n = min(len(a), len(b))
-        diff = np.nonzero(np.any(a[:n] != b[:n], axis=1))[0]
-        at = f"first at sample {diff[0]} ({diff[0] / result.sample_rate:.3f} s)" if len(diff) else "in length"
-        result.path.unlink()
-        raise MixcoreError(f"--check: two renders of {args.session} differ, {at}; a plugin keeps hidden state "
-                           "or applies parameter changes late")
+    finally:
+        scratch.discard()
+    n = min(len(a), len(b))
+    diff = np.nonzero(np.any(a[:n] != b[:n], axis=1))[0]
+    at = f"first at sample {diff[0]} ({diff[0] / result.sample_rate:.3f} s)" if len(diff) else "in length"
+    raise MixcoreError(f"--check: two renders of {args.session} differ, {at}; a plugin keeps hidden state "
+                       "or applies parameter changes late (nothing written)")
 
 
 def summary_line(result) -> str:

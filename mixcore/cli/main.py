@@ -42,13 +42,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C's KeyboardInterrupt so that every cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, _frame) -> None:
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict:
+    """SIGTERM and SIGHUP end the command like Ctrl-C (main thread only); returns the old handlers."""
+    import signal
+    import threading
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) != signal.SIG_IGN:  # nohup: stay ignored
+                old[signum] = signal.signal(signum, _raise_terminated)
+    return old
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     try:
         parser = build_parser()  # imports every command: an unbuilt source checkout fails here
     except MixcoreError as e:
         print(f"mixcore: error: {e}", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
+    old = _install_signal_handlers()
+    try:
+        return _main(args)
+    finally:
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+
+
+def _main(args) -> int:
     try:
         return int(args._run(args) or 0)
     except BrokenPipeError:  # e.g. `mixcore analyze ... | head`: the reader left, nothing to report
@@ -60,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mixcore: error: {e}", file=sys.stderr)
     except (OSError, ValueError, RuntimeError) as e:  # e.g. a file that cannot be read
         print(f"mixcore: error: {_one_line(e)}", file=sys.stderr)
+    except Terminated as e:
+        import signal
+
+        print(f"mixcore: terminated by {signal.Signals(e.signum).name}", file=sys.stderr)
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("mixcore: interrupted", file=sys.stderr)
         return 130

@@ -56,12 +56,21 @@ def album_loudness(paths: list[Path]) -> tuple[float, list[float]]:
 
 
 def master_album(inputs: list[Path], out_dir: Path, *, target_lufs: float = -14.0, ceiling_dbtp: float = -1.0,
-                 track_adjust_db: float = 3.0, bit_depth="float", suffix: str = ".wav",
+                 track_adjust_db: float = 3.0, bit_depth="float", suffix: str = ".wav", commit=None,
                  **master_kwargs) -> AlbumResult:
     """Master ``inputs`` into ``out_dir`` (see the module docstring); ``master_kwargs`` (``dither``,
-    ``seed``, ``sample_rate``) go to :func:`master_file` for every track."""
+    ``seed``, ``sample_rate``) go to :func:`master_file` for every track. The masters replace
+    existing files together, once every track is done (with ``commit``, they stay staged there)."""
+    from ..render.commit import outputs_of
+    from ..render.writer import FORMATS
+
     inputs = [Path(p) for p in inputs]
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MixcoreError(f"-o: {out_dir} is a file; with --album it is the folder for the masters")
+    if out_dir.suffix.lower() in FORMATS and not out_dir.is_dir():
+        raise MixcoreError(f"-o: {out_dir} looks like an audio file; with --album -o names the folder "
+                           "for the masters")
     if len(inputs) < 2:
         raise MixcoreError("--album: give two or more tracks")
     if not 0.0 <= track_adjust_db <= 24.0:
@@ -76,13 +85,14 @@ def master_album(inputs: list[Path], out_dir: Path, *, target_lufs: float = -14.
     if not math.isfinite(album_before):
         raise MixcoreError("--album: the tracks are silent; nothing to master")
     gain = target_lufs - album_before
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for p, o, lufs in zip(inputs, outs, each):
+    for p, lufs in zip(inputs, each):
         if not math.isfinite(lufs):
             raise MixcoreError(f"{p}: the track is silent; nothing to master")
-        own = target_lufs - lufs
-        g = gain + float(np.clip(own - gain, -track_adjust_db, track_adjust_db))
-        results.append(master_file(p, o, target_lufs=lufs + g, ceiling_dbtp=ceiling_dbtp, bit_depth=bit_depth,
-                                   **master_kwargs))
+    results = []
+    with outputs_of(commit) as outputs:
+        for p, o, lufs in zip(inputs, outs, each):
+            own = target_lufs - lufs
+            g = gain + float(np.clip(own - gain, -track_adjust_db, track_adjust_db))
+            results.append(master_file(p, o, target_lufs=lufs + g, ceiling_dbtp=ceiling_dbtp, bit_depth=bit_depth,
+                                       commit=outputs, **master_kwargs))
     return AlbumResult(album_lufs_before=album_before, album_gain_db=gain, tracks=results)

@@ -53,13 +53,14 @@ class CompareResult:
                 "tilt_db_per_decade": num(self.tilt_db_per_decade)}
 
 
-def _copy(src: Path, dst: Path, gain_db: float) -> None:
+def _copy(src: Path, dst: Path, gain_db: float, commit) -> None:
     import soundfile as sf
 
     from ..render.writer import AtomicWriter
 
     g = 10.0 ** (gain_db / 20.0)
-    with sf.SoundFile(str(src)) as f, AtomicWriter(dst, f.samplerate, f.channels, "float", where="-o") as w:
+    with sf.SoundFile(str(src)) as f, AtomicWriter(dst, f.samplerate, f.channels, "float", where="-o",
+                                                          commit=commit) as w:
         for block in f.blocks(blocksize=CHUNK, dtype="float64", always_2d=True):
             x = block.T if gain_db == 0.0 else block.T * g
             w.write(np.ascontiguousarray(x, dtype=np.float32))
@@ -88,8 +89,10 @@ def compare(a: str | Path, b: str | Path, out_dir: str | Path | None = None) -> 
         for d_ in dsts:
             if d_.resolve() in (a.resolve(), b.resolve()):
                 raise MixcoreError(f"-o: {d_} is an input; refusing to overwrite it")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _copy(a, dsts[0], ga)
-        _copy(b, dsts[1], gb)
+        from ..render.commit import CommitSet
+
+        with CommitSet() as outputs:  # both copies or neither
+            _copy(a, dsts[0], ga, outputs)
+            _copy(b, dsts[1], gb, outputs)
         res.copies = dsts
     return res

@@ -17,7 +17,6 @@ chain, so the true-peak limiter works at the output rate and its ceiling holds o
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from ..processors.chain import Chain
 from .chain import resolve_chain
 from ..render.engine import Trim
 from ..render.sources import SourceReader, probe
+from ..render.commit import CommitSet, outputs_of
 from ..render.writer import AtomicWriter, output_format
 
 BLOCK = 4096
@@ -74,7 +74,7 @@ SATURATED = 0.1
 
 
 def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, out: Path | None,
-         bit_depth, seed: int, dither: str = "tpdf"):
+         bit_depth, seed: int, dither: str = "tpdf", commit: CommitSet | None = None):
     """One streaming pass: file -> chain -> (writer) + meter. Returns the meter's result."""
     from ..metering import LoudnessMeter
 
@@ -88,7 +88,8 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
         L = int(chain.latency_samples)
     trim = Trim(L, reader.frames)
     buf = np.zeros((channels, BLOCK), dtype=np.float32)
-    writer = AtomicWriter(out, sample_rate, channels, bit_depth, seed, dither=dither) if out is not None else None
+    writer = (AtomicWriter(out, sample_rate, channels, bit_depth, seed, where="-o", dither=dither, commit=commit)
+              if out is not None else None)
     try:
         if writer is not None:
             writer.__enter__()
@@ -120,7 +121,7 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
                 chain: str | list[Processor] | None = "default", bit_depth="float", sample_rate: int | None = None,
                 seed: int = 0, tolerance_lu: float = 0.05, max_passes: int = 8,
                 max_gain_db: float = 48.0, max_limiting_db: float | None = MAX_LIMITING_DB,
-                dither: str = "tpdf", width: float | None = None) -> MasterResult:
+                dither: str = "tpdf", width: float | None = None, commit: CommitSet | None = None) -> MasterResult:
     """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling.
 
     ``chain`` runs before the loudness gain and the limiter: "default" (the gentle default chain of
@@ -128,7 +129,9 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     name or a .toml file), or a list of processors; ``sample_rate`` resamples (soxr VHQ) before
     it; ``bit_depth`` 16/24 quantises with seeded TPDF ``dither`` ("tpdf" or noise-"shaped");
     ``width`` adds a ``width`` processor after the chain; ``max_limiting_db`` caps the limiter's
-    largest gain reduction (see the module docstring).
+    largest gain reduction (see the module docstring). Every pass writes the same temporary file
+    beside ``out``, which replaces ``out`` only after the last pass (or, with ``commit``, stays
+    staged in that :class:`~mixcore.render.commit.CommitSet` for the caller's other outputs).
     """
     from ..render.writer import DITHERS
     from ..processors.registry import processor_types
@@ -136,6 +139,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     inp, out = Path(inp), Path(out)
     info = probe(inp, "input")
     output_format(out, bit_depth, "-o")
+    if out.is_dir():
+        raise MixcoreError(f"-o: {out} is a folder; give a file name")
     if out.resolve() == inp.resolve():
         raise MixcoreError(f"-o: {out} is the input file; refusing to overwrite it")
     if not -70.0 <= target_lufs <= 0.0:
@@ -172,13 +177,12 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     capped = False
     gr = 0.0
     last = None  # (gain, loudness) of the previous pass, for the secant step
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        trial = Path(tmp) / ("pass" + out.suffix)
+    with outputs_of(commit) as outputs:
         for k in range(1, max_passes + 1):
             gain = float(np.clip(gain, -max_gain_db, max_gain_db))
             limiter = Limiter(ceiling_dbtp=ceiling_dbtp)
             procs = [*pre, Gain(gain_db=gain), limiter]
-            result = _run(inp, Chain(procs), sr, ch, trial, bit_depth, seed, dither)
+            result = _run(inp, Chain(procs), sr, ch, out, bit_depth, seed, dither, outputs)
             gr = max(0.0, -limiter.gain_reduction_db)
             err = target_lufs - result.integrated_lufs
             if max_limiting_db is not None and gr > max_limiting_db + 0.05:
@@ -209,7 +213,6 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
             gain += float(np.clip(step, -12.0, 12.0))
         else:
             note = f"stopped after {max_passes} passes"
-        trial.replace(out)
     reached = abs(target_lufs - result.integrated_lufs) <= tolerance_lu
     if not reached and capped:
         note = (f"limiter load capped at {max_limiting_db:g} dB: reached {result.integrated_lufs:.2f} LUFS "

@@ -355,14 +355,16 @@ class MatchResult:
 
 def match_file(inp: str | Path, out: str | Path, references, *, match=DIMENSIONS, amount=None,
                target_lufs: float | None = None, ceiling_dbtp: float = -1.0, max_limiting_db: float = 6.0,
-               fallback_lufs: float = -14.0, chain: str | list | None = "default", **master_kwargs) -> MatchResult:
+               fallback_lufs: float = -14.0, chain: str | list | None = "default", commit=None,
+               **master_kwargs) -> MatchResult:
     """Master ``inp`` to ``out`` matched to ``references`` (paths).
 
     ``match``: the dimensions ("tone", "loudness", "width", or a comma-separated string); ``amount``:
     a fraction 0-1 for all, a dict per dimension (fractions), or the CLI's text ("70",
     "tone=70,width=50", in %). ``target_lufs`` overrides the loudness match; without either the
     loudness target is ``fallback_lufs``. ``chain`` (see :mod:`.chain`) runs between the match EQ and
-    the width change. Other keywords go to :func:`master_file`.
+    the width change. Other keywords go to :func:`master_file`. The output replaces ``out`` when all
+    is done (with ``commit``, a :class:`~mixcore.render.commit.CommitSet`, it stays staged there).
     """
     from ..processors.registry import processor_types
     from ..render.sources import probe
@@ -409,7 +411,11 @@ def match_file(inp: str | Path, out: str | Path, references, *, match=DIMENSIONS
     procs += resolve_chain(chain, float(mix.integrated_lufs))
     if plan.width != 1.0:
         procs.append(types["width"](width=plan.width))
-    master = master_file(inp, out, target_lufs=plan.target_lufs, ceiling_dbtp=ceiling_dbtp, chain=procs,
-                         max_limiting_db=max_limiting_db, **master_kwargs)
-    output = analyse(out, master.sample_rate, "-o")
+    from ..render.commit import outputs_of
+
+    with outputs_of(commit) as outputs:
+        master = master_file(inp, out, target_lufs=plan.target_lufs, ceiling_dbtp=ceiling_dbtp, chain=procs,
+                             max_limiting_db=max_limiting_db, commit=outputs, **master_kwargs)
+        output = analyse(outputs.staged(out), master.sample_rate, "-o")
+        output.path = str(out)
     return MatchResult(master=master, plan=plan, mix=mix, references=profiles, output=output)

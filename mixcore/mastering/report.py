@@ -11,12 +11,10 @@ import base64
 import html
 import io
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import temp_beside
 from ..errors import MixcoreError
 
 KINDS = (".png", ".html")
@@ -38,8 +36,8 @@ def check_report_path(path: Path) -> None:
     path = Path(path)
     if path.suffix.lower() not in KINDS:
         raise MixcoreError(f"--report: {path} must end in .png or .html")
-    if not path.parent.exists():
-        raise MixcoreError(f"--report: folder does not exist: {path.parent}")
+    if path.is_dir():
+        raise MixcoreError(f"--report: {path} is a folder; give a file name")
     _pyplot()
 
 
@@ -134,18 +132,15 @@ def _html(master, match, png: bytes) -> str:
             f"<img alt='loudness and spectra' src='data:image/png;base64,{img}'></body></html>")
 
 
-def write_report(path: str | Path, master, match=None) -> Path:
-    """Write the report for a :class:`MasterResult` (and a :class:`MatchResult`) atomically."""
+def write_report(path: str | Path, master, match=None, commit=None) -> Path:
+    """Write the report for a :class:`MasterResult` (and a :class:`MatchResult`) atomically (with
+    ``commit``, a :class:`~mixcore.render.commit.CommitSet`, staged there); missing folders are made."""
+    from ..render.commit import outputs_of
+
     path = Path(path)
     check_report_path(path)
     png = _png_bytes(master, match)
     data = png if path.suffix.lower() == ".png" else _html(master, match, png).encode("utf-8")
-    fd, tmp = temp_beside(path)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with outputs_of(commit) as outputs:
+        outputs.write_bytes(path, data, "--report")
     return path

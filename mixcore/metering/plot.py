@@ -1,12 +1,10 @@
 """Loudness plots (matplotlib, Agg): waveform envelope, momentary/short-term loudness, spectrum."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import temp_beside
 from ..errors import MixcoreError
 
 
@@ -26,15 +24,18 @@ def plot_results(results, out: Path) -> list[Path]:
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise MixcoreError(f"--plot: {out} must end in .png")
-    if not out.parent.exists():
-        raise MixcoreError(f"--plot: folder does not exist: {out.parent}")
+    if out.is_dir():
+        raise MixcoreError(f"--plot: {out} is a folder; give a file name")
     paths = [out] if len(results) == 1 else [out.with_name(f"{out.stem}-{Path(r.path).stem}.png") for r in results]
-    for r, p in zip(results, paths):
-        _plot_one(r, p)
+    from ..render.commit import CommitSet
+
+    with CommitSet() as outputs:  # all plots or none
+        for r, p in zip(results, paths):
+            _plot_one(r, p, outputs)
     return paths
 
 
-def _plot_one(r, path: Path) -> None:
+def _plot_one(r, path: Path, outputs) -> None:
     import soundfile as sf
 
     plt = _pyplot()
@@ -74,12 +75,7 @@ def _plot_one(r, path: Path) -> None:
                            if f > 0 else db[0] for f in freqs])
         axes[2].semilogx(freqs[1:], smooth[1:])
     axes[2].set(title="spectrum (1/6-octave smoothed)", xlabel="Hz", ylabel="dB", xlim=(20, r.sample_rate / 2))
-    fd, tmp = temp_beside(path, ".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        fig.savefig(outputs.stage(path, "--plot"), dpi=100, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -144,7 +144,9 @@ def session_inputs(session) -> dict[str, Path]:
     return files
 
 
-def build_manifest(session, output: Path) -> dict[str, Any]:
+def build_manifest(session, output: Path, written: Path | None = None) -> dict[str, Any]:
+    """The manifest of a render to ``output``; its bytes are read from ``written`` when given (the
+    temporary file of a render not yet committed)."""
     from ..session.io import model_to_toml
 
     canon = model_to_toml(session.model)
@@ -159,16 +161,19 @@ def build_manifest(session, output: Path) -> dict[str, Any]:
         "plugins": plugin_records(session),
         "seed": session.model.seed,
         "sample_rate": session.sample_rate,
-        "output": {"path": str(Path(output).resolve()), "sha256": sha256_file(Path(output))},
+        "output": {"path": str(Path(output).resolve()), "sha256": sha256_file(Path(written or output))},
     }
 
 
-def write_manifest(path: Path, session, result) -> None:
-    from ..session.io import write_text_atomic
+def write_manifest(path: Path, session, result, commit=None) -> None:
+    """Write the manifest of ``result``; with ``commit`` (a CommitSet holding the render's staged
+    output) it is staged there too, to be renamed into place with the output."""
+    from ..render.commit import outputs_of
 
-    data = build_manifest(session, result.path)
-    data["output"]["frames"] = result.frames
-    write_text_atomic(Path(path), json.dumps(data, indent=2) + "\n")
+    with outputs_of(commit) as outputs:
+        data = build_manifest(session, result.path, outputs.staged(result.path))
+        data["output"]["frames"] = result.frames
+        outputs.write_bytes(Path(path), (json.dumps(data, indent=2) + "\n").encode("utf-8"), "--manifest")
 
 
 def verify_manifest(path: Path) -> tuple[bool, str]:

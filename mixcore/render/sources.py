@@ -14,6 +14,7 @@ import soxr
 
 from ..errors import MixcoreError
 from ..simd import kernel
+from .wavcheck import truncation_warning
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -34,6 +35,7 @@ def probe(path: Path, where: str) -> sf._SoundFileInfo:
         raise MixcoreError(f"{where}: {path} holds no audio (0 frames)")
     if info.channels not in (1, 2):
         raise MixcoreError(f"{where}: {path} has {info.channels} channels; sources are mono or stereo")
+    truncation_warning(path, where)
     return info
 
 

@@ -1,7 +1,8 @@
 """Atomic, block-by-block audio writers with seeded TPDF dither.
 
 The file is written to a temporary name beside the target and renamed into
-place only when complete, so a failed render never leaves a partial file.
+place only when complete (or with a command's other outputs: :mod:`.commit`),
+so a failed render never leaves a partial file.
 """
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..atomic import temp_beside
 from ..errors import MixcoreError
 from ..simd import kernel
+from .commit import CommitSet
 
 mix = kernel("mix")  # interleaving float output: pyx/mix.pxi
 
@@ -75,32 +76,47 @@ class Ditherer:
 
 
 class AtomicWriter:
-    """``with AtomicWriter(path, sr, ch, bit_depth, seed) as w: w.write(block)``."""
+    """``with AtomicWriter(path, sr, ch, bit_depth, seed) as w: w.write(block)``.
+
+    The samples go to a temporary file beside ``path``. Without ``commit`` it is renamed over
+    ``path`` when the block ends without an error; with a :class:`~mixcore.render.commit.CommitSet`
+    it stays staged there and the set renames it (or removes it) with the command's other outputs.
+    A write that fails (disk full, file size limit) is one line naming the file and the OS's reason.
+    """
 
     def __init__(self, path: Path, sample_rate: int, channels: int, bit_depth: int | str = "float",
-                 seed: int = 0, where: str = "output", dither: str = "tpdf") -> None:
+                 seed: int = 0, where: str = "output", dither: str = "tpdf", commit: CommitSet | None = None) -> None:
         self.path = Path(path)
         self.format, self.subtype = output_format(self.path, bit_depth, where)
         self.sample_rate = int(sample_rate)
         self.channels = channels
         self.dither = None if bit_depth == "float" else Ditherer(int(bit_depth), channels, seed, dither)
         self.where = where
-        self._tmp: str | None = None
+        self._own = commit is None
+        self._commit = CommitSet() if commit is None else commit
+        self._tmp: Path | None = None
         self._file: sf.SoundFile | None = None
         self._frames = np.empty((0, channels), dtype=np.float32)  # interleaving buffer (float output)
 
+    @property
+    def temp_path(self) -> Path | None:
+        """The file being written (renamed over ``path`` on commit)."""
+        return self._tmp
+
     def __enter__(self) -> "AtomicWriter":
-        folder = self.path.parent
-        if not folder.exists():
-            raise MixcoreError(f"{self.where}: folder does not exist: {folder}")
-        fd, self._tmp = temp_beside(self.path)
-        os.close(fd)
         try:
-            self._file = sf.SoundFile(self._tmp, "w", samplerate=self.sample_rate, channels=self.channels,
+            self._tmp = self._commit.stage(self.path, self.where)
+            self._file = sf.SoundFile(str(self._tmp), "w", samplerate=self.sample_rate, channels=self.channels,
                                       format=self.format, subtype=self.subtype)
+        except MixcoreError:
+            self._abandon()
+            raise
         except Exception as e:
-            os.unlink(self._tmp)
-            raise MixcoreError(f"{self.where}: cannot write {self.path}: {e}") from None
+            self._abandon()
+            raise MixcoreError(f"{self.where}: cannot write {self.path}: {_reason(e)}") from None
+        except BaseException:
+            self._abandon()
+            raise
         if self.subtype in ("FLOAT", "DOUBLE"):
             # libsndfile adds a PEAK chunk holding the time of writing to float files: the same audio
             # would give different bytes a second later. Switch it off (SFC_SET_ADD_PEAK_CHUNK = 0x1050).
@@ -113,7 +129,7 @@ class AtomicWriter:
         if block.shape[1] == 0:
             return
         if self.dither is not None:
-            self._file.write(self.dither.quantise(block))
+            frames = self.dither.quantise(block)
         else:
             n = block.shape[1]
             if self._frames.shape[0] < n:
@@ -123,12 +139,33 @@ class AtomicWriter:
             if block.strides[1] != block.itemsize:
                 block = np.ascontiguousarray(block)
             mix.interleave(block, frames)
+        try:
             self._file.write(frames)
+        except Exception as e:
+            raise MixcoreError(f"{self.where}: cannot write {self.path}: {_reason(e)}") from None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._file is not None and self._tmp is not None
-        self._file.close()
-        if exc_type is None:
-            os.replace(self._tmp, self.path)
-        else:
-            os.unlink(self._tmp)
+        try:
+            self._file.close()
+        except Exception as e:
+            if exc_type is None:
+                self._abandon()
+                raise MixcoreError(f"{self.where}: cannot write {self.path}: {_reason(e)}") from None
+        if exc_type is not None:
+            self._abandon()
+        elif self._own:
+            self._commit.commit()
+
+    def _abandon(self) -> None:
+        if self._own:  # else the caller's commit set removes the temporary file with the others
+            self._commit.discard()
+
+
+def _reason(e: BaseException) -> str:
+    """The OS's reason for a failed write (libsndfile says only "System error.")."""
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    if getattr(e, "code", None) == 2 and sf._ffi.errno:  # SFE_SYSTEM: errno holds the cause
+        return os.strerror(sf._ffi.errno)
+    return " ".join(str(e).split()) or type(e).__name__

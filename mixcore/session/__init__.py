@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import MixcoreError
 from ..graph.plan import RenderPlan, compile_plan
 from ..processors.base import Processor
+from ..render.commit import CommitSet, outputs_of
 from ..render.engine import Engine, Trim, view
 from ..render.writer import AtomicWriter, output_format
 from .build import build_graph, build_lanes, resolve, session_sample_rate
@@ -203,27 +204,40 @@ class Session:
             paths.append(self.path)
         return paths
 
-    def render(self, out: str | Path | None = None, *, block_size: int | None = None, threads: int = 1,
-               stems: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
-               meter: bool = True, meter_nodes: tuple[str, ...] | list[str] = ()) -> RenderResult:
-        """Render to ``out`` (default: the session's ``output``) block by block, atomically.
-
-        The output is metered in the same pass (``meter``); ``meter_nodes`` names tracks or buses
-        whose post-fader output is metered too (in ``RenderResult.node_loudness``).
-        """
+    def output_path(self, out: str | Path | None = None) -> Path:
+        """``out``, or the session's ``output`` (relative to the session's folder)."""
         if out is None:
             if not self.model.output:
                 raise MixcoreError("output: no output file given (use -o OUT or set output = \"mix.wav\")")
             out = resolve(self.base_dir, self.model.output)
-        out = Path(out)
+        return Path(out)
+
+    def stem_paths(self, out: str | Path, stems: str | Path | None) -> dict[str, Path]:
+        """Track name -> the stem file a render with ``stems`` writes (the output's extension)."""
+        if not stems:
+            return {}
+        return {t.name: Path(stems) / f"{t.name}{Path(out).suffix}" for t in self.model.tracks}
+
+    def render(self, out: str | Path | None = None, *, block_size: int | None = None, threads: int = 1,
+               stems: str | Path | None = None, progress: Callable[[int, int], None] | None = None,
+               meter: bool = True, meter_nodes: tuple[str, ...] | list[str] = (),
+               commit: CommitSet | None = None) -> RenderResult:
+        """Render to ``out`` (default: the session's ``output``) block by block, atomically.
+
+        The output and the stems replace existing files only when the whole render has succeeded;
+        with ``commit`` (a :class:`~mixcore.render.commit.CommitSet`) they stay staged in it, for the
+        caller to commit with its other outputs (a manifest) or to discard.
+        The output is metered in the same pass (``meter``); ``meter_nodes`` names tracks or buses
+        whose post-fader output is metered too (in ``RenderResult.node_loudness``).
+        """
+        out = self.output_path(out)
         output_format(out, self.model.bit_depth)
+        if out.is_dir():
+            raise MixcoreError(f"output: {out} is a folder; give a file name")
         inputs = {p.resolve() for p in self.input_paths()}
         if out.resolve() in inputs:
             raise MixcoreError(f"output: {out} is an input of the session; refusing to overwrite it")
         stem_dir = Path(stems) if stems else None
-        if stem_dir is not None:
-            stem_dir.mkdir(parents=True, exist_ok=True)
-        track_names = [t.name for t in self.model.tracks] if stem_dir else []
         known = [t.name for t in self.model.tracks] + [b.name for b in self.model.buses] + ["master"]
         for name in meter_nodes:
             if name not in known:
@@ -231,43 +245,51 @@ class Session:
 
                 raise MixcoreError(f"--meter: no track or bus named {name!r}{did_you_mean(name, known)}")
         meter_nodes = [n for n in dict.fromkeys(meter_nodes) if n != "master"]
-        stem_paths = {n: stem_dir / f"{n}{out.suffix}" for n in track_names} if stem_dir else {}
+        stem_paths = self.stem_paths(out, stem_dir)
+        track_names = list(stem_paths)
         for p in stem_paths.values():
             if p.resolve() in inputs or p.resolve() == out.resolve():
                 raise MixcoreError(f"--stems: {p} would overwrite an input or the output")
+        if stem_dir is not None and stem_dir.exists() and not stem_dir.is_dir():
+            raise MixcoreError(f"--stems: {stem_dir} is a file; give a folder")
         sr = self.sample_rate
         loud = _make_meter(sr) if meter else None
         t0 = time.perf_counter()
         frames_done = 0
         from contextlib import ExitStack
 
-        with ExitStack() as stack:
-            writer = stack.enter_context(AtomicWriter(out, sr, 2, self.model.bit_depth, self.model.seed))
-            stem_writers = {n: stack.enter_context(AtomicWriter(p, sr, 2, self.model.bit_depth, self.model.seed + 1 + i,
-                                                                where="--stems"))
-                            for i, (n, p) in enumerate(stem_paths.items())}
-            node_meters = {n: _make_meter(sr) for n in meter_nodes}
-            runner = self._run(block_size, threads, taps=tuple(dict.fromkeys([*track_names, *meter_nodes])))
-            total = None
-            for master, tapped in runner:
-                if total is None:
-                    total = self._last[1]
-                writer.write(master)
-                if loud is not None and master.shape[1]:
-                    loud.process(master)
-                for name, blk in tapped.items():
-                    if name in stem_writers:
-                        stem_writers[name].write(blk)
-                    if name in node_meters and blk.shape[1]:
-                        node_meters[name].process(blk)
-                frames_done += master.shape[1]
-                if progress is not None:
-                    progress(frames_done, total)
-        seconds = time.perf_counter() - t0
-        plan, frames = self._last
-        return RenderResult(path=out, sample_rate=sr, frames=frames, latency_samples=plan.total_latency,
-                            seconds=seconds, stems=stem_paths, loudness=loud.result() if loud is not None else None,
-                            node_loudness={n: m.result(n) for n, m in node_meters.items()})
+        with outputs_of(commit) as outputs:
+            with ExitStack() as stack:
+                writer = stack.enter_context(AtomicWriter(out, sr, 2, self.model.bit_depth, self.model.seed,
+                                                          commit=outputs))
+                stem_writers = {n: stack.enter_context(AtomicWriter(p, sr, 2, self.model.bit_depth,
+                                                                    self.model.seed + 1 + i, where="--stems",
+                                                                    commit=outputs))
+                                for i, (n, p) in enumerate(stem_paths.items())}
+                node_meters = {n: _make_meter(sr) for n in meter_nodes}
+                runner = self._run(block_size, threads, taps=tuple(dict.fromkeys([*track_names, *meter_nodes])))
+                total = None
+                for master, tapped in runner:
+                    if total is None:
+                        total = self._last[1]
+                    writer.write(master)
+                    if loud is not None and master.shape[1]:
+                        loud.process(master)
+                    for name, blk in tapped.items():
+                        if name in stem_writers:
+                            stem_writers[name].write(blk)
+                        if name in node_meters and blk.shape[1]:
+                            node_meters[name].process(blk)
+                    frames_done += master.shape[1]
+                    if progress is not None:
+                        progress(frames_done, total)
+            seconds = time.perf_counter() - t0
+            plan, frames = self._last
+            result = RenderResult(path=out, sample_rate=sr, frames=frames, latency_samples=plan.total_latency,
+                                  seconds=seconds, stems=stem_paths,
+                                  loudness=loud.result() if loud is not None else None,
+                                  node_loudness={n: m.result(n) for n, m in node_meters.items()})
+        return result
 
 
 def _make_meter(sample_rate: int):
