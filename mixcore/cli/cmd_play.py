@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import MixcoreError
+from . import plugin_path
 
 NAME = "play"
 HELP = "block-streamed render while a MIDI controller moves parameters; learn maps, record the moves"
@@ -23,12 +24,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the session with the moves as automation lanes (renders to the same bytes)")
     p.add_argument("--block-size", type=int, default=512)
     p.add_argument("--no-realtime", action="store_true", help="do not pace the render to the clock")
+    plugin_path.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..live import LivePlayer, load_profile, open_midi_input, save_profile
     from ..session import load_session
 
+    plugin_path.apply(args)
     session = load_session(args.session)
     maps = load_profile(args.profile) if args.profile else []
     if args.record is not None and args.record.resolve() == args.session.resolve():

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import MixcoreError
+from . import plugin_path
 from .progress import LazyProgress
 
 NAME = "render"
@@ -25,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meter", action="append", default=[], metavar="NODE",
                    help="also meter this track's or bus's output (repeatable); printed after the summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    plugin_path.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise MixcoreError(f"--block-size: {args.block_size} is out of range, expected 1 .. 65536")
     if args.threads < 1:
         raise MixcoreError(f"--threads: {args.threads} must be at least 1")
+    plugin_path.apply(args)
     session = load_session(args.session)
     if args.manifest is not None and args.manifest.resolve() in {p.resolve() for p in session.input_paths()}:
         raise MixcoreError(f"--manifest: {args.manifest} is an input of the session; refusing to overwrite it")
