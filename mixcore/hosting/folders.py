@@ -113,7 +113,7 @@ def check_folder(path: str | Path, where: str, folders: Iterable[Path] | None = 
         raise MixcoreError(f"{_key(where)}{path}: cannot resolve the path: {' '.join(str(e).split())}") from None
     folders = plugin_folders() if folders is None else list(folders)
     if not _inside(real, folders):
-        leads = f" (it leads to {real})" if real != Path(os.path.normpath(path)) else ""
+        leads = f" (it leads to {real})" if real != path else ""
         raise MixcoreError(f"{_key(where)}{path} is not in a plugin folder{leads}; allow its folder with "
                            f"--plugin-path {real.parent} or {ENV}")
     return real

@@ -326,6 +326,11 @@ class IsolatedProcessor(Processor):
         return self._name
 
     @property
+    def plugin_name(self) -> str:
+        """The plugin's own name (as the worker loaded it), like :attr:`name`."""
+        return self._name
+
+    @property
     def tail_s(self) -> float:
         return float(self.entry.get("tail_s", 0.0))
 

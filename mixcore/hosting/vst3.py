@@ -32,6 +32,7 @@ class VST3Processor(PedalboardProcessor):
         object.__setattr__(self, "path", Path(path))
         object.__setattr__(self, "plugin_name", plugin_name)
         object.__setattr__(self, "entry_path", str(path))  # as the session wrote it (relative paths kept)
+        object.__setattr__(self, "entry", {"type": "vst3", "path": str(path)})  # the chain entry it came from
 
     @property
     def is_instrument(self) -> bool:
@@ -152,6 +153,7 @@ def make_vst3(entry: dict, base_dir: Path, where: str, *, checked: Path) -> VST3
     proc = VST3Processor(open_plugin(path, entry.get("plugin_name"), f"{where}.path", Path(checked)), path=path,
                          plugin_name=entry.get("plugin_name"), id=ident)
     object.__setattr__(proc, "entry_path", str(entry["path"]))
+    object.__setattr__(proc, "entry", dict(entry))
     object.__setattr__(proc, "where", where)
     object.__setattr__(proc, "tail_s", check_tail(entry, where))
     if entry.get("state") is not None:
