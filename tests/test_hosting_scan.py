@@ -50,8 +50,9 @@ def test_info_as_a_table(vst3_plugins):
 
 def test_info_errors_are_one_line(tmp_path, vst3_plugins, monkeypatch):
     r = cli("plugins", "info", str(tmp_path / "nope.vst3"))
-    assert r.returncode == 2 and r.stderr == (f"mixcore: error: {tmp_path / 'nope.vst3'} is not in a plugin folder; "
-                                              f"allow its folder with --plugin-path {tmp_path} or MIXCORE_PLUGIN_PATH\n")
+    assert r.returncode == 2 and r.stderr == (f"mixcore: error: {tmp_path / 'nope.vst3'} is not in a plugin "
+                                              f"folder; allow its folder with --plugin-path {tmp_path} or "
+                                              f"MIXCORE_PLUGIN_PATH\n")
     r = cli("plugins", "info", str(tmp_path / "nope.vst3"), "--plugin-path", str(tmp_path))
     assert r.returncode == 2 and r.stderr == f"mixcore: error: {tmp_path / 'nope.vst3'}: plugin not found\n"
     (tmp_path / "Broken.vst3").mkdir()

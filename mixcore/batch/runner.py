@@ -221,8 +221,9 @@ def _schedule(ray, jobs, opts, retries, progress, render) -> list[JobResult]:
             i = pending.popleft()
             job = jobs[i]
             attempts[i] += 1
-            ref = task.options(num_cpus=job.num_cpus, resources=job.resources or None, max_retries=0,
-                               retry_exceptions=False, name=f"mixcore-batch:{job.name}").remote(render_ref, job, folders)
+            one = task.options(num_cpus=job.num_cpus, resources=job.resources or None, max_retries=0,
+                               retry_exceptions=False, name=f"mixcore-batch:{job.name}")
+            ref = one.remote(render_ref, job, folders)
             in_flight[ref] = i
         ready, _ = ray.wait(list(in_flight), num_returns=1)
         i = in_flight.pop(ready[0])

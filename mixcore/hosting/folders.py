@@ -35,7 +35,8 @@ def standard_folders() -> list[Path]:
     home = Path.home()
     if sys.platform == "darwin":
         lib = Path("Library") / "Audio" / "Plug-Ins"
-        return [home / lib / "VST3", Path("/") / lib / "VST3", home / lib / "Components", Path("/") / lib / "Components"]
+        system = Path("/") / lib
+        return [home / lib / "VST3", system / "VST3", home / lib / "Components", system / "Components"]
     if sys.platform == "win32":
         common = Path(os.environ.get("COMMONPROGRAMFILES", r"C:\Program Files\Common Files"))
         local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
