@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("list", help="scan for plugins; crashing or hanging ones go to a deny-list",
                         description="Scan for plugins; crashing or hanging ones go to a deny-list.")
     ls.add_argument("--plugin-path", "--path", dest="plugin_path", type=Path, action="append", default=[],
-                    metavar="DIR", help="also scan DIR, a plugin folder from now on for this command (repeatable)")
+                    metavar="DIR", help="also scan DIR, a plugin folder for this command (repeatable)")
     ls.add_argument("--rescan", action="store_true", help="probe denied plugins again")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     info = sub.add_parser("info", help="name, vendor, version, category, parameters and latency of a plugin",
