@@ -3,6 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import helpers  # noqa: E402,F401  (registers the test-only processors)
+from conftest_plugins import allow_plugins  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -10,14 +11,20 @@ PLUGINS_DIR = Path(__file__).resolve().parent.parent / "plugins"
 
 
 @pytest.fixture(scope="session")
-def vst3_plugins() -> dict:
-    """The project's own VST3 plugins, built from plugins/ (cached). A failed build fails the test."""
+def vst3_plugins(tmp_path_factory) -> dict:
+    """The project's own VST3 plugins, built from plugins/ (cached). A failed build fails the test.
+
+    A session loads plugins only from plugin folders: the folders holding the bundles are put in
+    MIXCORE_PLUGIN_PATH (os.environ, so the CLIs the tests start inherit it); the scan's deny-list
+    goes to a temporary MIXCORE_CACHE_DIR, never the user's (conftest_plugins.allow_plugins)."""
     sys.path.insert(0, str(PLUGINS_DIR))
     try:
         import build as plugin_build
     finally:
         sys.path.remove(str(PLUGINS_DIR))
     try:
-        return plugin_build.build()
+        found = plugin_build.build()
     except SystemExit as e:
         pytest.fail(f"building the test plugins failed: {e}")
+    allow_plugins(found, tmp_path_factory.mktemp("mixcore-cache"))
+    return found

@@ -13,7 +13,7 @@ import pytest
 from helpers import cli, noise, write
 
 from mixcore.errors import MixcoreError
-from mixcore.hosting import hosted_state, isolation, make_hosted
+from mixcore.hosting import hosted_state, isolation, make_hosted, plugin_path
 from mixcore.processors import ProcessSpec
 from mixcore.session import Session
 
@@ -178,7 +178,9 @@ def test_bad_isolation_keys(vst3_plugins, tmp_path):
         render(session(tmp_path, {"type": "vst3", "path": eff, "on_crash": "bypass"}))
     with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.on_crash: 'ignore' is not one of error, bypass"):
         render(session(tmp_path, {"type": "vst3", "path": eff, "isolate": True, "on_crash": "ignore"}))
-    with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.path: plugin not found"):
+    with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.path: .*gone\.vst3 is not in a plugin folder"):
+        render(session(tmp_path, {"type": "vst3", "path": "gone.vst3", "isolate": True}))
+    with plugin_path(tmp_path), pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.path: plugin not found"):
         render(session(tmp_path, {"type": "vst3", "path": "gone.vst3", "isolate": True}))
 
 

@@ -50,9 +50,13 @@ def test_info_as_a_table(vst3_plugins):
 
 def test_info_errors_are_one_line(tmp_path, vst3_plugins, monkeypatch):
     r = cli("plugins", "info", str(tmp_path / "nope.vst3"))
+    assert r.returncode == 2 and r.stderr == (f"mixcore: error: {tmp_path / 'nope.vst3'} is not in a plugin "
+                                              f"folder; allow its folder with --plugin-path {tmp_path} or "
+                                              f"MIXCORE_PLUGIN_PATH\n")
+    r = cli("plugins", "info", str(tmp_path / "nope.vst3"), "--plugin-path", str(tmp_path))
     assert r.returncode == 2 and r.stderr == f"mixcore: error: {tmp_path / 'nope.vst3'}: plugin not found\n"
     (tmp_path / "Broken.vst3").mkdir()
-    r = cli("plugins", "info", str(tmp_path / "Broken.vst3"))
+    r = cli("plugins", "info", str(tmp_path / "Broken.vst3"), "--plugin-path", str(tmp_path))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Broken.vst3: cannot load plugin" in r.stderr
     monkeypatch.setenv("MIXCORE_TEST_CRASH_ON_LOAD", "1")
     r = cli("plugins", "info", str(vst3_plugins["MixcoreCrash"]))

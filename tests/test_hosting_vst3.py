@@ -18,7 +18,7 @@ from helpers import noise, write
 
 import mixcore
 from mixcore.errors import MixcoreError
-from mixcore.hosting import hosted_state, load_plugin, make_hosted
+from mixcore.hosting import hosted_state, load_plugin, make_hosted, plugin_path
 from mixcore.hosting.pedalboard_adapter import PedalboardProcessor
 from mixcore.processors import ProcessSpec
 from mixcore.session import Session
@@ -130,9 +130,13 @@ def test_entry_errors_name_the_key(effect, tmp_path):
     assert error({"path": str(effect), "paramz": {}}).startswith(
         "buses[0].chain[0].paramz: unknown key (did you mean 'params'?); expected one of type, id, path")
     assert error({}).startswith("buses[0].chain[0].path: required key is missing")
-    assert error({"path": "nope.vst3"}) == f"buses[0].chain[0].path: plugin not found: {tmp_path / 'nope.vst3'}"
-    (tmp_path / "Broken.vst3").mkdir()
-    assert error({"path": "Broken.vst3"}).startswith("buses[0].chain[0].path: cannot load plugin")
+    assert error({"path": "nope.vst3"}) == (f"buses[0].chain[0].path: {tmp_path / 'nope.vst3'} is not in a plugin "
+                                            f"folder; allow its folder with --plugin-path {tmp_path} or "
+                                            f"MIXCORE_PLUGIN_PATH")
+    with plugin_path(tmp_path):
+        assert error({"path": "nope.vst3"}) == f"buses[0].chain[0].path: plugin not found: {tmp_path / 'nope.vst3'}"
+        (tmp_path / "Broken.vst3").mkdir()
+        assert error({"path": "Broken.vst3"}).startswith("buses[0].chain[0].path: cannot load plugin")
     assert error({"path": str(effect), "plugin_name": "Other"}) == (
         "buses[0].chain[0].plugin_name: 'Other' is not in MixcoreTestEffect.vst3; it holds 'MixcoreTestEffect'")
     assert error({"path": str(effect), "state": "not base64!"}).startswith("buses[0].chain[0].state: not valid base64")

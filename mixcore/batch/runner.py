@@ -16,6 +16,10 @@ Failures are of two kinds, told apart in the worker:
 
 Ray's own retries are off (``max_retries=0``): the driver counts attempts, so the report
 can say how many it took.
+
+Plugin folders travel with each task: the folders the driver allows beyond the standard ones
+(``MIXCORE_PLUGIN_PATH`` and ``--plugin-path``) are allowed in the worker while it renders the job,
+on a cluster node as on this machine (see :mod:`mixcore.hosting.folders`).
 """
 from __future__ import annotations
 
@@ -74,12 +78,18 @@ def render_job(job: Job) -> dict[str, Any]:
     return {"output": str(result.path), "sha256": sha256_file(result.path)}
 
 
-def run_task(render: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any]:
-    """The body of a Ray task: time the render and classify a failure (user error or crash)."""
+def run_task(render: Callable[[Job], dict[str, Any]], job: Job, plugin_path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The body of a Ray task: time the render and classify a failure (user error or crash).
+
+    ``plugin_path``: plugin folders the driver allows, allowed here too while the job renders.
+    """
+    from ..hosting.folders import plugin_path as allowed
+
     t0, c0 = time.perf_counter(), time.process_time()
     out: dict[str, Any] = {"node": socket.gethostname()}
     try:
-        out.update(render(job))
+        with allowed(*plugin_path):
+            out.update(render(job))
         out["status"] = "ok"
     except USER_ERRORS as e:
         out.update(status="failed", kind="error", error=one_line(e))
@@ -100,6 +110,9 @@ class RayOptions:
     workers: int | None = None  # local: CPUs of the instance; cluster: jobs in flight at once
     address: str | None = None
     resources: dict[str, float] = field(default_factory=dict)  # what a local instance advertises
+    #: plugin folders allowed in the workers beyond the standard ones; None: those this process
+    #: allows (MIXCORE_PLUGIN_PATH, --plugin-path, mixcore.hosting.plugin_path)
+    plugin_path: list[str] | None = None
 
 
 def import_ray():
@@ -197,13 +210,20 @@ def _schedule(ray, jobs, opts, retries, progress, render) -> list[JobResult]:
     in_flight: dict[Any, int] = {}
     cap = opts.workers if opts.address is not None and opts.workers else len(jobs)
     render_ref = ray.put(render)
+    if opts.plugin_path is None:
+        from ..hosting.folders import extra_folders
+
+        folders = tuple(str(p) for p in extra_folders())
+    else:
+        folders = tuple(str(p) for p in opts.plugin_path)
     while pending or in_flight:
         while pending and len(in_flight) < cap:
             i = pending.popleft()
             job = jobs[i]
             attempts[i] += 1
-            ref = task.options(num_cpus=job.num_cpus, resources=job.resources or None, max_retries=0,
-                               retry_exceptions=False, name=f"mixcore-batch:{job.name}").remote(render_ref, job)
+            one = task.options(num_cpus=job.num_cpus, resources=job.resources or None, max_retries=0,
+                               retry_exceptions=False, name=f"mixcore-batch:{job.name}")
+            ref = one.remote(render_ref, job, folders)
             in_flight[ref] = i
         ready, _ = ray.wait(list(in_flight), num_returns=1)
         i = in_flight.pop(ready[0])

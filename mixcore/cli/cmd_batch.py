@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import MixcoreError
+from . import plugin_path
 
 NAME = "batch"
 HELP = "many renders on a Ray cluster (a local instance by default)"
@@ -27,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="retry a job that crashed up to N times (jobs with errors in their session are not retried)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    plugin_path.add_argument(p)
 
 
 def _resources(text: str) -> dict[str, float]:
@@ -52,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.address is not None and args.resources:
         raise MixcoreError("--resources: only for the local instance; on a cluster each node advertises its own "
                            "(ray start --resources)")
+    plugin_path.apply(args)
     jobs = load_jobs(args.jobs, args.output_dir)
     from ..batch.runner import import_ray
 

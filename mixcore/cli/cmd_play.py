@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import MixcoreError
+from . import plugin_path
 
 NAME = "play"
 HELP = "block-streamed render while a MIDI controller moves parameters; learn maps, record the moves"
@@ -28,12 +29,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--midi-file", type=Path, metavar="FILE",
                    help="a MIDI file as the controller: its messages arrive at their times in the song "
                         "(no MIDI system needed)")
+    plugin_path.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..live import LivePlayer, load_profile, open_midi_input, save_profile
     from ..session import load_session
 
+    plugin_path.apply(args)
     session = load_session(args.session)
     maps = load_profile(args.profile) if args.profile else []
     if args.record is not None and args.record.resolve() == args.session.resolve():

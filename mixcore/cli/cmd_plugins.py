@@ -1,9 +1,11 @@
-"""``mixcore plugins list [--path DIR] [--rescan] [--json]`` and ``mixcore plugins info PATH [--json]``.
+"""``mixcore plugins list [--plugin-path DIR] [--rescan] [--json]`` and
+``mixcore plugins info PATH [--plugin-path DIR] [--json]``.
 
-``list`` probes every VST3 in the standard folders and ``MIXCORE_PLUGIN_PATH``, each in a
-subprocess; plugins that crash or hang while loading go to a persistent deny-list (reason shown)
-instead of stopping the scan. ``info`` describes one plugin: name, vendor, version, category,
-parameters (pedalboard's identifiers, with range or choices, default and unit) and latency.
+``list`` probes every VST3 in the plugin folders (the standard ones, ``MIXCORE_PLUGIN_PATH`` and
+``--plugin-path``), each in a subprocess; plugins that crash or hang while loading go to a
+persistent deny-list (reason shown) instead of stopping the scan. ``info`` describes one plugin of
+a plugin folder: name, vendor, version, category, parameters (pedalboard's identifiers, with range
+or choices, default and unit) and latency.
 """
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import argparse
 import json
 from pathlib import Path
 
+from . import plugin_path
+
 NAME = "plugins"
-HELP = "find VST3 plugins (standard folders and MIXCORE_PLUGIN_PATH) or describe one"
+HELP = "find VST3 plugins in the plugin folders (standard ones, MIXCORE_PLUGIN_PATH, --plugin-path) or describe one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,14 +24,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub.required = True
     ls = sub.add_parser("list", help="scan for plugins; crashing or hanging ones go to a deny-list",
                         description="Scan for plugins; crashing or hanging ones go to a deny-list.")
-    ls.add_argument("--path", type=Path, action="append", metavar="DIR",
-                    help="scan this folder instead of the standard ones (repeatable)")
+    ls.add_argument("--plugin-path", "--path", dest="plugin_path", type=Path, action="append", default=[],
+                    metavar="DIR", help="also scan DIR, a plugin folder for this command (repeatable)")
     ls.add_argument("--rescan", action="store_true", help="probe denied plugins again")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     info = sub.add_parser("info", help="name, vendor, version, category, parameters and latency of a plugin",
                           description="Name, vendor, version, category, parameters and latency of a plugin.")
     info.add_argument("path", type=Path, help="a .vst3 bundle")
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    plugin_path.add_argument(info)
 
 
 def _range(q: dict) -> str:
@@ -44,10 +49,13 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from ..hosting.folders import check_folder, plugin_folders
     from ..hosting.scan import probe, scan
 
+    plugin_path.apply(args)
     console = Console(highlight=False)
     if args.plugins_command == "info":
+        check_folder(args.path, "", plugin_folders())  # before the probe loads anything of it
         d = probe(args.path)
         if args.json:
             print(json.dumps(d))
@@ -64,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             t.add_row(q["name"], _range(q), default, q["unit"] or "")
         console.print(t)
         return 0
-    found = scan(args.path, rescan=args.rescan)
+    found = scan(plugin_folders(), rescan=args.rescan)
     if args.json:
         print(json.dumps(found))
         return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import MixcoreError
 from ..render.commit import CommitSet
+from . import plugin_path
 from .progress import LazyProgress
 
 NAME = "render"
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--meter", action="append", default=[], metavar="NODE",
                    help="also meter this track's or bus's output (repeatable); printed after the summary")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    plugin_path.add_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise MixcoreError(f"--block-size: {args.block_size} is out of range, expected 1 .. 65536")
     if args.threads < 1:
         raise MixcoreError(f"--threads: {args.threads} must be at least 1")
+    plugin_path.apply(args)
     session = load_session(args.session)
     out = session.output_path(args.output)
     if args.manifest is not None:

@@ -6,6 +6,7 @@
 * :mod:`.builtin` -- ``{ type = "pedalboard", name = "Chorus" }`` entries.
 * :mod:`.isolation` -- ``isolate = true``: the plugin in a worker process, crashes contained.
 * :mod:`.scan` -- ``mixcore plugins list|info``: probing in subprocesses, a persistent deny-list.
+* :mod:`.folders` -- the plugin folders: a session loads plugins from nowhere else (docs/SECURITY.md).
 
 Honest limits (pedalboard 0.9.26): plugins get no tempo or playhead and no auxiliary (sidechain)
 input, and pedalboard does not pass on a plugin's tail length (an entry's ``tail_s`` declares it).
@@ -18,6 +19,7 @@ from typing import Any
 from ..errors import MixcoreError
 from ..processors.base import Processor
 from .builtin import builtin_names, builtin_state, make_builtin
+from .folders import add_plugin_path, check_plugin, plugin_folders, plugin_path
 from .pedalboard_adapter import PedalboardProcessor
 from .vst3 import ON_CRASH, VST3_KEYS, VST3Processor, check_keys, load_plugin, make_vst3, resolve, vst3_state
 
@@ -51,14 +53,16 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
             raise MixcoreError(f"{where}.on_crash: {entry['on_crash']!r} is not one of {', '.join(ON_CRASH)}")
         if not isolate:
             raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
+    # the gate: nothing of a bundle outside the plugin folders (or on the deny-list) is ever loaded
+    path = resolve(Path(base_dir), entry["path"], f"{where}.path")
+    checked = check_plugin(path, f"{where}.path")
     if isolate:
         from .isolation import IsolatedProcessor
 
-        path = resolve(Path(base_dir), entry["path"], f"{where}.path")
         if not path.exists():
             raise MixcoreError(f"{where}.path: plugin not found: {path}")
-        return IsolatedProcessor(entry, Path(base_dir), where, node=node)
-    return make_vst3(entry, Path(base_dir), where)
+        return IsolatedProcessor(entry, Path(base_dir), where, node=node, checked=checked)
+    return make_vst3(entry, Path(base_dir), where, checked=checked)
 
 
 def hosted_state(proc: Processor) -> dict[str, Any]:
@@ -83,4 +87,4 @@ def hosted_state(proc: Processor) -> dict[str, Any]:
 
 
 __all__ = ["PedalboardProcessor", "VST3Processor", "load_plugin", "make_hosted", "hosted_state", "builtin_names",
-           "HOSTED_TYPES"]
+           "HOSTED_TYPES", "add_plugin_path", "check_plugin", "plugin_folders", "plugin_path"]

@@ -4,7 +4,9 @@ Every pedalboard built-in whose output does not depend on the block size can be 
 Phaser, Distortion, Convolution, Reverb, Delay, Compressor, the filters, ... Parameters are the
 built-in's constructor arguments, by their pedalboard names (``rate_hz``, ``drive_db``); pedalboard
 checks their ranges. A file argument (Convolution's ``impulse_response_filename``) is relative to
-the session file. Enumerations (LadderFilter's ``mode``) are given by member name (``"LPF24"``).
+the session file and must be a regular audio file that pedalboard reads (WAV, AIFF or Ogg Vorbis,
+by its extension and its contents): anything else is refused, since pedalboard would silently
+ignore it. Enumerations (LadderFilter's ``mode``) are given by member name (``"LPF24"``).
 
 PitchShift is refused, with the reason, while pedalboard's own streaming bug is present
 (spotify/pedalboard#415: it returns silence when fed block by block, as a render feeds it); a check
@@ -12,6 +14,8 @@ at first use lets it in as soon as a fixed pedalboard is installed.
 """
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +39,44 @@ BROKEN_STREAMING = {
                   "(spotify/pedalboard#415, pedalboard {version}); use a VST3 pitch shifter",
 }
 _streams: dict[str, bool] = {}
+#: Audio files a built-in's file argument may name: what pedalboard's Convolution (JUCE's readers)
+#: reads, by extension (JUCE picks the reader by it); anything else it ignores without a word (FLAC,
+#: 64-bit float, A-law, ADPCM in pedalboard 0.9.26). Values: libsndfile's (format, subtypes).
+_PCM = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")
+AUDIO_FILES = {".wav": ("WAV", "WAVEX"), ".wave": ("WAV", "WAVEX"), ".aif": ("AIFF",), ".aiff": ("AIFF",),
+               ".aifc": ("AIFF",), ".ogg": ("OGG",)}
+AUDIO_SUBTYPES = {"WAV": (*_PCM, "PCM_U8"), "WAVEX": (*_PCM, "PCM_U8"), "AIFF": (*_PCM, "PCM_S8"), "OGG": ("VORBIS",)}
+
+
+def check_audio_file(path: Path, key: str) -> None:
+    """Refuse anything but a regular audio file pedalboard reads (one line naming ``key``).
+
+    A FIFO or a device is refused before it is opened; the contents are read only by libsndfile.
+    """
+    import soundfile as sf
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise MixcoreError(f"{key}: file not found: {path}") from None
+    except OSError as e:
+        raise MixcoreError(f"{key}: cannot read {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise MixcoreError(f"{key}: {path} is not a regular file")
+    formats = AUDIO_FILES.get(path.suffix.lower())
+    if formats is None:
+        raise MixcoreError(f"{key}: {path} is not an audio file pedalboard reads (expected .wav, .aiff or .ogg)")
+    try:
+        info = sf.info(str(path))
+    except Exception:
+        raise MixcoreError(f"{key}: {path} is not an audio file (not readable as {formats[0]})") from None
+    if info.format not in formats:
+        raise MixcoreError(f"{key}: {path} holds {info.format}, not {formats[0]} as its name says")
+    if info.subtype not in AUDIO_SUBTYPES[info.format]:
+        raise MixcoreError(f"{key}: {path}: pedalboard cannot read {info.format} {info.subtype} audio; expected "
+                           f"{', '.join(AUDIO_SUBTYPES[info.format])}")
+    if info.frames < 1:
+        raise MixcoreError(f"{key}: {path} holds no audio")
 
 
 def streams(name: str) -> bool:
@@ -128,8 +170,7 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
         v = p.validate(value, f"{where}.params.")
         if p.kind == "path":
             path = resolve(base_dir, v, f"{where}.params.{key}")
-            if not path.exists():
-                raise MixcoreError(f"{where}.params.{key}: file not found: {path}")
+            check_audio_file(path, f"{where}.params.{key}")
             paths[key] = v
             v = str(path)
         elif p.kind == "enum":

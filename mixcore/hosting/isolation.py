@@ -164,11 +164,11 @@ def _worker_main(msg_fd: int, wake_fd: int) -> None:
     conn = Connection(msg_fd)
     wake = socket.socket(fileno=wake_fd)
     wake.setblocking(False)
-    entry, base_dir, where, ctrl_name = conn.recv()
+    entry, base_dir, where, ctrl_name, checked, folders = conn.recv()
     ctrl_shm = _attach(ctrl_name)
     ctrl = ctrl_shm.buf.cast("i")
     try:
-        _serve(conn, _Side(ctrl, wake, W_SLEEP, H_SLEEP), entry, base_dir, where)
+        _serve(conn, _Side(ctrl, wake, W_SLEEP, H_SLEEP), entry, base_dir, where, checked, folders)
     finally:
         try:
             ctrl.release()
@@ -177,13 +177,20 @@ def _worker_main(msg_fd: int, wake_fd: int) -> None:
             pass
 
 
-def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str) -> None:
-    """Build the plugin, then serve requests in order until told to stop or the host is gone."""
+def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str, checked: str,
+           folders: list[str]) -> None:
+    """Build the plugin, then serve requests in order until told to stop or the host is gone.
+
+    ``checked`` is the bundle's real path, already checked by the host against the plugin
+    ``folders``; it is checked again here, before anything of it is loaded.
+    """
+    from .folders import check_plugin
     from .pedalboard_adapter import one_line
     from .vst3 import make_vst3, vst3_state
 
     try:
-        proc = make_vst3(entry, Path(base_dir), where)
+        real = check_plugin(checked, f"{where}.path", [Path(f) for f in folders])
+        proc = make_vst3(entry, Path(base_dir), where, checked=real)
     except MixcoreError as e:
         conn.send(("error", str(e)))
         return
@@ -275,8 +282,13 @@ class IsolatedProcessor(Processor):
 
     type_name = "vst3"
 
-    def __init__(self, entry: dict, base_dir: Path, where: str, *, node: str = "") -> None:
+    def __init__(self, entry: dict, base_dir: Path, where: str, *, node: str = "", checked: Path) -> None:
+        """``checked``: the bundle's real path, as :func:`.folders.check_plugin` returned it."""
+        from .folders import plugin_folders
+
         d = self.__dict__
+        d["_checked"] = str(checked)  # what the worker loads (after checking it again)
+        d["_folders"] = [str(f) for f in plugin_folders()]
         d["entry"] = {k: v for k, v in entry.items() if k not in ("isolate", "on_crash")}
         d["where"] = where
         d["node"] = node
@@ -311,6 +323,11 @@ class IsolatedProcessor(Processor):
     # -- identity and parameters ------------------------------------------------------
     @property
     def name(self) -> str:
+        return self._name
+
+    @property
+    def plugin_name(self) -> str:
+        """The plugin's own name (as the worker loaded it), like :attr:`name`."""
         return self._name
 
     @property
@@ -355,7 +372,7 @@ class IsolatedProcessor(Processor):
         entry = dict(self.entry)
         if self._set:
             entry["params"] = {**dict(entry.get("params") or {}), **self._set}
-        conn.send((entry, self._base_dir, self.where, ctrl_shm.name))
+        conn.send((entry, self._base_dir, self.where, ctrl_shm.name, self._checked, self._folders))
         reply = self._reply("loading", START_TIMEOUT_S)
         if reply[0] == "error":
             self.close()

@@ -6,8 +6,11 @@ that fails is written to a persistent deny-list (``$MIXCORE_CACHE_DIR`` or ``~/.
 file ``plugin-denylist.json``) with the reason, and skipped by later scans until its bundle
 changes or ``--rescan`` is given.
 
-Folders scanned: ``~/.vst3``, ``/usr/lib/vst3``, ``/usr/local/lib/vst3`` (the VST3 standard
-locations on Linux) and every folder in ``MIXCORE_PLUGIN_PATH`` (separated by ``:``).
+Folders scanned: the plugin folders (:mod:`.folders`): ``~/.vst3``, ``/usr/lib/vst3``,
+``/usr/local/lib/vst3`` (the VST3 standard locations on Linux), every folder in
+``MIXCORE_PLUGIN_PATH`` (separated by ``os.pathsep``) and those given with ``--plugin-path``. A
+bundle found there whose real path leads outside them (a symlink) is reported, never probed. A
+denied plugin is also refused by every session that names it (:func:`.folders.check_plugin`).
 """
 from __future__ import annotations
 
@@ -29,11 +32,10 @@ PROBE_BLOCK = 512
 
 
 def default_folders() -> list[Path]:
-    """The standard VST3 folders on Linux, then every folder in ``MIXCORE_PLUGIN_PATH``."""
-    folders = [Path.home() / ".vst3", Path("/usr/lib/vst3"), Path("/usr/local/lib/vst3")]
-    extra = os.environ.get("MIXCORE_PLUGIN_PATH", "")
-    folders += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
-    return folders
+    """The plugin folders: the standard ones, then ``MIXCORE_PLUGIN_PATH``, then ``--plugin-path``."""
+    from .folders import plugin_folders
+
+    return plugin_folders()
 
 
 def denylist_path() -> Path:
@@ -67,6 +69,16 @@ def save_denylist(deny: dict[str, dict[str, str]]) -> None:
     p = denylist_path()
     p.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(p, json.dumps(deny, indent=2, sort_keys=True) + "\n")
+
+
+def denied(path: Path) -> str | None:
+    """Why the bundle at ``path`` (a real path) is on the deny-list, or None (not there, or rebuilt since)."""
+    deny = load_denylist()
+    known = deny.get(str(path))
+    if known is None or known.get("signature") != _signature(path):
+        return None
+    head, sep, rest = str(known["reason"]).partition(": ")
+    return rest if sep and Path(head).name == path.name else str(known["reason"])
 
 
 def _num(x: Any) -> Any:
@@ -162,10 +174,18 @@ def scan(folders: list[Path] | None = None, rescan: bool = False, timeout: float
     "reason"}``. Failures are added to the deny-list; denied bundles are not probed again unless
     they changed since or ``rescan`` is true.
     """
+    from .folders import check_folder
+
+    folders = list(folders) if folders is not None else default_folders()
     deny = load_denylist()
     out = []
     changed = False
-    for path in find_bundles(folders if folders is not None else default_folders()):
+    for path in find_bundles(folders):
+        try:
+            check_folder(path, "", folders)
+        except MixcoreError as e:  # a symlink out of the plugin folders: not probed, not remembered
+            out.append({"path": str(path), "status": "denied", "reason": str(e)})
+            continue
         key = str(path.resolve())
         sig = _signature(path)
         known = deny.get(key)

@@ -32,6 +32,7 @@ class VST3Processor(PedalboardProcessor):
         object.__setattr__(self, "path", Path(path))
         object.__setattr__(self, "plugin_name", plugin_name)
         object.__setattr__(self, "entry_path", str(path))  # as the session wrote it (relative paths kept)
+        object.__setattr__(self, "entry", {"type": "vst3", "path": str(path)})  # the chain entry it came from
 
     @property
     def is_instrument(self) -> bool:
@@ -77,10 +78,12 @@ def resolve(base_dir: Path, path: Any, key: str) -> Path:
     return p if p.is_absolute() else Path(base_dir) / p
 
 
-def open_plugin(path: Path, plugin_name: Any, where: str) -> Any:
-    """``pedalboard.load_plugin`` with one-line errors naming ``where`` (the key of the path)."""
+def open_plugin(path: Path, plugin_name: Any, where: str, real: Path | None = None) -> Any:
+    """``pedalboard.load_plugin`` with one-line errors naming ``where`` (the key of the path) and
+    ``path``; ``real`` (the checked real path, see :func:`.folders.check_plugin`) is what is loaded."""
     import pedalboard
 
+    file = str(real if real is not None else path)
     if not path.exists():
         raise MixcoreError(f"{where}: plugin not found: {path}")
     if plugin_name is not None:
@@ -88,14 +91,14 @@ def open_plugin(path: Path, plugin_name: Any, where: str) -> Any:
         if not isinstance(plugin_name, str):
             raise MixcoreError(f"{key}: expected a string, got {plugin_name!r}")
         try:
-            names = list(pedalboard.VST3Plugin.get_plugin_names_for_file(str(path)))
+            names = list(pedalboard.VST3Plugin.get_plugin_names_for_file(file))
         except Exception as e:
             raise MixcoreError(f"{where}: cannot load plugin {path}: {one_line(e)}") from None
         if plugin_name not in names:
             raise MixcoreError(f"{key}: {plugin_name!r} is not in {path.name}{did_you_mean(plugin_name, names)}; "
                                f"it holds {', '.join(map(repr, names))}")
     try:
-        return pedalboard.load_plugin(str(path), plugin_name=plugin_name)
+        return pedalboard.load_plugin(file, plugin_name=plugin_name)
     except Exception as e:
         raise MixcoreError(f"{where}: cannot load plugin {path}: {one_line(e)}") from None
 
@@ -137,15 +140,20 @@ def load_preset(proc: VST3Processor, preset: Path, where: str) -> None:
     proc.sync_values()
 
 
-def make_vst3(entry: dict, base_dir: Path, where: str) -> VST3Processor:
-    """Build an in-process ``vst3`` entry (keys checked by the caller)."""
+def make_vst3(entry: dict, base_dir: Path, where: str, *, checked: Path) -> VST3Processor:
+    """Build an in-process ``vst3`` entry (keys checked by the caller).
+
+    ``checked`` is the bundle's real path as :func:`.folders.check_plugin` returned it: the file
+    that is loaded, so a path that changes after the check cannot lead elsewhere.
+    """
     path = resolve(base_dir, entry.get("path"), f"{where}.path")
     ident = entry.get("id", "vst3")
     if not isinstance(ident, str) or not ident:
         raise MixcoreError(f"{where}.id: expected a non-empty string, got {ident!r}")
-    proc = VST3Processor(open_plugin(path, entry.get("plugin_name"), f"{where}.path"), path=path,
+    proc = VST3Processor(open_plugin(path, entry.get("plugin_name"), f"{where}.path", Path(checked)), path=path,
                          plugin_name=entry.get("plugin_name"), id=ident)
     object.__setattr__(proc, "entry_path", str(entry["path"]))
+    object.__setattr__(proc, "entry", dict(entry))
     object.__setattr__(proc, "where", where)
     object.__setattr__(proc, "tail_s", check_tail(entry, where))
     if entry.get("state") is not None:
