@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import noise
+from helpers import cycle_blocks, noise
 from helpers import run_blocks as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,9 +155,13 @@ def test_decay_and_damping_changes_glide_and_keep_the_block_size_out_of_the_resu
     assert np.all(np.isfinite(whole))
     for block in (1, 17, 509, 4096):
         np.testing.assert_array_equal(run(make(), x, sr, block, changes), whole)
+    # empty blocks at the start and between blocks change nothing: the processor that received them
+    # goes on exactly like one that did not
     r = make()
-    r.prepare(ProcessSpec(sr, 512, 2))
-    r.process(np.zeros((2, 0), np.float32))
+    r.prepare(ProcessSpec(sr, 4096, 2))
+    r.reset()
+    got = cycle_blocks(x, [0, 4096, 0, 0, 4096], lambda blk, _pos: r.process(blk))
+    np.testing.assert_array_equal(got, run(make(), x, sr, 4096))
     np.testing.assert_array_equal(make()(x, sr), make()(x, sr))  # same on every run: the modulation is deterministic
 
 
