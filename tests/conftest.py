@@ -19,5 +19,5 @@ def vst3_plugins() -> dict:
         sys.path.remove(str(PLUGINS_DIR))
     try:
         return plugin_build.build()
-    except SystemExit as e:
+    except (SystemExit, plugin_build.BuildError) as e:
         pytest.fail(f"building the test plugins failed: {e}")
