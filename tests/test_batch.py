@@ -31,8 +31,15 @@ def ray_address():
     """
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS), *([old] if old else [])])
+    # On a busy machine (CI with 2 cores, other test processes) starting a worker or answering a health
+    # check can take far longer than Ray's defaults allow: a late worker registration or a missed
+    # health check would turn into a spurious failure that the crash tests below would misread. The
+    # timeouts here only wait longer; a worker that really dies is still seen at once (its socket
+    # closes), so the crash tests depend on no timing.
     ctx = ray.init(num_cpus=2, resources={"plugin:Test": 1}, include_dashboard=False,
-                   logging_level=logging.ERROR, log_to_driver=False)
+                   logging_level=logging.ERROR, log_to_driver=False,
+                   _system_config={"worker_register_timeout_seconds": 600, "health_check_period_ms": 10000,
+                                   "health_check_timeout_ms": 60000, "health_check_failure_threshold": 30})
     yield ctx.address_info["gcs_address"]
     ray.shutdown()
     if old is None:
