@@ -7,7 +7,6 @@ import hashlib
 import json
 import shutil
 
-import numpy as np
 import pytest
 from helpers import cli, noise, write
 

@@ -87,7 +87,8 @@ def test_short_term_of_alternating_tone_is_steady():
     st = r.short_term_lufs
     assert len(st) == 90
     np.testing.assert_allclose(st[29:], -23.0, atol=0.1)
-    bursts = [(3.0 * i + d, length, level) for i in range(3) for d, length, level in ((0, 1.34, -20.0), (1.34, 1.66, -30.0))]
+    bursts = [(3.0 * i + d, length, level) for i in range(3)
+              for d, length, level in ((0, 1.34, -20.0), (1.34, 1.66, -30.0))]
     assert_series(st, expected_series(bursts, 3.0, 90))  # filling up in the first 3 s
     assert st[12] == pytest.approx(-20 + 10 * np.log10(1.3 / 3), abs=0.1)
     assert r.momentary_max_lufs == pytest.approx(-20.0, abs=0.1)
