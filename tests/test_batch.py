@@ -31,8 +31,15 @@ def ray_address():
     """
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(TESTS), *([old] if old else [])])
+    # On a busy machine (CI with 2 cores, other test processes) starting a worker or answering a health
+    # check can take far longer than Ray's defaults allow: a late worker registration or a missed
+    # health check would turn into a spurious failure that the crash tests below would misread. The
+    # timeouts here only wait longer; a worker that really dies is still seen at once (its socket
+    # closes), so the crash tests depend on no timing.
     ctx = ray.init(num_cpus=2, resources={"plugin:Test": 1}, include_dashboard=False,
-                   logging_level=logging.ERROR, log_to_driver=False)
+                   logging_level=logging.ERROR, log_to_driver=False,
+                   _system_config={"worker_register_timeout_seconds": 600, "health_check_period_ms": 10000,
+                                   "health_check_timeout_ms": 60000, "health_check_failure_threshold": 30})
     yield ctx.address_info["gcs_address"]
     ray.shutdown()
     if old is None:
@@ -242,3 +249,29 @@ def test_infeasible_resources_fail_without_waiting(ray_address, tmp_path):
     (tmp_path / "jobs.toml").write_text('[[jobs]]\nsession = "s2.toml"\noutput = "o.wav"\nnum_cpus = 3\n')
     (r,) = run_batch(load_jobs(tmp_path / "jobs.toml"), RayOptions())
     assert r.status == "failed" and r.kind == "error" and "3 CPUs" in r.error
+
+
+def test_cli_output_dir_for_a_folder_and_a_jobs_file_with_manifests(ray_address, tmp_path):
+    """``batch DIR -o OUT`` (every DIR/*.toml -> OUT/<name>.wav) and ``batch jobs.toml -o OUT`` (the base of
+    relative outputs) with the job key ``manifest``: its manifest verifies with ``mixcore verify``."""
+    _project(tmp_path)
+    (tmp_path / "songs").mkdir()
+    for name in ("s0", "s2"):
+        (tmp_path / "songs" / f"{name}.toml").write_text(SESSIONS[name].replace('"a.wav"', '"../a.wav"')
+                                                         .replace('"b.wav"', '"../b.wav"'))
+    r = cli("batch", "songs", "-o", "renders", "--address", ray_address, "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "renders").iterdir()) == ["s0.wav", "s2.wav"]
+    for name in ("s0", "s2"):
+        load_session(tmp_path / f"{name}.toml").render(tmp_path / f"{name}-local.wav", meter=False)
+        assert sha(tmp_path / "renders" / f"{name}.wav") == sha(tmp_path / f"{name}-local.wav")
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "m"\nsession = "s3.toml"\noutput = "mix.wav"\n'
+                                        'manifest = "manifests/m.json"\n')
+    r = cli("batch", "jobs.toml", "-o", "out", "--address", ray_address, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (job,) = json.loads(r.stdout)["jobs"]
+    assert job["output"] == str(tmp_path / "out" / "mix.wav") and job["sha256"] == sha(tmp_path / "out" / "mix.wav")
+    manifest = json.loads((tmp_path / "out" / "manifests" / "m.json").read_text())
+    assert manifest["output"]["sha256"] == job["sha256"]
+    v = cli("verify", "out/manifests/m.json", cwd=tmp_path)
+    assert v.returncode == 0, v.stdout + v.stderr

@@ -179,6 +179,17 @@ def test_block_size_never_changes_the_output_even_while_parameters_glide():
        mix=st.floats(0, 1), lp=st.floats(20, 96000), ping=st.sampled_from([0.0, 1.0]),
        sr=st.integers(22050, 192000), channels=st.integers(1, 3))
 def test_random_parameters_never_give_nan_or_inf(time_ms, beats, fb, mix, lp, ping, sr, channels):
+    """Finite, and bounded: before the first echo (delay d) the output is exactly (1 - mix) x; after it,
+    the energy is at most (1 - mix) + mix c / (1 - fb) times the input's (the loop gain is at most fb,
+    the low-pass and the interpolator do not amplify, 5 % slack; c = channels when ping-pong sums them)."""
+    x = noise(3000, channels, seed=3, level=1.0)
     d = mixcore.Delay(time_ms=time_ms, time_beats=beats, feedback=fb, mix=mix, lowpass_hz=lp, ping_pong=ping)
-    y = d(noise(3000, channels, seed=3, level=1.0), sr, block_size=1000)
+    y = d(x, sr, block_size=1000).astype(np.float64)
     assert np.all(np.isfinite(y))
+    delay = max(1.0, (beats * 0.5 if beats is not None else time_ms * 1e-3) * sr)  # tempo 120: 0.5 s a beat
+    first = min(int(delay) - 2, x.shape[1])  # the interpolator reads up to 2 samples ahead
+    if first > 0:
+        np.testing.assert_allclose(y[:, :first], (1 - mix) * x[:, :first].astype(np.float64), atol=1e-6)
+    c = channels if ping and channels > 1 else 1
+    bound = (1 - mix) + mix * c / (1 - fb)
+    assert np.linalg.norm(y) <= 1.05 * bound * np.linalg.norm(x)

@@ -66,7 +66,26 @@ def test_a_shipped_or_own_preset_as_the_chain_and_width(tmp_path):
     assert [p["type"] for p in doc["chain"]] == ["gain", "eq", "width"]
     assert doc["chain"][2]["params"]["width"] == 1.4
     assert mixcore.analyze(tmp_path / "m.wav").integrated_lufs == pytest.approx(-16.0, abs=0.1)
-    assert [type(p).type_name for p in load_chain("vocal")]  # every shipped preset loads
+    # every shipped preset loads as its own chain: the same processors with the file's parameters, in
+    # order, and only a limiter at its end dropped (master's own limiter replaces it)
+    import tomllib
+
+    from mixcore.session.presets import shipped
+
+    assert {"vocal", "master", "drum-bus", "mix-bus"} <= set(shipped())
+    for name, path in shipped().items():
+        entries = tomllib.loads(path.read_text())["chain"]
+        if entries[-1]["type"] == "limiter":
+            entries = entries[:-1]
+        procs = load_chain(name)
+        assert [type(p).type_name for p in procs] == [e["type"] for e in entries], name
+        for proc, entry in zip(procs, entries):
+            for key, value in entry.items():
+                if key not in ("type", "id"):
+                    got = proc.get_param(key)
+                    if key == "bands":  # validated bands carry their defaults (q, gain_db) too
+                        got = [{k: b[k] for k in want} for b, want in zip(got, value)]
+                    assert got == value, f"{name}: {entry['type']}.{key}"
 
 
 @pytest.mark.parametrize("args, message", [

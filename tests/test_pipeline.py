@@ -127,13 +127,22 @@ def test_stems_on_threads_are_the_blocks_of_their_own_time(busy, tmp_path):
     assert digest[0] == digest[1]
 
 
+def new_threads(before: set) -> set:
+    """Threads alive now that were not before: the ones this test's engine started (threads of earlier
+    tests that end meanwhile, or the process's other threads, do not count)."""
+    return {t for t in threading.enumerate() if t not in before and t.is_alive()}
+
+
 def test_stopping_a_stream_early_leaves_no_thread_running(busy):
-    before = threading.active_count()
+    before = set(threading.enumerate())
     gen = busy.stream(256, threads=3)
     first = next(gen)
     assert first.shape[0] == 2 and 0 < first.shape[1] <= 256
+    started = new_threads(before)
+    assert started  # the engine's workers are running
     gen.close()
-    assert threading.active_count() == before
+    assert not any(t.is_alive() for t in started)
+    assert new_threads(before) == set()
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -144,7 +153,7 @@ def test_an_error_in_a_node_is_raised_and_the_workers_stop(tmp_path, threads):
         {"name": "a", "source": "a.wav", "output": "g"},
         {"name": "b", "source": "b.wav", "chain": [{"type": "test_fail_at", "at": 10000}]},
     ], buses=[{"name": "g"}])
-    before = threading.active_count()
+    before = set(threading.enumerate())
     with pytest.raises(MixcoreError, match="test_fail_at: failed after 10000 samples"):
         list(s.stream(512, threads=threads))
-    assert threading.active_count() == before
+    assert new_threads(before) == set()

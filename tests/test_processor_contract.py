@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import cli, noise
+from helpers import cli, noise, write
 
 from mixcore.params import UNIT_SUFFIXES, UNITLESS
 from mixcore.processors import ProcessSpec, processor_types
@@ -29,14 +29,42 @@ def test_parameter_names_carry_their_unit(kind):
             assert p.unit == UNIT_SUFFIXES[suffix], f"{kind}.{p.name}: unit {p.unit!r}"
 
 
+#: Non-trivial parameters for every processor (the defaults of eq, gain and width are pass-throughs, a
+#: 250 ms delay would not reach the 9000 samples below): each changes the signal and keeps state.
+PARAMS = {
+    "eq": dict(bands=[{"kind": "peak", "freq_hz": 1000.0, "gain_db": 6.0, "q": 2.0},
+                      {"kind": "lowshelf", "freq_hz": 200.0, "gain_db": -4.0},
+                      {"kind": "highpass", "freq_hz": 80.0, "slope_db": 24}]),
+    "gain": dict(gain_db=-7.5),
+    "width": dict(width=1.6, bass_mono_hz=150.0),
+    "compressor": dict(threshold_db=-24.0, ratio=5.0, knee_db=6.0, makeup_db=3.0, attack_ms=2.0),
+    "delay": dict(time_ms=37.0, feedback=0.5, lowpass_hz=5000.0, ping_pong=1.0),
+    "gate": dict(threshold_db=-12.0, hold_ms=2.0, release_ms=20.0),
+    "deesser": dict(freq_hz=5000.0, threshold_db=-30.0, ratio=6.0),
+    "limiter": dict(ceiling_dbtp=-6.0),
+    "reverb": dict(decay_s=0.8, mix=0.5, predelay_ms=7.0),
+    "multiband": dict(bands=[{"threshold_db": -30.0, "ratio": 4.0}, {"threshold_db": -25.0, "ratio": 2.0}]),
+}
+
+
+def make_params(kind: str, tmp_path) -> dict:
+    if kind == "convolution":
+        ir = noise(2000, 2, seed=4, level=0.5) * np.exp(-np.arange(2000) / 300.0).astype(np.float32)
+        return dict(ir=str(write(tmp_path / "ir.wav", ir)), mix=0.7)
+    return PARAMS[kind]
+
+
 @pytest.mark.parametrize("kind", NATIVE)
-def test_lifecycle_and_block_size_independence(kind):
+def test_lifecycle_and_block_size_independence(kind, tmp_path):
     cls = processor_types()[kind]
+    params = make_params(kind, tmp_path)
     x = noise(9000, 2, seed=11, level=0.8)
-    whole = cls()(x, 48000, block_size=9000)
+    x[:, 6000:] *= 0.05  # a quiet end: dynamics processors release, tails ring out
+    whole = cls(**params)(x, 48000, block_size=9000)
     assert whole.shape == x.shape and whole.dtype == np.float32
     assert np.all(np.isfinite(whole))
-    proc = cls()
+    assert np.abs(whole - x).max() > 1e-3  # the processor does something: the comparison below means something
+    proc = cls(**params)
     proc.prepare(ProcessSpec(48000.0, 4096, 2))
     for block in (1, 17, 509, 4096):
         proc.reset()

@@ -188,11 +188,27 @@ def test_output_equal_to_an_input_is_refused(project, tmp_path):
     assert read(tmp_path / "a.wav").shape == (1, 20000)
 
 
-def test_dither_variance_formula():
-    # difference of two independent U(0,1): triangular on (-1, 1), variance 1/6
-    d = Ditherer(16, 1, seed=3)
-    u = d.rng.random((100000, 2))
-    assert np.var(u[:, 0] - u[:, 1]) == pytest.approx(1 / 6, rel=0.02)
+@pytest.mark.parametrize("bits", [16, 24])
+def test_dither_variance_formula(bits):
+    """``Ditherer.quantise``: with TPDF dither (+-1 LSB, variance 1/6) the total error q - x has mean 0
+    and variance 1/6 + 1/12 = 1/4 LSB^2 whatever the signal: at 0, 1/4 and 1/2 LSB (where undithered
+    rounding errs by 0, 1/4 and 1/2 exactly, and rectangular dither by 1/12 .. 1/4), and on a sine."""
+    n = 200000
+    lsb = 2.0 ** -(bits - 1)
+    t = np.arange(n)
+    signals = [np.full(n, 0.0), np.full(n, 0.25 * lsb), np.full(n, 0.5 * lsb), np.full(n, -1000.5 * lsb),
+               0.3 * np.sin(2 * np.pi * 997.0 * t / SR)]
+    for k, x in enumerate(signals):
+        d = Ditherer(bits, 2, seed=3 + k)
+        block = np.stack([x, x[::-1]]).astype(np.float32)
+        q = d.quantise(block).astype(np.float64)
+        q = q / 256 if bits == 24 else q
+        err = q - block.T.astype(np.float64) / lsb  # in LSB
+        assert np.abs(err).max() <= 1.5  # rounding (1/2) of the signal plus dither (< 1)
+        assert np.var(err) == pytest.approx(0.25, rel=0.02)
+        assert abs(np.mean(err)) < 0.005
+    # the error is uncorrelated with the signal (no harmonic distortion left in it)
+    assert abs(np.corrcoef(err[:, 0], block[0])[0, 1]) < 0.01
 
 
 def test_render_meters_the_output_and_requested_nodes_in_the_same_pass(project, tmp_path):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import noise
+from helpers import cycle_blocks, noise
 from helpers import run_blocks as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -155,9 +155,13 @@ def test_decay_and_damping_changes_glide_and_keep_the_block_size_out_of_the_resu
     assert np.all(np.isfinite(whole))
     for block in (1, 17, 509, 4096):
         np.testing.assert_array_equal(run(make(), x, sr, block, changes), whole)
+    # empty blocks at the start and between blocks change nothing: the processor that received them
+    # goes on exactly like one that did not
     r = make()
-    r.prepare(ProcessSpec(sr, 512, 2))
-    r.process(np.zeros((2, 0), np.float32))
+    r.prepare(ProcessSpec(sr, 4096, 2))
+    r.reset()
+    got = cycle_blocks(x, [0, 4096, 0, 0, 4096], lambda blk, _pos: r.process(blk))
+    np.testing.assert_array_equal(got, run(make(), x, sr, 4096))
     np.testing.assert_array_equal(make()(x, sr), make()(x, sr))  # same on every run: the modulation is deterministic
 
 
@@ -165,6 +169,14 @@ def test_decay_and_damping_changes_glide_and_keep_the_block_size_out_of_the_resu
 @given(rt=st.floats(0.1, 20), room=st.floats(0, 1), damp=st.floats(0, 1), predelay=st.floats(0, 500),
        mix=st.floats(0, 1), sr=st.integers(22050, 192000), channels=st.integers(1, 3))
 def test_random_parameters_never_give_nan_or_inf(rt, room, damp, predelay, mix, sr, channels):
+    """Finite, bounded (peak at most 20x the input's, the bound the automation property test uses), and
+    linear: the reverb is a linear time-invariant system at fixed parameters, so half the input gives
+    exactly half the output (a power of two scales every intermediate value exactly)."""
+    x = noise(4000, channels, seed=3, level=1.0)
     r = mixcore.Reverb(decay_s=rt, room_size=room, damping=damp, predelay_ms=predelay, mix=mix)
-    y = r(noise(4000, channels, seed=3, level=1.0), sr, block_size=1000)
+    y = r(x, sr, block_size=1000)
     assert np.all(np.isfinite(y))
+    assert np.abs(y).max() <= 20.0
+    half = mixcore.Reverb(decay_s=rt, room_size=room, damping=damp, predelay_ms=predelay, mix=mix)(
+        x * np.float32(0.5), sr, block_size=1000)
+    np.testing.assert_allclose(half, 0.5 * y, rtol=0, atol=1e-6)

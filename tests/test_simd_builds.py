@@ -49,3 +49,23 @@ def test_mix_builds_agree():
         m.deinterleave(inter, c)
         outs.add(a.tobytes() + b.tobytes() + c.tobytes())
     assert len(outs) == 1
+
+
+def test_avx2_dispatch_is_active_on_x86_64():
+    """The AVX2-versus-baseline tests (here, test_compressor_bank, test_eq_bank, the limiter and reverb
+    kernels) compare the baseline with itself where AVX2 does not run. On x86-64 (CI) it must run: every
+    twin is built, importable, and the one ``kernel()`` picks. (``MIXCORE_SIMD=baseline`` fails this too,
+    on purpose: that run does not test the AVX2 builds.)"""
+    import os
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return  # no AVX2 twins on other architectures: the baseline is the only build there
+    assert cpu.has_avx2(), "this x86-64 CPU reports no AVX2: the AVX2 builds go untested"
+    assert os.environ.get("MIXCORE_SIMD", "") != "baseline", "MIXCORE_SIMD=baseline: the AVX2 builds go untested"
+    assert simd.use_avx2()
+    twins = sorted(p.stem.removesuffix("_avx2") for p in PYX.glob("*_avx2.pyx"))
+    assert twins
+    for name in twins:
+        importlib.import_module(f"mixcore._dsp.{name}_avx2")
+        assert simd.kernel(name).__name__ == f"mixcore._dsp.{name}_avx2"

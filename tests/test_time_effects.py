@@ -111,11 +111,21 @@ def test_deesser_reduces_only_sibilance():
 @given(rt=st.floats(0.1, 20), room=st.floats(0, 1), damp=st.floats(0, 1), fb=st.floats(0, 0.98),
        time_ms=st.floats(0, 5000), sr=st.sampled_from([22050, 44100, 48000, 96000, 192000]))
 def test_time_effects_never_give_nan(rt, room, damp, fb, time_ms, sr):
+    """Finite, the chain is its processors one after the other, and the gate at its end only attenuates
+    what reaches it."""
     x = noise(2000, 2, seed=3, level=1.0)
-    chain = mixcore.Chain([mixcore.Delay(time_ms=time_ms, feedback=fb, mix=0.5, ping_pong=1.0),
-                           mixcore.Reverb(decay_s=rt, room_size=room, damping=damp, mix=0.5),
-                           mixcore.Gate(), mixcore.DeEsser()])
-    assert np.all(np.isfinite(chain(x, sr)))
+
+    def procs():
+        return [mixcore.Delay(time_ms=time_ms, feedback=fb, mix=0.5, ping_pong=1.0),
+                mixcore.Reverb(decay_s=rt, room_size=room, damping=damp, mix=0.5), mixcore.DeEsser(), mixcore.Gate()]
+
+    y = mixcore.Chain(procs())(x, sr)
+    assert np.all(np.isfinite(y))
+    v = x
+    for p in procs():
+        before, v = v, p(v, sr)
+    np.testing.assert_array_equal(y, v)
+    assert np.all(np.abs(v) <= np.abs(before))  # the gate never amplifies
 
 
 def test_expander_mode_follows_its_ratio():
