@@ -60,9 +60,7 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
         if not path.exists():
             raise MixcoreError(f"{where}.path: plugin not found: {path}")
         return IsolatedProcessor(entry, Path(base_dir), where, node=node)
-    proc = make_vst3(entry, Path(base_dir), where)
-    object.__setattr__(proc, "node", node)  # named in the crash report
-    return proc
+    return make_vst3(entry, Path(base_dir), where, node)
 
 
 def hosted_state(proc: Processor) -> dict[str, Any]:

@@ -137,8 +137,8 @@ def load_preset(proc: VST3Processor, preset: Path, where: str) -> None:
     proc.sync_values()
 
 
-def make_vst3(entry: dict, base_dir: Path, where: str) -> VST3Processor:
-    """Build an in-process ``vst3`` entry (keys checked by the caller)."""
+def make_vst3(entry: dict, base_dir: Path, where: str, node: str = "") -> VST3Processor:
+    """Build an in-process ``vst3`` entry (keys checked by the caller; ``node``: its track or bus)."""
     path = resolve(base_dir, entry.get("path"), f"{where}.path")
     ident = entry.get("id", "vst3")
     if not isinstance(ident, str) or not ident:
@@ -147,6 +147,7 @@ def make_vst3(entry: dict, base_dir: Path, where: str) -> VST3Processor:
                          plugin_name=entry.get("plugin_name"), id=ident)
     object.__setattr__(proc, "entry_path", str(entry["path"]))
     object.__setattr__(proc, "where", where)
+    object.__setattr__(proc, "node", node)  # named in a crash report
     object.__setattr__(proc, "tail_s", check_tail(entry, where))
     if entry.get("state") is not None:
         load_state(proc, entry["state"], where)
