@@ -41,13 +41,16 @@ def crash(vst3_plugins, monkeypatch):
 
 
 def crash_session(tmp_path: Path, crash: str, chain_extra: str = "", automation: str = "crash",
-                  at: float = 1.5, seconds: float = 2.0) -> None:
+                  at: float = 1.5, seconds: float = 2.0, names: tuple[str, ...] = ("kick",)) -> None:
+    """Tracks ``names``, each with a MixcoreCrash whose ``automation`` parameter turns on at ``at`` s."""
     write(tmp_path / "a.wav", noise(int(SR * seconds), 2, seed=4))
-    text = ('[[tracks]]\nname = "kick"\nsource = "a.wav"\n'
-            f'chain = [ {{ type = "vst3", id = "c", path = "{crash}"{chain_extra} }} ]\n')
-    if automation:
-        text += (f'[[automation]]\ntarget = "kick.c.{automation}"\npoints = [[0.0, 0.0], [{at}, 1.0]]\n'
-                 'curve = "step"\n')
+    text = ""
+    for name in names:
+        text += (f'[[tracks]]\nname = "{name}"\nsource = "a.wav"\n'
+                 f'chain = [ {{ type = "vst3", id = "c", path = "{crash}"{chain_extra} }} ]\n')
+        if automation:
+            text += (f'[[automation]]\ntarget = "{name}.c.{automation}"\npoints = [[0.0, 0.0], [{at}, 1.0]]\n'
+                     'curve = "step"\n')
     (tmp_path / "s.toml").write_text(text)
 
 
@@ -119,28 +122,27 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for_hang(p: subprocess.Popen) -> list[int]:
-    """Wait until the render's plugin spins in its hang (the worker's main thread sleeping in
-    nanosleep, which it never does otherwise); return the worker pids."""
+def _hanging(pid: int) -> bool:
+    """The worker's main thread sleeps in nanosleep: juce::Thread::sleep in the plugin's hang (a worker
+    never sleeps that way otherwise: it waits in poll or sched_yield)."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0] in ("35", "230")
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_for_hang(p: subprocess.Popen, count: int, hanging: int) -> list[int]:
+    """Wait until ``hanging`` of the render's ``count`` workers hang (5 looks in a row); return all pids."""
     deadline = time.monotonic() + 60
     seen = 0
     while time.monotonic() < deadline:
         assert p.poll() is None, p.stderr.read()
         workers = _workers(p.pid)
-        for pid in workers:
-            try:
-                call = Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if call in ("35", "230"):  # nanosleep, clock_nanosleep: juce::Thread::sleep in the hang
-                seen += 1
-                if seen >= 5:
-                    return workers
-                break
-        else:
-            seen = 0
+        seen = seen + 1 if len(workers) == count and sum(map(_hanging, workers)) >= hanging else 0
+        if seen >= 5:
+            return workers
         time.sleep(0.02)
-    raise AssertionError("the plugin never hung")
+    raise AssertionError("the plugins never hung")
 
 
 def _kill_all(pids: list[int]) -> None:
@@ -153,11 +155,13 @@ def _kill_all(pids: list[int]) -> None:
 
 @pytest.mark.parametrize("threads", ["1", "2"])
 def test_ctrl_c_while_an_isolated_plugin_hangs_exits_130_at_once(crash, tmp_path, threads):
-    crash_session(tmp_path, crash, ", isolate = true", automation="hang", at=0.1)
+    """Two tracks hang: with two threads, one of them waits in a render thread, not the main thread
+    (with one thread the render stops at the first)."""
+    crash_session(tmp_path, crash, ", isolate = true", automation="hang", at=0.1, names=("kick", "snare"))
     p = _start_render(tmp_path, threads)
     workers = []
     try:
-        workers = _wait_for_hang(p)
+        workers = _wait_for_hang(p, 2, int(threads))
         p.send_signal(signal.SIGINT)
         try:
             p.wait(timeout=3.0)  # generous: it takes a fraction of a second (was 6 s, or 10 s and exit 2)
@@ -178,7 +182,7 @@ def test_a_killed_host_takes_its_workers_with_it(crash, tmp_path):
     p = _start_render(tmp_path, "2")
     workers = []
     try:
-        workers = _wait_for_hang(p)
+        workers = _wait_for_hang(p, 1, 1)
         p.kill()  # kill -9: no cleanup runs in the host
         p.wait()
         deadline = time.monotonic() + 5.0  # it takes milliseconds; a generous bound against a busy machine
