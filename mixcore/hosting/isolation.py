@@ -72,6 +72,8 @@ TIMEOUT_S = float(os.environ.get("MIXCORE_PLUGIN_TIMEOUT_S", "10"))
 START_TIMEOUT_S = 60.0
 #: Seconds an idle worker is given to stop when asked before it is killed.
 STOP_S = 1.0
+#: Seconds closing waits for the block in flight (the last of a render) before the worker is killed.
+FINISH_S = 0.1
 #: Longest single sleep of a waiting side, in seconds (bounds the cost of a lost wake-up).
 SLICE_S = 0.01
 #: Looks at the counter (about 50 ns each) before a waiting side starts yielding the CPU.
@@ -693,12 +695,13 @@ class IsolatedProcessor(Processor):
     def close(self) -> None:
         """Stop the worker and free its shared memory (a later reset starts a new worker).
 
-        An idle worker is asked to stop (it answers at once); a busy one -- a block still in flight,
-        a hang, or Ctrl-C -- is killed: nothing it holds is needed any more.
+        An idle worker is asked to stop (it answers at once); a busy one -- a block still in flight
+        after :data:`FINISH_S`, a hang, or Ctrl-C -- is killed: nothing it holds is needed any more.
         """
         d = self.__dict__
         if self._alive():
-            idle = (not self._inflight or self._ctrl[RESP] >= self._posted) and not self._interrupt_flag
+            idle = not self._interrupt_flag and (not self._inflight or bool(
+                self._side.wait(RESP, self._posted, HOST_SPIN, FINISH_S)))
             if idle:
                 try:
                     self._conn.send(("stop",))
