@@ -38,6 +38,8 @@ cdef extern from *:
         pthread_t owner;          /* the thread inside the plugin call */
         const char *text;         /* "tracks[0].chain[0] (track 'kick'): plugin 'X'" */
         int len;
+        const char *tail;         /* "; set isolate = true ..." (what to do about it) */
+        int tail_len;
         int what;                 /* index into mixcore_cg_what */
         long long pos;            /* song position in samples (< 0: none) */
         double rate;
@@ -51,7 +53,8 @@ cdef extern from *:
     static struct sigaction mixcore_cg_old[MIXCORE_CG_NSIG];
     static int mixcore_cg_installed = 0;
 
-    static int mixcore_cg_enter(const char *text, int len, int what, long long pos, double rate) {
+    static int mixcore_cg_enter(const char *text, int len, const char *tail, int tail_len, int what,
+                                long long pos, double rate) {
         int i;
         for (i = 0; i < MIXCORE_CG_SLOTS; i++) {
             if (!mixcore_cg_slots[i].used && __sync_bool_compare_and_swap(&mixcore_cg_slots[i].used, 0, 1)) {
@@ -59,6 +62,8 @@ cdef extern from *:
                 s->owner = pthread_self();
                 s->text = text;
                 s->len = len;
+                s->tail = tail;
+                s->tail_len = tail_len;
                 s->what = what;
                 s->pos = pos;
                 s->rate = rate;
@@ -116,8 +121,7 @@ cdef extern from *:
                     mixcore_cg_digits(buf, &n, cap, ms % 1000, 3);
                     mixcore_cg_put(buf, &n, cap, " in the song", -1);
                 }
-                mixcore_cg_put(buf, &n, cap, "; set isolate = true on its chain entry to keep the render going "
-                                             "or bypass it", -1);
+                mixcore_cg_put(buf, &n, cap, s->tail, s->tail_len);
                 if (n >= cap) n = cap - 1;
                 buf[n++] = '\\n';
                 {
@@ -171,7 +175,8 @@ cdef extern from *:
 
     static int mixcore_cg_is_installed(void) { return mixcore_cg_installed; }
     """
-    int mixcore_cg_enter(const char *text, int len, int what, long long pos, double rate) nogil
+    int mixcore_cg_enter(const char *text, int len, const char *tail, int tail_len, int what, long long pos,
+                         double rate) nogil
     void mixcore_cg_leave(int i) nogil
     int mixcore_cg_install() nogil
     int mixcore_cg_uninstall() nogil
@@ -179,15 +184,18 @@ cdef extern from *:
 
 #: What the plugin was doing, for :func:`enter`.
 PROCESSING, PREPARING, SETTING, LOADING, PLAYING, STATE = 0, 1, 2, 3, 4, 5
+#: The usual ``tail``: what a session can do about a plugin that crashes.
+ISOLATE = b"; set isolate = true on its chain entry to keep the render going or bypass it"
 
 
-cpdef int enter(bytes text, int what, long long pos, double rate):
+cpdef int enter(bytes text, bytes tail, int what, long long pos, double rate):
     """Claim a slot before a call into a hosted plugin; returns its index for :func:`leave` (-1: none).
 
-    ``text`` ("tracks[0].chain[0] (track 'kick'): plugin 'X'", UTF-8) must stay alive until
-    :func:`leave`; ``pos`` is the song position in samples (-1: none) at ``rate`` Hz.
+    ``text`` ("tracks[0].chain[0] (track 'kick'): plugin 'X'") and ``tail`` (what to do about it:
+    "; set isolate = true ..."), UTF-8, must stay alive until :func:`leave`; ``what`` is one of
+    PROCESSING .. PLAYING; ``pos`` is the song position in samples (-1: none) at ``rate`` Hz.
     """
-    return mixcore_cg_enter(text, len(text), what, pos, rate)
+    return mixcore_cg_enter(text, len(text), tail, len(tail), what, pos, rate)
 
 
 cpdef void leave(int slot):

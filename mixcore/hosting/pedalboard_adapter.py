@@ -88,6 +88,11 @@ def crash_text(where: str, node: str, name: str) -> bytes:
     return f"{at + ': ' if at else ''}plugin {name!r}"[:400].encode("utf-8", "replace")
 
 
+#: What crashguard suggests after the crash line: a VST3 can be isolated, a pedalboard built-in cannot.
+ISOLATE_TAIL = crashguard.ISOLATE
+BUILTIN_TAIL = b""
+
+
 @dataclass(frozen=True)
 class HostedParam(Param):
     """A hosted plugin's parameter, named by pedalboard's Python identifier.
@@ -247,6 +252,8 @@ class PedalboardProcessor(Processor):
         object.__setattr__(self, "node", "")  # the track or bus it sits on (crash reports)
         object.__setattr__(self, "_fed", 0)  # input samples passed to the plugin since the reset
         object.__setattr__(self, "_crash_text", b"")
+        # crashguard's suggestion after the crash line (``isolate = true`` exists for VST3 entries only)
+        object.__setattr__(self, "_crash_tail", ISOLATE_TAIL if self.is_external else BUILTIN_TAIL)
         object.__setattr__(self, "_latency", 0)
         object.__setattr__(self, "_np", 0)  # pending (not yet fed) input samples
         object.__setattr__(self, "_nq", 0)  # output samples queued
@@ -290,7 +297,7 @@ class PedalboardProcessor(Processor):
         if self.spec is not None and self._np > self.spec.num_channels:
             self._feed(self._np)
         text = self._guard_text()
-        slot = crashguard.enter(text, crashguard.SETTING, self._fed if self.spec else -1,
+        slot = crashguard.enter(text, self._crash_tail, crashguard.SETTING, self._fed if self.spec else -1,
                                 self.spec.sample_rate if self.spec else 0.0)
         try:
             if param.kind == "float" and self.is_external:
@@ -367,7 +374,7 @@ class PedalboardProcessor(Processor):
 
     def _call(self, chunk: np.ndarray, what: int = crashguard.PROCESSING) -> np.ndarray:
         sr = self.spec.sample_rate
-        slot = crashguard.enter(self._crash_text, what, self._fed, sr)
+        slot = crashguard.enter(self._crash_text, self._crash_tail, what, self._fed, sr)
         try:
             out = self.plugin.process(chunk, sr, buffer_size=HOST_BLOCK, reset=False)
         except Exception as e:  # e.g. a plugin that takes no audio input, or not this many channels
@@ -385,7 +392,7 @@ class PedalboardProcessor(Processor):
             return
         ch = spec.num_channels
         object.__setattr__(self, "_fed", 0)
-        slot = crashguard.enter(self._guard_text(), crashguard.PREPARING, 0, spec.sample_rate)
+        slot = crashguard.enter(self._guard_text(), self._crash_tail, crashguard.PREPARING, 0, spec.sample_rate)
         try:
             self.plugin.reset()
         finally:

@@ -21,6 +21,8 @@ from .._dsp import crashguard
 from ..errors import MixcoreError
 
 CHUNK = 65536
+#: crashguard's suggestion after the line that names an in-process instrument that crashed.
+INSTRUMENT_TAIL = b"; set isolate = true on the instrument to keep the render going or let it fall silent"
 
 
 class InstrumentSource:
@@ -66,7 +68,7 @@ class InstrumentSource:
         n = min(CHUNK, self.frames - c0)
         msgs = [m.copy(time=t - c0 / sr) for t, m in self.messages if c0 <= round(t * sr) < c0 + n]
         guard = self._crash_text  # in-process: a crash in the plugin is described before the process dies
-        slot = crashguard.enter(guard, crashguard.PLAYING, c0, sr) if guard else -1
+        slot = crashguard.enter(guard, INSTRUMENT_TAIL, crashguard.PLAYING, c0, sr) if guard else -1
         try:
             audio = self.player.play(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0),
                                      start=c0)
