@@ -102,20 +102,40 @@ class Graph:
                 if indeg[e.dst] == 0:
                     ready.append(e.dst)
         if len(order) != len(self.nodes):
-            cycle = self._find_cycle({n for n in self.nodes if n not in order})
-            raise MixcoreError("routing cycle: " + " -> ".join(cycle) + " (outputs, sends and sidechains must not loop)")
+            raise MixcoreError(self._describe_cycle(self._find_cycle({n for n in self.nodes if n not in order})))
         return order
 
-    def _find_cycle(self, remaining: set[str]) -> list[str]:
-        start = next(n for n in self.nodes if n in remaining)
-        path: list[str] = [start]
-        seen = {start: 0}
-        while True:
-            nxt = next(e.dst for e in self.outputs(path[-1]) if e.dst in remaining)
-            if nxt in seen:
-                return path[seen[nxt]:] + [nxt]
-            seen[nxt] = len(path)
-            path.append(nxt)
+    def _find_cycle(self, remaining: set[str]) -> list[Edge]:
+        """The edges of one cycle among ``remaining`` (the nodes a topological sort could not place).
+
+        Every such node has an input from another such node, so walking *upstream* from any of them
+        must come back to a node already seen (walking downstream could end at a node that is only
+        fed by the cycle, such as 'master'). The cycle is returned downstream, starting at the node
+        defined first.
+        """
+        node = next(n for n in self.nodes if n in remaining)
+        seen: dict[str, int] = {}
+        path: list[Edge] = []  # path[i] feeds the node reached after i steps upstream
+        while node not in seen:
+            seen[node] = len(path)
+            edge = next(e for e in self.edges if e.dst == node and e.src in remaining)
+            path.append(edge)
+            node = edge.src
+        cycle = path[seen[node]:][::-1]
+        position = {n: i for i, n in enumerate(self.nodes)}
+        first = min(range(len(cycle)), key=lambda i: position[cycle[i].src])
+        return cycle[first:] + cycle[:first]
+
+    @staticmethod
+    def _describe_cycle(cycle: list[Edge]) -> str:
+        """``routing cycle: x -> y -> x (buses[0].output, buses[1].output): ...`` -- nodes and keys."""
+        names = " -> ".join([e.src for e in cycle] + [cycle[0].src])
+        keys = [e.where for e in cycle if e.where]
+        keyed = [e.where for e in cycle if e.kind == "sidechain" and e.where]
+        if keyed:
+            return (f"sidechain cycle: {names} ({', '.join(keyed)}): a sidechain key must not come from a node "
+                    f"that the keyed node feeds")
+        return f"routing cycle: {names} ({', '.join(keys)}): outputs, sends and sidechains must not loop"
 
     def layers(self, order: list[str]) -> list[list[str]]:
         """Group nodes by depth (longest path from a source): nodes of one layer are independent."""

@@ -39,7 +39,9 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
         raise MixcoreError(f"{where}.sidechain: a hosted plugin cannot take a sidechain (pedalboard gives plugins "
                            f"no auxiliary input); use a native processor such as 'compressor'")
     if kind == "pedalboard":
-        return make_builtin(entry, Path(base_dir), where)
+        proc = make_builtin(entry, Path(base_dir), where)
+        object.__setattr__(proc, "node", node)  # named in the crash report
+        return proc
     if kind != "vst3":
         raise MixcoreError(f"{where}.type: {kind!r} is not a hosted type; expected one of {', '.join(HOSTED_TYPES)}")
     check_keys(entry, VST3_KEYS, where)
@@ -62,7 +64,7 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
         if not path.exists():
             raise MixcoreError(f"{where}.path: plugin not found: {path}")
         return IsolatedProcessor(entry, Path(base_dir), where, node=node, checked=checked)
-    return make_vst3(entry, Path(base_dir), where, checked=checked)
+    return make_vst3(entry, Path(base_dir), where, node, checked=checked)
 
 
 def hosted_state(proc: Processor) -> dict[str, Any]:

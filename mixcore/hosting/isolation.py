@@ -27,7 +27,17 @@ counters. Control messages are pickled over a second socket.
 does not answer within :data:`TIMEOUT_S` (a hang), the host raises one line naming the plugin,
 where it sits in the session and the time in the song; the host process itself is never at risk.
 With ``on_crash = "bypass"`` the render goes on with the plugin bypassed -- its latency kept, so
-the timing of the mix does not change -- and a warning says so.
+the timing of the mix does not change -- and a warning says so. The host keeps the last
+``latency_samples + max_block_size`` samples of its own input, so the dry signal takes over at the
+exact sample where the plugin's output stops: the audio the dead worker held (the block in flight,
+the plugin's own delay) is replaced by the dry input it came from, nothing is lost.
+
+**Stopping.** Ctrl-C (and any signal the host turns into an exception, such as SIGTERM in the CLI)
+kills every worker at once, so that a render thread waiting for a hung plugin stops within a slice
+of its wait instead of at the timeout; closing kills a worker that is busy instead of waiting for
+it. A worker dies with its host: ``PR_SET_PDEATHSIG`` on Linux (the worker is always started from
+a thread that lives as long as the host, the main thread or a spawner thread, since the signal
+follows the thread that started it), and a watchdog thread that sees the parent change elsewhere.
 """
 from __future__ import annotations
 
@@ -41,6 +51,8 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -51,12 +63,17 @@ import numpy as np
 from ..errors import MixcoreError
 from ..params import Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
+from .pedalboard_adapter import place
 
 #: Seconds a plugin may take for one block or control message before it is considered hung
 #: (environment: MIXCORE_PLUGIN_TIMEOUT_S).
 TIMEOUT_S = float(os.environ.get("MIXCORE_PLUGIN_TIMEOUT_S", "10"))
 #: Seconds allowed for starting the worker and loading the plugin.
 START_TIMEOUT_S = 60.0
+#: Seconds an idle worker is given to stop when asked before it is killed.
+STOP_S = 1.0
+#: Seconds closing waits for the block in flight (the last of a render) before the worker is killed.
+FINISH_S = 0.1
 #: Longest single sleep of a waiting side, in seconds (bounds the cost of a lost wake-up).
 SLICE_S = 0.01
 #: Looks at the counter (about 50 ns each) before a waiting side starts yielding the CPU.
@@ -154,13 +171,47 @@ class _Side:
                             return None
                     except BlockingIOError:
                         pass
+                    except OSError:  # ECONNRESET: the other side died with wake-up bytes unread
+                        return None
             finally:
                 ctrl[self.my_flag] = 0
 
 
 # -- the worker process -------------------------------------------------------------------
-def _worker_main(msg_fd: int, wake_fd: int) -> None:
-    """Entry point of ``python -m mixcore.hosting.isolation MSG_FD WAKE_FD``."""
+#: Seconds between two looks of a worker's watchdog at its parent.
+WATCH_S = 0.2
+
+
+def _die_with_host(host: int) -> None:
+    """End this worker when the host process ``host`` ends, even while the plugin hangs.
+
+    Linux: the kernel sends SIGKILL when the thread that started the worker ends (the host starts
+    workers from threads that live as long as it does). Elsewhere, and as a second line, a daemon
+    thread looks at the parent's pid (a worker whose host died is adopted by another process).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != host:  # the host died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == host:
+            time.sleep(WATCH_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="mixcore-watchdog", daemon=True).start()
+
+
+def _worker_main(msg_fd: int, wake_fd: int, host: int = 0) -> None:
+    """Entry point of ``python -m mixcore.hosting.isolation MSG_FD WAKE_FD HOST_PID``."""
+    if host:
+        _die_with_host(host)
     conn = Connection(msg_fd)
     wake = socket.socket(fileno=wake_fd)
     wake.setblocking(False)
@@ -277,6 +328,78 @@ def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str
 
 
 # -- the host side ------------------------------------------------------------------------
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _popen(args: list[str], **kw: Any) -> subprocess.Popen:
+    """Start a worker from a thread that lives as long as the process (the worker's PR_SET_PDEATHSIG
+    follows the thread that started it: a render thread that ends would take the worker with it)."""
+    global _spawner
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(args, **kw)
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="mixcore-spawner")
+    return _spawner.submit(subprocess.Popen, args, **kw).result()
+
+
+#: Every processor with a worker, for :func:`_interrupted`.
+_LIVE: "weakref.WeakSet[IsolatedProcessor]" = weakref.WeakSet()
+#: The handlers found for the signals :func:`_interrupted` wraps: {signal number: handler}.
+_WRAPPED: dict[int, Any] = {}
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+def _interrupted(signum: int, frame: Any) -> None:
+    """Ctrl-C (or SIGTERM/SIGHUP where the host handles them): kill every worker at once -- a render
+    thread waiting for a hung plugin then stops within one slice of its wait -- then do what the
+    handler found there does (Ctrl-C: raise KeyboardInterrupt)."""
+    for _ in range(3):  # another thread may start a worker meanwhile: the set changes, look again
+        try:
+            procs = list(_LIVE)
+            break
+        except RuntimeError:
+            procs = []
+    for proc in procs:
+        proc._interrupt()
+    prev = _WRAPPED.get(signum)
+    if callable(prev):
+        prev(signum, frame)
+    elif signum == signal.SIGINT:
+        raise KeyboardInterrupt
+
+
+def _wrap_signals() -> None:
+    """Put :func:`_interrupted` in front of the Python handlers of SIGINT, SIGTERM and SIGHUP (from the
+    main thread only: Python runs signal handlers there). Default and ignored dispositions of
+    SIGTERM/SIGHUP are left alone: the process dies, and its workers with it."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in _STOP_SIGNALS:
+        current = signal.getsignal(sig)
+        if current is _interrupted or not callable(current):
+            continue
+        try:
+            signal.signal(sig, _interrupted)
+        except (ValueError, OSError):
+            continue
+        _WRAPPED[sig] = current
+
+
+def _unwrap_signals() -> None:
+    """Put the handlers back once no worker runs (where ours is still the one installed)."""
+    if _LIVE or threading.current_thread() is not threading.main_thread():
+        return
+    for sig, prev in list(_WRAPPED.items()):
+        if signal.getsignal(sig) is _interrupted:
+            try:
+                signal.signal(sig, prev)
+            except (ValueError, OSError):
+                continue
+        del _WRAPPED[sig]
+
+
 class IsolatedProcessor(Processor):
     """A ``vst3`` entry running in a worker process, with the same lifecycle as every processor."""
 
@@ -318,6 +441,8 @@ class IsolatedProcessor(Processor):
         d["_requested"] = {}  # the last value asked for, per parameter
         d["is_instrument"] = False
         d["_play_rate"] = 0
+        d["_history"] = None  # the last input samples (ring), for a bypass without a gap
+        d["_interrupt_flag"] = False  # set by Ctrl-C: the worker was killed, stop waiting for it
         self._start()
 
     # -- identity and parameters ------------------------------------------------------
@@ -359,10 +484,13 @@ class IsolatedProcessor(Processor):
         root = str(Path(__file__).resolve().parent.parent.parent)
         env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
         errors = tempfile.TemporaryFile()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "mixcore.hosting.isolation", str(msg_worker.fileno()), str(wake_worker.fileno())],
+        _wrap_signals()
+        worker = _popen(
+            [sys.executable, "-m", "mixcore.hosting.isolation", str(msg_worker.fileno()), str(wake_worker.fileno()),
+             str(os.getpid())],
             pass_fds=(msg_worker.fileno(), wake_worker.fileno()), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=errors, env=env, start_new_session=True)
+        _LIVE.add(self)
         msg_worker.close()
         wake_worker.close()
         wake_host.setblocking(False)
@@ -410,12 +538,24 @@ class IsolatedProcessor(Processor):
         self._side.publish(REQ, seq)
         return seq
 
+    def _interrupt(self) -> None:
+        """Ctrl-C: kill the worker now (from the signal handler: no waiting); it is reaped on close."""
+        self.__dict__["_interrupt_flag"] = True
+        worker = self._worker
+        if worker is not None and worker.returncode is None:
+            try:
+                os.kill(worker.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
     def _await(self, seq: int, what: str) -> bool:
         """Wait until the worker has finished request ``seq``; False if it failed (and we bypass)."""
         deadline = time.monotonic() + TIMEOUT_S
         side = self._side
         state = side.wait(RESP, seq, HOST_SPIN, SLICE_S)
         while not state:
+            if self._interrupt_flag:
+                self._stop_interrupted()
             if state is None or not self._alive():
                 self._failed(self._death(), what)
                 return False
@@ -455,6 +595,8 @@ class IsolatedProcessor(Processor):
         deadline = time.monotonic() + timeout
         try:
             while not self._conn.poll(SLICE_S):
+                if self._interrupt_flag:
+                    self._stop_interrupted()
                 if not self._alive():
                     return self._failed(self._death(), what)
                 if time.monotonic() > deadline:
@@ -463,14 +605,20 @@ class IsolatedProcessor(Processor):
         except (EOFError, OSError):
             return self._failed(self._death(), what)
 
+    def _stop_interrupted(self) -> None:
+        """The worker was killed by Ctrl-C (:func:`_interrupted`): close, and stop this thread too."""
+        self.close()
+        raise KeyboardInterrupt
+
     def _failed(self, failure: str, what: str) -> tuple:
         """The worker died or hung: one line naming plugin, place and song time -- or bypass."""
+        if self._interrupt_flag:
+            self._stop_interrupted()
         self._kill()
         pos = self._inflight_pos if what == "processing" else self._pos
         sr = self.spec.sample_rate if self.spec else self.__dict__.get("_play_rate", 0)
         t = pos / sr if sr else 0.0
-        kind = "track" if self.where.startswith("tracks") else "bus" if self.where.startswith("buses") else "node"
-        where = f"{self.where} ({kind} {self.node!r})" if self.node else self.where
+        where = place(self.where, self.node)
         message = (f"{where}: plugin {self._name!r} {failure} while {what} at "
                    f"{int(t // 60)}:{t % 60:06.3f} in the song")
         if self.on_crash != "bypass":
@@ -485,9 +633,10 @@ class IsolatedProcessor(Processor):
     def _bypass_line(self, keep: bool = False) -> None:
         """What replaces a bypassed plugin: a delay of its latency, so the mix keeps its timing.
 
-        With ``keep`` (a crash in the middle of a render) the output already received comes out
-        first; what the worker held (the block in flight and the plugin's own delay) is lost, so
-        about one block around the crash is silent on this path.
+        The line holds the next ``L = latency_samples`` output samples. With ``keep`` (a crash in
+        the middle of a render) they are the ``m`` samples of the plugin's output already received
+        (the pipeline's FIFO), then the dry input from the sample whose output never came back on:
+        input ``[pos + m - L, pos)`` from the history, so not a sample is lost or repeated.
         """
         if self.spec is None:
             return
@@ -496,12 +645,54 @@ class IsolatedProcessor(Processor):
         if keep and self._left is not None:
             m = min(self._m, L)
             line[:, :m] = self._left[:, :m]
+            self._recall(line[:, m:], self._pos + m - L)
         self.__dict__["_delay"] = line
 
+    def _new_history(self) -> None:
+        """A ring of the last ``latency_samples + max_block_size`` input samples (it is written at the
+        start of each block, while the line reads the ``latency_samples`` before that block)."""
+        spec = self.spec
+        size = self.latency_samples + spec.max_block_size
+        h = self._history
+        if h is None or h.shape != (spec.num_channels, size):
+            self.__dict__["_history"] = np.zeros((spec.num_channels, size), np.float32)
+
+    def _remember(self, block: np.ndarray, pos: int) -> None:
+        """Input ``block`` starts at input sample ``pos``: into the ring."""
+        h = self._history
+        size = h.shape[1]
+        n = block.shape[1]
+        i = pos % size
+        k = min(n, size - i)
+        h[:, i:i + k] = block[:, :k]
+        if k < n:
+            h[:, : n - k] = block[:, k:]
+
+    def _recall(self, out: np.ndarray, pos: int) -> None:
+        """Input samples ``[pos, pos + out.shape[1])`` from the ring (before the first sample: silence)."""
+        h = self._history
+        n = out.shape[1]
+        if h is None or n == 0:
+            out[...] = 0.0
+            return
+        size = h.shape[1]
+        skip = min(n, max(0, -pos))
+        out[:, :skip] = 0.0
+        pos += skip
+        j = skip
+        while j < n:
+            i = pos % size
+            k = min(n - j, size - i)
+            out[:, j:j + k] = h[:, i:i + k]
+            j += k
+            pos += k
+
     def _running(self, what: str = "processing") -> bool:
-        """Make sure a worker runs: one stopped by close() (or by an earlier reported failure) is
-        restarted, one that died on its own since the last call is reported like any crash (the
-        error, or the bypass); False once bypassed."""
+        """Make sure a worker runs: one stopped by close() (or by an earlier reported failure, or by
+        Ctrl-C) is restarted, one that died on its own since the last call is reported like any crash
+        (the error, or the bypass); False once bypassed."""
+        if self._interrupt_flag:
+            self.close()
         if self._bypassed:
             return False
         if not self._alive():
@@ -519,21 +710,31 @@ class IsolatedProcessor(Processor):
             self._worker.wait(5.0)
 
     def close(self) -> None:
-        """Stop the worker and free its shared memory (a later reset starts a new worker)."""
+        """Stop the worker and free its shared memory (a later reset starts a new worker).
+
+        An idle worker is asked to stop (it answers at once); a busy one -- a block still in flight
+        after :data:`FINISH_S`, a hang, or Ctrl-C -- is killed: nothing it holds is needed any more.
+        """
         d = self.__dict__
         if self._alive():
+            idle = not self._interrupt_flag and (not self._inflight or bool(
+                self._side.wait(RESP, self._posted, HOST_SPIN, FINISH_S)))
+            if idle:
+                try:
+                    self._conn.send(("stop",))
+                    self._post(OP_MESSAGE)
+                    self._worker.wait(STOP_S)
+                except (OSError, EOFError, ValueError, subprocess.TimeoutExpired):
+                    pass
+            self._kill()
+        if d.get("_worker") is not None and d["_worker"].returncode is None:
             try:
-                if self._inflight:
-                    self._side.wait(RESP, self._posted, HOST_SPIN, 2.0)
-                self._conn.send(("stop",))
-                self._post(OP_MESSAGE)
-                self._conn.poll(2.0)
-            except (OSError, EOFError, ValueError):
-                pass
-            try:
-                self._worker.wait(2.0)
+                d["_worker"].wait(5.0)  # killed (by Ctrl-C): reap it
             except subprocess.TimeoutExpired:
-                self._kill()
+                pass
+        _LIVE.discard(self)
+        _unwrap_signals()
+        d["_interrupt_flag"] = False
         d["_inflight"] = 0
         for key in ("_conn", "_wake", "_errors"):
             if d.get(key) is not None:
@@ -622,6 +823,7 @@ class IsolatedProcessor(Processor):
         # the pipeline's FIFO: P = max_block_size samples of silence
         self._left[:, : spec.max_block_size] = 0.0
         d.update(_m=spec.max_block_size, _inflight=0)
+        self._new_history()
         if self._bypassed:
             self._bypass_line()
 
@@ -633,6 +835,7 @@ class IsolatedProcessor(Processor):
         if d["_bypassed"]:
             self._process_bypassed(block)
             return
+        self._remember(block, d["_pos"])
         seq = d["_posted"] + 1
         s = seq & 1
         v = d["_views"][s].get(n)
@@ -761,4 +964,4 @@ class IsolatedProcessor(Processor):
 
 
 if __name__ == "__main__":
-    _worker_main(int(sys.argv[1]), int(sys.argv[2]))
+    _worker_main(*map(int, sys.argv[1:4]))

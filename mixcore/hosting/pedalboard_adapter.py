@@ -38,6 +38,11 @@ internally in fixed blocks and deliver with a delay that varies by a sample or s
 
 Because of the priming, a time-variant plugin (a chorus LFO, a noise generator) has run for the
 priming length (a constant, independent of the block size) before the first sample of music.
+
+**Crashes.** A plugin that crashes in-process takes mixcore with it. Every call into the plugin is
+announced to :mod:`mixcore._dsp.crashguard` (the place, what it does, the song position), whose
+signal handler then writes one line naming them and suggesting ``isolate = true`` before the
+process dies of the signal.
 """
 from __future__ import annotations
 
@@ -48,6 +53,7 @@ from typing import Any
 
 import numpy as np
 
+from .._dsp import crashguard
 from ..errors import MixcoreError, did_you_mean
 from ..params import Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
@@ -66,6 +72,25 @@ VARIABLE_DELIVERY = {"PitchShift"}
 
 def one_line(e: BaseException) -> str:
     return " ".join(str(e).split())
+
+
+def place(where: str, node: str) -> str:
+    """``tracks[0].chain[1] (track 'kick')``: where a hosted plugin sits, for crash reports."""
+    if not node:
+        return where
+    kind = "track" if where.startswith("tracks") else "bus" if where.startswith("buses") else "node"
+    return f"{where} ({kind} {node!r})"
+
+
+def crash_text(where: str, node: str, name: str) -> bytes:
+    """What :mod:`~mixcore._dsp.crashguard` says of a plugin: ``tracks[0].chain[1] (track 'kick'): plugin 'X'``."""
+    at = place(where, node)
+    return f"{at + ': ' if at else ''}plugin {name!r}"[:400].encode("utf-8", "replace")
+
+
+#: What crashguard suggests after the crash line: a VST3 can be isolated, a pedalboard built-in cannot.
+ISOLATE_TAIL = crashguard.ISOLATE
+BUILTIN_TAIL = b""
 
 
 @dataclass(frozen=True)
@@ -224,6 +249,11 @@ class PedalboardProcessor(Processor):
         object.__setattr__(self, "id", id or self.type_name)
         object.__setattr__(self, "tail_s", 0.0)  # declared by a session entry's ``tail_s``
         object.__setattr__(self, "where", "")  # the session key path, for error messages
+        object.__setattr__(self, "node", "")  # the track or bus it sits on (crash reports)
+        object.__setattr__(self, "_fed", 0)  # input samples passed to the plugin since the reset
+        object.__setattr__(self, "_crash_text", b"")
+        # crashguard's suggestion after the crash line (``isolate = true`` exists for VST3 entries only)
+        object.__setattr__(self, "_crash_tail", ISOLATE_TAIL if self.is_external else BUILTIN_TAIL)
         object.__setattr__(self, "_latency", 0)
         object.__setattr__(self, "_np", 0)  # pending (not yet fed) input samples
         object.__setattr__(self, "_nq", 0)  # output samples queued
@@ -266,6 +296,9 @@ class PedalboardProcessor(Processor):
             v = getattr(type(getattr(self.plugin, name)), v)
         if self.spec is not None and self._np > self.spec.num_channels:
             self._feed(self._np)
+        text = self._guard_text()
+        slot = crashguard.enter(text, self._crash_tail, crashguard.SETTING, self._fed if self.spec else -1,
+                                self.spec.sample_rate if self.spec else 0.0)
         try:
             if param.kind == "float" and self.is_external:
                 self._set_external_float(param, float(v))
@@ -273,6 +306,8 @@ class PedalboardProcessor(Processor):
                 setattr(self.plugin, name, v)
         except (ValueError, TypeError, AttributeError, RuntimeError) as e:
             raise MixcoreError(f"{where}{name}: {value!r} rejected by {self.name!r}: {one_line(e)}") from None
+        finally:
+            crashguard.leave(slot)
         self._values.values[name] = _plain(getattr(self.plugin, name))
         last[name] = value
 
@@ -318,7 +353,16 @@ class PedalboardProcessor(Processor):
         return f"{type(self).__name__}({self.plugin!r})"
 
     # -- lifecycle ---------------------------------------------------------------
+    def _guard_text(self) -> bytes:
+        """The crash report's words for this plugin (kept: crashguard reads them during each call)."""
+        text = crash_text(self.where, self.node, self.name)
+        if text != self._crash_text:
+            object.__setattr__(self, "_crash_text", text)
+        crashguard.install()
+        return self._crash_text
+
     def _prepare(self, spec: ProcessSpec) -> None:
+        self._guard_text()
         ch = spec.num_channels
         object.__setattr__(self, "_hold", 2 * ch + 1)  # D: most input samples ever held back
         object.__setattr__(self, "_reserve", ch + 1)  # R: samples kept back after a regular feed
@@ -328,13 +372,17 @@ class PedalboardProcessor(Processor):
         object.__setattr__(self, "_outq", np.zeros((ch, cap + self._hold + VARIABLE_MARGIN + HOST_BLOCK),
                                                     np.float32))
 
-    def _call(self, chunk: np.ndarray) -> np.ndarray:
+    def _call(self, chunk: np.ndarray, what: int = crashguard.PROCESSING) -> np.ndarray:
+        sr = self.spec.sample_rate
+        slot = crashguard.enter(self._crash_text, self._crash_tail, what, self._fed, sr)
         try:
-            out = self.plugin.process(chunk, self.spec.sample_rate, buffer_size=HOST_BLOCK, reset=False)
+            out = self.plugin.process(chunk, sr, buffer_size=HOST_BLOCK, reset=False)
         except Exception as e:  # e.g. a plugin that takes no audio input, or not this many channels
             where = f"{self.where}: " if self.where else ""
             raise MixcoreError(f"{where}{self.name!r} cannot process {chunk.shape[0]}-channel audio at "
-                               f"{self.spec.sample_rate:g} Hz: {one_line(e)}") from None
+                               f"{sr:g} Hz: {one_line(e)}") from None
+        finally:
+            crashguard.leave(slot)
         return out
 
     def reset(self) -> None:
@@ -343,11 +391,16 @@ class PedalboardProcessor(Processor):
         if spec is None:
             return
         ch = spec.num_channels
-        self.plugin.reset()
+        object.__setattr__(self, "_fed", 0)
+        slot = crashguard.enter(self._guard_text(), self._crash_tail, crashguard.PREPARING, 0, spec.sample_rate)
+        try:
+            self.plugin.reset()
+        finally:
+            crashguard.leave(slot)
         silence = np.zeros((ch, PRIME_CHUNK), np.float32)
         fed = returned = 0
         while True:
-            m = self._call(silence).shape[1]
+            m = self._call(silence, crashguard.PREPARING).shape[1]
             fed += PRIME_CHUNK
             returned += m
             if m == PRIME_CHUNK:
@@ -368,6 +421,7 @@ class PedalboardProcessor(Processor):
         chunk = self._flat[: ch * f].reshape(ch, f)
         chunk[...] = self._pend[:, :f]
         out = self._call(chunk)
+        object.__setattr__(self, "_fed", self._fed + f)
         m = out.shape[1]
         q = self._nq
         self._outq[:, q:q + m] = out

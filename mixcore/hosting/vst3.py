@@ -140,8 +140,8 @@ def load_preset(proc: VST3Processor, preset: Path, where: str) -> None:
     proc.sync_values()
 
 
-def make_vst3(entry: dict, base_dir: Path, where: str, *, checked: Path) -> VST3Processor:
-    """Build an in-process ``vst3`` entry (keys checked by the caller).
+def make_vst3(entry: dict, base_dir: Path, where: str, node: str = "", *, checked: Path) -> VST3Processor:
+    """Build an in-process ``vst3`` entry (keys checked by the caller; ``node``: its track or bus).
 
     ``checked`` is the bundle's real path as :func:`.folders.check_plugin` returned it: the file
     that is loaded, so a path that changes after the check cannot lead elsewhere.
@@ -155,6 +155,7 @@ def make_vst3(entry: dict, base_dir: Path, where: str, *, checked: Path) -> VST3
     object.__setattr__(proc, "entry_path", str(entry["path"]))
     object.__setattr__(proc, "entry", dict(entry))
     object.__setattr__(proc, "where", where)
+    object.__setattr__(proc, "node", node)  # named in a crash report
     object.__setattr__(proc, "tail_s", check_tail(entry, where))
     if entry.get("state") is not None:
         load_state(proc, entry["state"], where)

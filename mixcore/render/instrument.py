@@ -7,7 +7,9 @@ MIDI event (release tails).
 
 ``player`` is the hosted instrument: a :class:`~mixcore.hosting.vst3.VST3Processor` (in-process) or an
 :class:`~mixcore.hosting.isolation.IsolatedProcessor` (``isolate = true``: each chunk is rendered in
-the worker process, and a crash gives the usual one line naming plugin, track and song time).
+the worker process, and a crash gives the usual one line naming plugin, track and song time). An
+in-process instrument that crashes takes the process with it, after one line on stderr naming the
+plugin, the track and the song time (:mod:`mixcore._dsp.crashguard`).
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .._dsp import crashguard
 from ..errors import MixcoreError
 
 CHUNK = 65536
+#: crashguard's suggestion after the line that names an in-process instrument that crashed.
+INSTRUMENT_TAIL = b"; set isolate = true on the instrument to keep the render going or let it fall silent"
 
 
 class InstrumentSource:
@@ -40,6 +45,13 @@ class InstrumentSource:
         self.frames = int(np.ceil((self.messages[-1][0] + tail_s) * self.sample_rate))
         self.offset = 0
         self._buf = np.zeros((2, 0), np.float32)
+        self._crash_text = b""
+        from ..hosting.isolation import IsolatedProcessor
+        from ..hosting.pedalboard_adapter import crash_text
+
+        if not isinstance(player, IsolatedProcessor):  # in-process (an isolated player reports its own crashes)
+            self._crash_text = crash_text(getattr(player, "where", ""), getattr(player, "node", ""), player.name)
+            crashguard.install()
 
     def open(self) -> None:
         self._rendered = 0
@@ -55,6 +67,8 @@ class InstrumentSource:
         c0 = self._rendered
         n = min(CHUNK, self.frames - c0)
         msgs = [m.copy(time=t - c0 / sr) for t, m in self.messages if c0 <= round(t * sr) < c0 + n]
+        guard = self._crash_text  # in-process: a crash in the plugin is described before the process dies
+        slot = crashguard.enter(guard, INSTRUMENT_TAIL, crashguard.PLAYING, c0, sr) if guard else -1
         try:
             audio = self.player.play(msgs, duration=n / sr, sample_rate=sr, num_channels=2, reset=(c0 == 0),
                                      start=c0)
@@ -62,6 +76,8 @@ class InstrumentSource:
             raise
         except Exception as e:
             raise MixcoreError(f"{self.where}: the instrument failed: {' '.join(str(e).split())}") from None
+        finally:
+            crashguard.leave(slot)
         audio = np.asarray(audio, dtype=np.float32)[:, :n]
         self._rendered += n
         self._buf = np.concatenate([self._buf, audio], axis=1)
