@@ -61,6 +61,13 @@ def loudness(power: np.ndarray | float) -> np.ndarray | float:
         return -0.691 + 10.0 * np.log10(power)
 
 
+def gated(lufs: np.ndarray) -> np.ndarray:
+    """A copy with the values at or below the absolute gate (-70 LUFS) set to -inf (silence)."""
+    out = np.array(lufs, dtype=np.float64)
+    out[~(out > ABSOLUTE_GATE_LUFS)] = -math.inf
+    return out
+
+
 class LoudnessMeter:
     """Meter a stream of float32 blocks of shape (channels, n); see the module docstring.
 
@@ -134,6 +141,28 @@ class LoudnessMeter:
         c = np.concatenate([[0.0], np.cumsum(p)])
         sums = c[1:] - c[np.maximum(np.arange(1, c.size) - n, 0)]
         return float(np.max(sums)) / (steps * self.hop)
+
+    def _fine_windows(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """(end sample, mean power) of the windows of ``steps`` steps ending at every sub-step."""
+        p = self._k.fine_powers()
+        n = steps * self._k.substeps
+        if p.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        sums = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(n - 1), p]), n).sum(axis=1)
+        return self._k.fine_ends(), sums / (steps * self.hop)
+
+    def fine_curves(self) -> dict[str, np.ndarray | float]:
+        """Momentary and short-term loudness every 10 ms: ``{"step_s", "t_s", "momentary_lufs",
+        "short_term_lufs"}`` as ``AnalysisResult.curves`` gives them every 100 ms (``t_s[k]`` the
+        end of window k in seconds, values below the absolute gate -inf)."""
+        ends, m = self._fine_windows(MOMENTARY_STEPS)
+        _, st = self._fine_windows(SHORT_TERM_STEPS)
+        return {"step_s": self.hop / self._k.substeps / self.sample_rate, "t_s": ends / self.sample_rate,
+                "momentary_lufs": gated(loudness(m)), "short_term_lufs": gated(loudness(st))}
+
+    def curves(self) -> dict[str, np.ndarray | float]:
+        """The 100 ms curves of everything metered so far; see ``AnalysisResult.curves``."""
+        return self.result().curves()
 
     def momentary_max(self) -> float:
         """Maximum momentary loudness (LUFS) over the 400 ms windows ending every 10 ms; -inf for silence."""
