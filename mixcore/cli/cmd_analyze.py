@@ -21,6 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", type=Path, metavar="FILE",
                    help="write the curves as a table t_s,momentary_lufs,short_term_lufs "
                         "(one file: FILE; several: FILE-<name>.csv each)")
+    p.add_argument("--layout", metavar="LAYOUT",
+                   help="the channels: mono, stereo, 5.1, 7.1, 7.1.4 or names such as L,R,C,LFE,Ls,Rs "
+                        "(default: the WAV channel mask, else the channel count)")
+    p.add_argument("--dual-mono", action="store_true",
+                   help="measure a mono file as played on two loudspeakers (+3 dB)")
     p.add_argument("--plot", type=Path, metavar="PNG",
                    help="write a loudness plot (one file: PNG; several: PNG-<name>.png each)")
 
@@ -32,7 +37,14 @@ def run(args: argparse.Namespace) -> int:
         raise MixcoreError("--curves adds the curves to the --json output; give --json too (or --csv FILE)")
     if args.csv is not None and args.csv.suffix.lower() != ".csv":
         raise MixcoreError(f"--csv: {args.csv} must end in .csv")
-    results = [analyze(f) for f in args.files]
+    if args.layout is not None:
+        from ..metering.layouts import parse_layout
+
+        try:
+            parse_layout(args.layout)
+        except ValueError as e:
+            raise MixcoreError(f"--layout: {e}") from None
+    results = [analyze(f, layout=args.layout, dual_mono=args.dual_mono) for f in args.files]
     if args.csv is not None:
         write_csvs(results, args.csv)
     if args.plot is not None:
@@ -55,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
                   _f(r.sample_peak_dbfs), _f(r.momentary_max_lufs), _f(r.short_term_max_lufs),
                   "" if r.correlation is None else f"{r.correlation:.2f}")
     Console().print(t)
+    for r in results:   # true peak of every channel, by name, for more than one channel
+        if r.channels > 1 and r.layout:
+            peaks = ", ".join(f"{n} {_f(p)}" for n, p in zip(r.layout, r.true_peak_per_channel_dbtp))
+            print(f"{r.path}: true peak per channel (dBTP): {peaks}")
     finite = [r.integrated_lufs for r in results if math.isfinite(r.integrated_lufs)]
     if len(results) > 1 and finite:
         print(f"spread of integrated loudness: {max(finite) - min(finite):.2f} LU over {len(finite)} files")

@@ -44,6 +44,7 @@ import numpy as np
 from .._dsp.loudness import LoudnessKernel
 from .._dsp.truepeak import TruePeakKernel
 from .kweighting import MIN_SAMPLE_RATE, channel_weights, k_weighting
+from .layouts import resolve
 from .result import AnalysisResult, db
 
 FINE_SUBSTEPS = 10      # sub-steps per 100 ms step on which the maxima are looked for (10 ms)
@@ -73,10 +74,13 @@ class LoudnessMeter:
 
     ``true_peak=False`` skips the true peak (``true_peak_dbtp`` is then nan); ``levels=False``
     skips sample peak, RMS, crest, correlation and balance (nan / None). With both off the meter
-    does only what integrated loudness, momentary, short-term and LRA need.
+    does only what integrated loudness, momentary, short-term and LRA need. ``layout`` names the
+    channels (``"7.1"``, ``"L,R,C,LFE,Ls,Rs"``, a list of names; default: from the channel count, see
+    ``mixcore.metering.layouts``); ``dual_mono`` measures one channel as played on two loudspeakers.
     """
 
-    def __init__(self, sample_rate: float, channels: int, *, true_peak: bool = True, levels: bool = True) -> None:
+    def __init__(self, sample_rate: float, channels: int, *, true_peak: bool = True, levels: bool = True,
+                 layout=None, dual_mono: bool = False) -> None:
         sr = float(sample_rate)
         if not (math.isfinite(sr) and sr >= MIN_SAMPLE_RATE):
             raise ValueError(f"sample rate {sample_rate}: the meter needs at least {MIN_SAMPLE_RATE} Hz")
@@ -86,7 +90,8 @@ class LoudnessMeter:
         self.levels = bool(levels)
         # 100 ms steps; a rate that is not a multiple of 10 Hz gets the nearest whole number of samples
         self.hop = max(1, int(round(sr / 10.0)))
-        self._weights = channel_weights(self.channels)
+        self.layout = resolve(self.channels, layout)   # channel names; their positions give the weights
+        self._weights = channel_weights(self.channels, self.layout, dual_mono=dual_mono)
         self._k = LoudnessKernel(k_weighting(sr), self._weights, self.hop, levels=self.levels,
                                  substeps=min(FINE_SUBSTEPS, self.hop))
         self._tp = TruePeakKernel(self.channels, sr) if self.true_peak else None
@@ -234,5 +239,5 @@ class LoudnessMeter:
             true_peak_dbtp=tp, sample_peak_dbfs=sample_peak,
             momentary_max_lufs=self.momentary_max(), short_term_max_lufs=self.short_term_max(),
             correlation=corr, rms_dbfs=rms, crest_db=crest, balance_db=balance,
-            true_peak_per_channel_dbtp=tpc, momentary_lufs=mom, short_term_lufs=st, step_s=self.hop / self.sample_rate,
+            true_peak_per_channel_dbtp=tpc, layout=list(self.layout), momentary_lufs=mom, short_term_lufs=st, step_s=self.hop / self.sample_rate,
         )

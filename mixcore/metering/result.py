@@ -51,6 +51,7 @@ class AnalysisResult:
     crest_db: float                  # sample peak - RMS
     balance_db: float | None         # left level - right level (stereo)
     true_peak_per_channel_dbtp: list[float] = field(default_factory=list)
+    layout: list[str] = field(default_factory=list)  # channel names (their positions give the weights)
     momentary_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)   # every 100 ms
     short_term_lufs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)  # every 100 ms
     step_s: float = 0.1  # time between two momentary / short-term values (100 ms to the nearest sample)
@@ -58,11 +59,11 @@ class AnalysisResult:
     #: SPEC section 4's keys first, then the extra ones, in the order ``to_json_dict`` writes them
     SPEC_KEYS = ("path", "sample_rate", "channels", "duration_s", "integrated_lufs", "loudness_range_lu",
                  "true_peak_dbtp", "sample_peak_dbfs", "momentary_max_lufs", "short_term_max_lufs", "correlation")
-    KEYS = SPEC_KEYS + ("rms_dbfs", "crest_db", "balance_db", "true_peak_per_channel_dbtp")
+    KEYS = SPEC_KEYS + ("rms_dbfs", "crest_db", "balance_db", "true_peak_per_channel_dbtp", "layout")
 
     def to_json_dict(self, curves: bool = False) -> dict[str, Any]:
-        """The keys of SPEC section 4 plus ``rms_dbfs``, ``crest_db``, ``balance_db`` and
-        ``true_peak_per_channel_dbtp``; non-finite numbers as None (JSON null). ``curves`` adds
+        """The keys of SPEC section 4 plus ``rms_dbfs``, ``crest_db``, ``balance_db``,
+        ``true_peak_per_channel_dbtp`` and ``layout`` (channel names); non-finite numbers as None (JSON null). ``curves`` adds
         ``"curves"``: ``curves()`` as lists, silence as None."""
         d = {k: _json(getattr(self, k)) for k in self.KEYS}
         if curves:
