@@ -4,8 +4,8 @@
 (K-weighting and 100 ms step energies, levels, true peak); nothing of the
 audio is kept but one weighted energy per 100 ms step and one per 10 ms
 sub-step (88 bytes per 100 ms, 3.2 MB per hour). ``result()`` does the gating
-and the statistics on those energies with numpy. Definitions (``p_k = sum_c G_c e_{c,k}``, the weighted K-weighted energy
-of step k, ``hop`` samples = 100 ms):
+and the statistics on those energies with numpy. Definitions (``p_k = sum_c G_c
+e_{c,k}``, the weighted K-weighted energy of step k, ``hop`` samples = 100 ms):
 
 - loudness of a window of N steps: ``L = -0.691 + 10 log10(sum p_k / (N hop))``;
 - momentary: N = 4 (400 ms), short-term: N = 30 (3 s), one value every 100 ms

@@ -63,8 +63,8 @@ class AnalysisResult:
 
     def to_json_dict(self, curves: bool = False) -> dict[str, Any]:
         """The keys of SPEC section 4 plus ``rms_dbfs``, ``crest_db``, ``balance_db``,
-        ``true_peak_per_channel_dbtp`` and ``layout`` (channel names); non-finite numbers as None (JSON null). ``curves`` adds
-        ``"curves"``: ``curves()`` as lists, silence as None."""
+        ``true_peak_per_channel_dbtp`` and ``layout`` (channel names); non-finite numbers as None
+        (JSON null). ``curves`` adds ``"curves"``: ``curves()`` as lists, silence as None."""
         d = {k: _json(getattr(self, k)) for k in self.KEYS}
         if curves:
             d["curves"] = {k: _json(v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.curves().items()}
