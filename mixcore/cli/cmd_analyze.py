@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..metering import analyze
 
-    if args.curves and not args.json:
+    if args.curves and not args.json and args.csv is None:
         raise MixcoreError("--curves adds the curves to the --json output; give --json too (or --csv FILE)")
     if args.csv is not None and args.csv.suffix.lower() != ".csv":
         raise MixcoreError(f"--csv: {args.csv} must end in .csv")
