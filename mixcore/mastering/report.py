@@ -3,7 +3,7 @@
 It shows before/after integrated loudness, true peak, loudness range and the limiter's gain
 reduction, the short-term loudness over time before and after, and (with references) the
 1/3-octave smoothed mid spectra of the mix before and after and of the references, with the applied
-EQ curve, gain and width change. matplotlib (the ``plot`` extra) draws the figures.
+EQ curve, gain and width change. matplotlib (a dependency) draws the figures.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _pyplot():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MixcoreError("--report needs matplotlib: pip install 'mixcore[plot]'") from None
+        raise MixcoreError("--report needs matplotlib, a dependency of mixcore: pip install matplotlib") from None
     return plt
 
 
@@ -69,6 +69,7 @@ def rows(master, match=None) -> list[tuple[str, str, str]]:
 
 
 def _figure(master, match=None):
+    from ..metering.plot import LEGEND_OUTSIDE, loudness_lines
     from .match import curve_points, smoothed_db
 
     plt = _pyplot()
@@ -78,14 +79,14 @@ def _figure(master, match=None):
     b, a = master.before, master.after
     ax = axes[0]
     for res, label in ((b, "before"), (a, "after")):
-        st = np.asarray(res.short_term_lufs, dtype=float)
-        ax.plot(res.short_term_times_s(), np.maximum(st, -70.0), lw=1.2,
-                label=f"{label}: {_fmt(res.integrated_lufs, 'LUFS')}, TP {_fmt(res.true_peak_dbtp, 'dBTP')}, "
-                      f"LRA {_fmt(res.loudness_range_lu, 'LU', 1)}")
+        loudness_lines(ax, res, short_term_only=True,
+                       label=f"{label}: {_fmt(res.integrated_lufs, 'LUFS')}, TP {_fmt(res.true_peak_dbtp, 'dBTP')}, "
+                             f"LRA {_fmt(res.loudness_range_lu, 'LU', 1)}")
     ax.axhline(master.target_lufs, color="k", ls="--", lw=0.8, label=f"target {master.target_lufs:.2f} LUFS")
-    ax.set(title=f"short-term loudness (limiter gain reduction up to {master.limiter_gr_db:.1f} dB)",
-           xlabel="time (s)", ylabel="LUFS")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set(title=f"short-term loudness, 3 s windows, each at its end (limiter gain reduction up to "
+                 f"{master.limiter_gr_db:.1f} dB)", xlabel="time (s)", ylabel="loudness (LUFS)",
+           xlim=(0, max(b.duration_s, a.duration_s)))
+    ax.legend(**LEGEND_OUTSIDE)
     if match is not None:
         pts = curve_points(match.mix.sample_rate)
         ax = axes[1]
@@ -94,16 +95,16 @@ def _figure(master, match=None):
             ax.semilogx(pts, d - d.mean(), label=label)
         ref = np.mean([smoothed_db(r.freqs, r.mid_power, pts) for r in match.references], axis=0)
         ax.semilogx(pts, ref - ref.mean(), "k--", label="reference")
-        ax.set(title="mid spectrum, 1/3-octave smoothed, level-normalised "
+        ax.set(title="mid spectrum, 1/3-octave smoothed, each curve relative to its own mean "
                      f"(distance {match.distance_before_db:.2f} -> {match.distance_after_db:.2f} dB)",
-               xlabel="Hz", ylabel="dB")
-        ax.legend(fontsize=8)
+               xlabel="frequency (Hz)", ylabel="level (dB re. the curve's mean)")
+        ax.legend(**LEGEND_OUTSIDE)
         ax = axes[2]
         p = match.plan
         ax.semilogx(p.points_hz, p.eq_db, color="C3")
         ax.axhline(0.0, color="0.6", lw=0.8)
         ax.set(title=f"applied match EQ (tone {p.amounts['tone']:.0%}), gain {master.gain_db:+.2f} dB, "
-                     f"width x{p.width:.2f}", xlabel="Hz", ylabel="dB")
+                     f"width x{p.width:.2f}", xlabel="frequency (Hz)", ylabel="gain (dB)")
     return plt, fig
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MixcoreError
-from .kweighting import MIN_SAMPLE_RATE, channel_weights
+from .kweighting import MIN_SAMPLE_RATE
+from .layouts import resolve, wav_channel_mask
 from .meter import LoudnessMeter
 from .result import AnalysisResult
 
@@ -14,7 +15,8 @@ from .result import AnalysisResult
 CHUNK = 65536
 
 
-def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True) -> AnalysisResult:
+def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True, layout=None,
+            dual_mono: bool = False) -> AnalysisResult:
     """Loudness, loudness range, true peak and levels of a file or an array.
 
     Parameters
@@ -26,21 +28,25 @@ def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True)
         Required for an array; for a file it must be left out or equal the file's rate.
     true_peak : bool
         False skips the true peak (the slowest measurement); ``true_peak_dbtp`` is then nan.
+    layout : str | sequence of str, optional
+        The channels' names (``"5.1"``, ``"7.1.4"``, ``"L,R,C,LFE,Ls,Rs"``, ...), which give their
+        BS.1770-4 weights; by default a WAV file's channel mask, else the channel count (1-6, 8, 12).
+    dual_mono : bool
+        One channel measured as played on two loudspeakers (+3 dB).
 
     Errors are ``MixcoreError`` one-liners naming the file (missing, unreadable, empty, ...).
     """
     if isinstance(source, (str, Path)):
-        return _analyze_file(Path(source), sample_rate, true_peak)
+        return _analyze_file(Path(source), sample_rate, true_peak, layout, dual_mono)
     if sample_rate is None:
         raise MixcoreError("analyze: sample_rate is required for an array")
     x = np.asarray(source)
     if x.ndim == 1:
         x = x.reshape(1, -1)
-    if x.ndim != 2 or not 1 <= x.shape[0] <= 6:
-        raise MixcoreError(f"analyze: expected an array of shape (channels, samples) with 1 to 6 channels, "
-                           f"got {x.shape}")
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise MixcoreError(f"analyze: expected an array of shape (channels, samples), got {x.shape}")
     try:
-        meter = LoudnessMeter(sample_rate, x.shape[0], true_peak=true_peak)
+        meter = LoudnessMeter(sample_rate, x.shape[0], true_peak=true_peak, layout=layout, dual_mono=dual_mono)
     except ValueError as e:
         raise MixcoreError(f"analyze: {e}") from None
     for i in range(0, x.shape[1], CHUNK):
@@ -48,13 +54,18 @@ def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True)
     return meter.result(None)
 
 
-def _analyze_file(path: Path, sample_rate: float | None, true_peak: bool) -> AnalysisResult:
+def _analyze_file(path: Path, sample_rate: float | None, true_peak: bool, layout=None,
+                  dual_mono: bool = False) -> AnalysisResult:
     import soundfile as sf
 
-    info = probe_any(path)
+    info = probe_any(path, layout=layout)
     if sample_rate is not None and float(sample_rate) != float(info.samplerate):
         raise MixcoreError(f"{path}: its sample rate is {info.samplerate} Hz, not {sample_rate:g} Hz")
-    meter = LoudnessMeter(info.samplerate, info.channels, true_peak=true_peak)
+    try:
+        names = resolve(info.channels, layout, None if layout is not None else wav_channel_mask(path))
+        meter = LoudnessMeter(info.samplerate, info.channels, true_peak=true_peak, layout=names, dual_mono=dual_mono)
+    except ValueError as e:
+        raise MixcoreError(f"{path}: {e}") from None
     buf = np.empty((CHUNK, info.channels), dtype=np.float32)
     try:
         with sf.SoundFile(str(path)) as f:
@@ -70,8 +81,9 @@ def _analyze_file(path: Path, sample_rate: float | None, true_peak: bool) -> Ana
     return meter.result(str(path))
 
 
-def probe_any(path: Path):
-    """``soundfile.info`` of a file the meter can measure, or a one-line ``MixcoreError`` naming it."""
+def probe_any(path: Path, layout=None):
+    """``soundfile.info`` of a file the meter can measure (with ``layout``, see ``analyze``), or a
+    one-line ``MixcoreError`` naming it."""
     import soundfile as sf
 
     path = Path(path)
@@ -87,10 +99,9 @@ def probe_any(path: Path):
     if info.frames <= 0:
         raise MixcoreError(f"{path}: holds no audio (0 frames)")
     try:
-        channel_weights(info.channels)
-    except ValueError:
-        raise MixcoreError(f"{path}: {info.channels} channels; loudness is measured for 1 to 6 channels "
-                           f"(up to 5.1)") from None
+        resolve(info.channels, layout, None if layout is not None else wav_channel_mask(path))
+    except ValueError as e:
+        raise MixcoreError(f"{path}: {e}") from None
     if info.samplerate < MIN_SAMPLE_RATE:
         raise MixcoreError(f"{path}: sample rate {info.samplerate} Hz; the meter needs at least "
                            f"{MIN_SAMPLE_RATE} Hz")

@@ -90,20 +90,16 @@ def k_weighting(sample_rate: float) -> np.ndarray:
     return np.array([shelf, hp], dtype=np.float64)
 
 
-#: BS.1770-4 channel weights G_i by channel count (WAV/SMPTE order): 1.0 for the front channels
-#: (L, R, C), 1.41 (+1.5 dB) for the surrounds (Ls, Rs), 0 for the LFE, which is not measured.
-_WEIGHTS = {
-    1: (1.0,),                               # mono
-    2: (1.0, 1.0),                           # L R
-    3: (1.0, 1.0, 1.0),                      # L R C
-    4: (1.0, 1.0, 1.41, 1.41),               # L R Ls Rs (quad)
-    5: (1.0, 1.0, 1.0, 1.41, 1.41),          # L R C Ls Rs (5.0)
-    6: (1.0, 1.0, 1.0, 0.0, 1.41, 1.41),     # L R C LFE Ls Rs (5.1)
-}
+def channel_weights(channels: int, layout=None, *, dual_mono: bool = False) -> np.ndarray:
+    """G_i of BS.1770-4 for ``channels`` channels laid out as ``layout`` (see
+    ``mixcore.metering.layouts.resolve``: by default 1-6 channels up to 5.1 in WAV order, 8 = 7.1,
+    12 = 7.1.4); ``dual_mono`` counts a single channel twice (+3 dB, a mono signal played on two
+    loudspeakers). ValueError when no layout applies."""
+    from .layouts import resolve, weights
 
-
-def channel_weights(channels: int) -> np.ndarray:
-    """G_i of BS.1770-4 for 1 to 6 channels (see ``_WEIGHTS`` for the layouts assumed)."""
-    if channels not in _WEIGHTS:
-        raise ValueError(f"{channels} channels: loudness is defined here for 1 to 6 channels (up to 5.1)")
-    return np.array(_WEIGHTS[channels], dtype=np.float64)
+    g = np.array(weights(resolve(channels, layout)), dtype=np.float64)
+    if dual_mono:
+        if channels != 1:
+            raise ValueError(f"dual mono is for one channel, not {channels}")
+        g *= 2.0
+    return g

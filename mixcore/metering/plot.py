@@ -14,9 +14,27 @@ def _pyplot():
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        raise MixcoreError("--plot needs matplotlib: pip install 'mixcore[plot]'") from None
+    except ImportError:  # a dependency of mixcore; only a broken install lacks it
+        raise MixcoreError("--plot needs matplotlib, a dependency of mixcore: pip install matplotlib") from None
     return plt
+
+
+#: where legends go: outside the axes, to their right, so they never cover the data
+LEGEND_OUTSIDE = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
+
+
+def loudness_lines(ax, r, *, label: str = "", short_term_only: bool = False) -> list:
+    """Draw ``r.curves()`` on ``ax`` at exactly its times (``t_s``, the end of each window); silence
+    (below the absolute gate) is a gap. Returns the lines drawn (momentary first)."""
+    c = r.curves()
+    series = [("short_term_lufs", "short-term (3 s)", 1.5)]
+    if not short_term_only:
+        series.insert(0, ("momentary_lufs", "momentary (400 ms)", 0.7))
+    lines = []
+    for key, name, lw in series:
+        y = np.where(np.isfinite(c[key]), c[key], np.nan)
+        lines += ax.plot(c["t_s"], y, lw=lw, label=label or name)
+    return lines
 
 
 def plot_results(results, out: Path) -> list[Path]:
@@ -35,17 +53,19 @@ def plot_results(results, out: Path) -> list[Path]:
     return paths
 
 
-def _plot_one(r, path: Path, outputs) -> None:
+def figure(r):
+    """The figure of one analysed file (waveform envelope, loudness curves, spectrum); the caller
+    closes it (``matplotlib.pyplot.close``)."""
     import soundfile as sf
 
     plt = _pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(10, 8), constrained_layout=True)
-    # waveform envelope: peak per 10 ms, read in blocks
+    fig, axes = plt.subplots(3, 1, figsize=(11, 8), constrained_layout=True)
+    # waveform envelope: peak of the mono sum per 10 ms, read in blocks; spectrum of the mono sum
     env = []
     spec = None
+    nfft = 8192
     with sf.SoundFile(r.path) as f:
         hop = max(1, f.samplerate // 100)
-        nfft = 8192
         for block in f.blocks(blocksize=hop * 100, dtype="float32", always_2d=True):
             mono = block.mean(axis=1)
             k = len(mono) // hop
@@ -54,27 +74,36 @@ def _plot_one(r, path: Path, outputs) -> None:
             if len(mono) >= nfft:
                 p = np.abs(np.fft.rfft(mono[:nfft] * np.hanning(nfft))) ** 2
                 spec = p if spec is None else spec + p
-    e = np.concatenate(env) if env else np.zeros(1)
-    t = np.arange(len(e)) / 100.0
+    end = r.duration_s
+    e = np.concatenate(env) if env else np.zeros(0)
+    t = (np.arange(len(e)) + 0.5) * hop / r.sample_rate   # the middle of each 10 ms
     axes[0].fill_between(t, -e, e, color="0.4", lw=0)
-    axes[0].set(title=f"{Path(r.path).name}: waveform", xlabel="time (s)", ylim=(-1.05, 1.05))
-    tm = np.arange(len(r.momentary_lufs)) * 0.1 + 0.4
-    ts = np.arange(len(r.short_term_lufs)) * 0.1 + 3.0
-    axes[1].plot(tm, np.maximum(r.momentary_lufs, -70), lw=0.7, label="momentary")
-    axes[1].plot(ts, np.maximum(r.short_term_lufs, -70), lw=1.5, label="short-term")
+    axes[0].set(title=f"{Path(r.path).name}: waveform (peak of the mono sum per 10 ms)", xlabel="time (s)",
+                ylabel="amplitude (full scale = 1)", ylim=(-1.05, 1.05), xlim=(0, end))
+    ax = axes[1]
+    loudness_lines(ax, r)
     if np.isfinite(r.integrated_lufs):
-        axes[1].axhline(r.integrated_lufs, color="k", ls="--", label=f"integrated {r.integrated_lufs:.1f} LUFS")
-    axes[1].set(title=f"loudness: LRA {r.loudness_range_lu:.1f} LU, true peak {r.true_peak_dbtp:.1f} dBTP",
-                xlabel="time (s)", ylabel="LUFS")
-    axes[1].legend(loc="lower right")
-    if spec is not None:
-        freqs = np.fft.rfftfreq(8192, 1.0 / r.sample_rate)
+        ax.axhline(r.integrated_lufs, color="k", ls="--", lw=0.8, label=f"integrated {r.integrated_lufs:.1f} LUFS")
+    ax.set(title=f"loudness (each value at the end of its window): LRA {r.loudness_range_lu:.1f} LU, "
+                 f"true peak {r.true_peak_dbtp:.1f} dBTP", xlabel="time (s)", ylabel="loudness (LUFS)",
+           xlim=(0, end))
+    ax.legend(**LEGEND_OUTSIDE)
+    ax = axes[2]
+    if spec is not None and spec.max() > 0:
+        freqs = np.fft.rfftfreq(nfft, 1.0 / r.sample_rate)
         db = 10 * np.log10(spec / spec.max() + 1e-12)
         # 1/6-octave smoothing
         smooth = np.array([db[(freqs >= f / 2 ** (1 / 12)) & (freqs <= f * 2 ** (1 / 12))].mean()
                            if f > 0 else db[0] for f in freqs])
-        axes[2].semilogx(freqs[1:], smooth[1:])
-    axes[2].set(title="spectrum (1/6-octave smoothed)", xlabel="Hz", ylabel="dB", xlim=(20, r.sample_rate / 2))
+        ax.semilogx(freqs[1:], smooth[1:])
+    ax.set(title="spectrum of the mono sum (1/6-octave smoothed; 0 dB = its highest bin)",
+           xlabel="frequency (Hz)", ylabel="level (dB re. highest bin)", xlim=(20, r.sample_rate / 2))
+    return fig
+
+
+def _plot_one(r, path: Path, outputs) -> None:
+    plt = _pyplot()
+    fig = figure(r)
     try:
         fig.savefig(outputs.stage(path, "--plot"), dpi=100, format="png")
     finally:
