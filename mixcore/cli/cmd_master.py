@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"wrote {r.path}: {r.input_lufs:.1f} -> {r.output_lufs:.2f} LUFS (target {r.target_lufs:.2f}), "
               f"true peak {r.true_peak_dbtp:.2f} dBTP (ceiling {r.ceiling_dbtp:g}), gain {r.gain_db:+.2f} dB, "
-              f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} passes" + (f"; {r.note}" if r.note else ""))
+              f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} pass{'es' if r.passes != 1 else ''}"
+              + (f"; {r.note}" if r.note else ""))
         if m is not None:
             p = m.plan
             eq = f"EQ {p.eq_db.min():+.1f} .. {p.eq_db.max():+.1f} dB" if p.fir is not None else "no EQ"
