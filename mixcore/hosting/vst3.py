@@ -14,7 +14,7 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, did_you_mean, short
 from .pedalboard_adapter import PedalboardProcessor, one_line
 
 VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash", "tail_s")
@@ -65,14 +65,17 @@ def apply_params(proc: PedalboardProcessor, params: Any, where: str) -> None:
     if params is None:
         return
     if not isinstance(params, dict):
-        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {params!r}")
+        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {short(params)}")
+    from ..params import check_written
+
     for name, value in params.items():
+        check_written(proc._values.by_name.get(str(name)), value, f"{where}.params.")
         proc.set_param(str(name), value, where=f"{where}.params.")
 
 
 def resolve(base_dir: Path, path: Any, key: str) -> Path:
     if not isinstance(path, (str, Path)) or not str(path):
-        raise MixcoreError(f"{key}: expected a file path, got {path!r}")
+        raise MixcoreError(f"{key}: expected a file path, got {short(path)}")
     p = Path(path).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
 

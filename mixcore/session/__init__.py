@@ -21,7 +21,7 @@ from ..graph.plan import RenderPlan, compile_plan
 from ..processors.base import Processor
 from ..render.engine import Engine, Trim, view
 from ..render.writer import AtomicWriter, output_format
-from .build import build_graph, build_lanes, resolve, session_sample_rate
+from .build import build_graph, build_lanes, resolve, session_output, session_sample_rate
 from .io import model_from_dict, model_to_toml, read_session_model, write_text_atomic
 from .model import Bus, SessionModel, Track
 
@@ -214,7 +214,7 @@ class Session:
         if out is None:
             if not self.model.output:
                 raise MixcoreError("output: no output file given (use -o OUT or set output = \"mix.wav\")")
-            out = resolve(self.base_dir, self.model.output)
+            out = session_output(self.base_dir, self.model.output, f"{self.path}: " if self.path else "")
         out = Path(out)
         output_format(out, self.model.bit_depth)
         inputs = {p.resolve() for p in self.input_paths()}
