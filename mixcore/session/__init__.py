@@ -21,7 +21,8 @@ from ..graph.plan import RenderPlan, compile_plan
 from ..processors.base import Processor
 from ..render.engine import Engine, Trim, view
 from ..render.writer import AtomicWriter, output_format
-from .build import build_graph, build_lanes, resolve, session_output, session_sample_rate
+from .build import (build_graph, build_lanes, default_block_size, resolve, session_output,
+                    session_sample_rate)
 from .io import model_from_dict, model_to_toml, read_session_model, write_text_atomic
 from .model import Bus, SessionModel, Track
 
@@ -160,7 +161,7 @@ class Session:
     def compile(self, block_size: int | None = None) -> tuple[RenderPlan, dict, int]:
         """Build and compile: (plan, automation lanes, output length in samples)."""
         sr = self.sample_rate
-        B = int(block_size or self.model.block_size or DEFAULT_RENDER_BLOCK)
+        B = int(block_size or self.model.block_size or default_block_size(self.model, DEFAULT_RENDER_BLOCK))
         if B < 1:
             raise MixcoreError(f"block_size: {B} must be at least 1")
         graph = build_graph(self.model, self.base_dir, sr)

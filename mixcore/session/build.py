@@ -15,7 +15,7 @@ from ..graph.graph import Edge, Graph, Node
 from ..processors.base import Processor
 from ..processors.registry import processor_types
 from ..render.automation import Lane
-from ..render.sources import SourceReader, probe
+from ..render.sources import SourceReader, check_regular, plan_readers, probe
 from .model import SessionModel
 
 HOSTED_TYPES = ("vst3", "pedalboard")
@@ -54,8 +54,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
         param = proc._values.by_name.get(key)
         if param is not None and type(param).__name__ == "PathParam" and isinstance(value, str):
             path = resolve(base_dir, value)
-            if not path.exists():
-                raise MixcoreError(f"{where}.{cut(key)}: file not found: {short_path(path)}")
+            check_regular(path, f"{where}.{cut(key)}")  # only regular files are read (not a FIFO or device)
             value = str(path)
         proc._values.set(key, value, where=f"{where}.")
     if "tempo_bpm" in getattr(cls, "__dict__", {}) or hasattr(type(proc), "tempo_bpm"):
@@ -104,6 +103,17 @@ def check_inside(base_dir: Path, path: Path, key: str, value: str) -> None:
 
 
 MIDI_SUFFIXES = (".mid", ".midi")
+#: The nodes' block buffers together stay under this by default (the block size never changes the output).
+BLOCK_BUFFER_BUDGET = 256 << 20
+MIN_DEFAULT_BLOCK = 1024
+
+
+def default_block_size(model: SessionModel, block: int) -> int:
+    """``block``, halved while the nodes' buffers (~16 bytes a frame each) would pass the budget."""
+    nodes = len(model.tracks) + len(model.buses) + 1
+    while block > MIN_DEFAULT_BLOCK and nodes * block * 16 > BLOCK_BUFFER_BUDGET:
+        block //= 2
+    return block
 
 
 def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
@@ -150,14 +160,17 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
         raise MixcoreError("tracks: the session has no tracks")
     g = Graph()
     soloing = any(t.solo for t in model.tracks)
+    readers = []
     for i, t in enumerate(model.tracks):
         where = f"tracks[{i}]"
         reader = make_source(t, where, base_dir, sample_rate, model.tempo_bpm)
+        readers.append(reader)
         g.add(Node(name=t.name, kind="track",
                    processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm, t.name),
                    channels=reader.channels, gain_db=t.gain_db, pan=t.pan,
                    muted=t.mute or (soloing and not t.solo), polarity_invert=t.polarity_invert,
                    source=reader, where=where))
+    plan_readers(readers)  # very many sources: files open only while read, small buffers
     for i, b in enumerate(model.buses):
         where = f"buses[{i}]"
         g.add(Node(name=b.name, kind="bus",
