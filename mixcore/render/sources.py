@@ -36,7 +36,7 @@ _EMPTY = np.zeros((0, 2), dtype=np.float32)
 MIN_RATE, MAX_RATE = 8000, 768000
 #: Sources beyond which readers share the open-file budget and read in small chunks (see plan_readers).
 MANY_SOURCES = 256
-SMALL_CHUNK = 4096
+SMALL_CHUNK = 2048
 
 
 def probe(path: Path, where: str) -> sf._SoundFileInfo:

@@ -21,7 +21,7 @@ from ..graph.plan import RenderPlan, compile_plan
 from ..processors.base import Processor
 from ..render.engine import Engine, Trim, view
 from ..render.writer import AtomicWriter, output_format
-from .build import (build_graph, build_lanes, default_block_size, resolve, session_output,
+from .build import (affordable_threads, build_graph, build_lanes, default_block_size, resolve, session_output,
                     session_sample_rate)
 from .io import model_from_dict, model_to_toml, read_session_model, write_text_atomic
 from .model import Bus, SessionModel, Track
@@ -181,7 +181,7 @@ class Session:
 
     def _run(self, block_size: int | None, threads: int, taps: tuple[str, ...] = ()):
         plan, lanes, frames = self.compile(block_size)
-        engine = Engine(plan, lanes, threads=threads, interval=self.model.automation_interval)
+        engine = Engine(plan, lanes, threads=affordable_threads(plan, threads), interval=self.model.automation_interval)
         L = plan.total_latency
         trims = {"master": Trim(L, frames)}
         for name in taps:

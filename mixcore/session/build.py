@@ -116,6 +116,18 @@ def default_block_size(model: SessionModel, block: int) -> int:
     return block
 
 
+def affordable_threads(plan, threads: int) -> int:
+    """``threads``, or 1 when the pipeline's output slots (layers + 1 per node, each of at least
+    ``STEP_FRAMES`` stereo frames) would pass the budget: 10,000 nodes would need GBs. The output
+    never depends on the thread count."""
+    from ..render.engine import STEP_FRAMES
+
+    if threads <= 1:
+        return threads
+    slots = (len(plan.layers) + 1) * max(STEP_FRAMES, plan.block_size)
+    return 1 if len(plan.nodes) * slots * 8 > BLOCK_BUFFER_BUDGET else threads
+
+
 def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
     """The session's rate: ``sample_rate`` if set, else the highest of the audio sources' rates."""
     if model.sample_rate:
