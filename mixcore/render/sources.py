@@ -70,7 +70,7 @@ def check_regular(path: Path, where: str) -> None:
 def check_rate(rate: float, path: Path, where: str) -> None:
     """Refuse a header whose sample rate is outside MIN_RATE .. MAX_RATE."""
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise MixcoreError(f"{where}: {short_path(path)}: its header claims {rate:g} Hz; "
+        raise MixcoreError(f"{where}: {short_path(path)}: its header claims {rate} Hz; "
                            f"sample rates run {MIN_RATE} .. {MAX_RATE} Hz")
 
 
