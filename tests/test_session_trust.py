@@ -231,6 +231,28 @@ def test_more_sources_than_open_files_render_correctly(many):
     assert (d / "free.wav").read_bytes() == (d / "limited.wav").read_bytes()
 
 
+def test_long_sources_beyond_the_open_file_limit(tmp_path):
+    """Files longer than a read chunk, more of them than the process may open: each is opened
+    again (and sought) for every chunk, with the same bytes as an unlimited render."""
+    (tmp_path / "stems").mkdir()
+    rng = np.random.default_rng(3)
+    lines = ['sample_rate = 48000\ntail_s = 0.0\n']
+    for i in range(100):
+        rate = 44100 if i % 10 == 0 else 48000  # a few are resampled (their chunks stay 65536 frames)
+        x = (rng.standard_normal(66_000) * 0.01).astype(np.float32)
+        sf.write(str(tmp_path / "stems" / f"s{i}.flac" if i % 2 else tmp_path / "stems" / f"s{i}.wav"), x, rate,
+                 subtype="PCM_16")
+        lines.append(f'[[tracks]]\nname = "t{i}"\nsource = "stems/s{i}.{"flac" if i % 2 else "wav"}"\n')
+    (tmp_path / "long.toml").write_text("\n".join(lines))
+    r = _run_child("import sys\nfrom mixcore.cli.main import main\n"
+                   "sys.exit(main(['render', 'long.toml', '-o', 'limited.wav', '-q']))", tmp_path, nofile=64)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = cli("render", "long.toml", "-o", "free.wav", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "free.wav").read_bytes() == (tmp_path / "limited.wav").read_bytes()
+    assert read(tmp_path / "free.wav").std() > 0.05
+
+
 def test_many_sources_peak_memory_is_bounded(many):
     """1500 tracks of 4800 frames: peak RSS stays far below what per-source 64k-frame buffers and
     per-node 16k-frame blocks on a pipeline need (~1 GB before; ~250 MB now)."""
