@@ -254,8 +254,8 @@ def test_long_sources_beyond_the_open_file_limit(tmp_path):
 
 
 def test_many_sources_peak_memory_is_bounded(many):
-    """1500 tracks of 4800 frames: peak RSS stays far below what per-source 64k-frame buffers and
-    per-node 16k-frame blocks on a pipeline need (~1 GB before; ~250 MB now)."""
+    """1500 tracks of 4800 frames on two threads: peak RSS stays far below what 16k-frame blocks and
+    pipeline slots for every node need (~900 MB before; ~250 MB with a smaller block and one thread)."""
     d, _ = many
     code = ("import resource, subprocess, sys\n"
             "r = subprocess.run([sys.executable, '-m', 'mixcore', 'render', 'many.toml', '-o', 'm.wav', '-q',"
