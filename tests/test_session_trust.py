@@ -114,19 +114,27 @@ def test_names_with_a_trailing_newline_are_refused(tmp_path, text, pattern):
 
 # -- what a session reads ----------------------------------------------------
 
-@pytest.mark.parametrize("key", ["source", "midi", "ir"])
+FIFO_CASES = {
+    "source": ('[[tracks]]\nname = "a"\nsource = "pipe"\n', "tracks[0].source"),
+    "midi": (TRACK + '[[midi]]\nfile = "pipe"\nmap = [{ cc = 1, target = "a.gain_db" }]\n', "midi[0].file"),
+    "ir": (TRACK + 'chain = [{ type = "convolution", ir = "pipe" }]\n', "tracks[0].chain[0].ir"),
+    "pedalboard ir": (TRACK + 'chain = [{ type = "pedalboard", name = "Convolution", params = { impulse_response_filename'
+                      ' = "pipe" } }]\n', "tracks[0].chain[0].params.impulse_response_filename"),
+    "preset": (TRACK + 'chain = [{ preset = "pipe.toml" }]\n', "tracks[0].chain[0].preset"),
+}
+
+
+@pytest.mark.parametrize("key", list(FIFO_CASES))
 def test_fifo_is_refused_at_once(tmp_path, key):
     song = tmp_path / "song"
     song.mkdir()
     write(song / "a.wav", noise(4800, 2))
-    os.mkfifo(song / "pipe")
-    text = {"source": '[[tracks]]\nname = "a"\nsource = "pipe"\n',
-            "midi": TRACK + '[[midi]]\nfile = "pipe"\nmap = [{ cc = 1, target = "a.gain_db" }]\n',
-            "ir": TRACK + 'chain = [{ type = "convolution", ir = "pipe" }]\n'}[key]
+    text, where = FIFO_CASES[key]
+    name = "pipe.toml" if key == "preset" else "pipe"
+    os.mkfifo(song / name)
     (song / "s.toml").write_text(text)
     line = one_line_error(cli("render", "s.toml", "-o", "mix.wav", cwd=song, timeout=20))
-    where = {"source": "tracks[0].source", "midi": "midi[0].file", "ir": "tracks[0].chain[0].ir"}[key]
-    assert f"{where}: " in line and "pipe is a FIFO, not a regular file" in line, line
+    assert f"{where}: " in line and f"{name} is a FIFO, not a regular file" in line, line
 
 
 def test_device_source_is_refused(tmp_path):

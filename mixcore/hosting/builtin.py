@@ -130,8 +130,9 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
         v = p.validate(value, f"{where}.params.")
         if p.kind == "path":
             path = resolve(base_dir, v, f"{where}.params.{key}")
-            if not path.exists():
-                raise MixcoreError(f"{where}.params.{cut(key)}: file not found: {path}")
+            from ..render.sources import check_regular
+
+            check_regular(path, f"{where}.params.{cut(key)}")  # not a FIFO or device
             paths[key] = v
             v = str(path)
         elif p.kind == "enum":

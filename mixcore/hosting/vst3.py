@@ -131,8 +131,9 @@ def load_state(proc: VST3Processor, state: Any, where: str) -> None:
 
 
 def load_preset(proc: VST3Processor, preset: Path, where: str) -> None:
-    if not preset.exists():
-        raise MixcoreError(f"{where}.preset: file not found: {preset}")
+    from ..render.sources import check_regular
+
+    check_regular(preset, f"{where}.preset")  # not a FIFO or device
     try:
         proc.plugin.load_preset(str(preset))
     except Exception as e:
