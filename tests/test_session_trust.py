@@ -137,6 +137,17 @@ def test_fifo_is_refused_at_once(tmp_path, key):
     assert f"{where}: " in line and f"{name} is a FIFO, not a regular file" in line, line
 
 
+@pytest.mark.parametrize("text, where", [
+    ('[[tracks]]\nname = "a"\nsource = "a\\u0000.wav"\n', "tracks[0].source: a file name holds no NUL character"),
+    ('output = "x\\u0000.wav"\n' + TRACK, "output: a file name holds no NUL character"),
+    (TRACK + 'chain = [{ type = "convolution", ir = "i\\u0000.wav" }]\n', "tracks[0].chain[0].ir: |.wav' is not a valid file name"),
+])
+def test_nul_in_a_file_name_is_named(tmp_path, where, text):
+    s = project(tmp_path, text)
+    line = one_line_error(cli("render", s.name, *(["-o", "mix.wav"] if "output" not in text else []), cwd=s.parent))
+    assert all(part in line for part in where.split("|")), line
+
+
 def test_device_source_is_refused(tmp_path):
     s = project(tmp_path, '[[tracks]]\nname = "a"\nsource = "/dev/zero"\n')
     line = one_line_error(cli("render", s.name, "-o", "mix.wav", cwd=s.parent, timeout=60))

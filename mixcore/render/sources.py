@@ -59,6 +59,8 @@ def check_regular(path: Path, where: str) -> None:
         raise MixcoreError(f"{where}: file not found: {short_path(path)}") from None
     except OSError as e:
         raise MixcoreError(f"{where}: cannot read {short_path(path)}: {e.strerror}") from None
+    except ValueError:  # a NUL character
+        raise MixcoreError(f"{where}: {short_path(repr(str(path)))} is not a valid file name") from None
     if stat.S_ISDIR(mode):
         raise MixcoreError(f"{where}: {short_path(path)} is a folder, not an audio file")
     if not stat.S_ISREG(mode):

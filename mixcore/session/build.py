@@ -96,7 +96,10 @@ def session_output(base_dir: Path, value: str, prefix: str = "") -> Path:
 def check_inside(base_dir: Path, path: Path, key: str, value: str) -> None:
     """Refuse ``path`` (symlinks resolved) unless it lies inside ``base_dir``."""
     base = Path(base_dir).resolve()
-    real = Path(path).resolve()
+    try:
+        real = Path(path).resolve()
+    except ValueError:  # a NUL character
+        raise MixcoreError(f"{key}: {short(value)} is not a valid file name") from None
     if real == base or base not in real.parents:
         raise MixcoreError(f"{key}: {short(value)} is outside the session's folder ({short_path(base)}); "
                            "a session writes only inside its folder (give -o OUT to write elsewhere)")

@@ -28,6 +28,12 @@ def _pairs(v: Any) -> Any:
     return v
 
 
+def _check_path(v: str | None) -> str | None:
+    if v is not None and "\x00" in v:
+        raise ValueError("a file name holds no NUL character")
+    return v
+
+
 def _check_name(v: str) -> str:
     if not NAME_RE.match(v):
         raise ValueError("a name uses only letters, digits, '-' and '_' (1 to 128 of them)")
@@ -61,6 +67,8 @@ class Track(_Strip):
     instrument: dict[str, Any] | None = None  # with a MIDI source: the instrument plugin that plays it
     solo: bool = False
     polarity_invert: bool = False
+
+    _source = field_validator("source")(classmethod(lambda cls, v: _check_path(v)))
 
 
 class Bus(_Strip):
@@ -119,6 +127,8 @@ class Midi(_Strict):
     file: str
     map: list[MidiMap] = Field(min_length=1)
 
+    _file = field_validator("file")(classmethod(lambda cls, v: _check_path(v)))
+
 
 class SessionModel(_Strict):
     sample_rate: int | None = Field(None, ge=8000, le=384000)
@@ -137,6 +147,7 @@ class SessionModel(_Strict):
     automation: list[Automation] = Field(default_factory=list)
     midi: list[Midi] = Field(default_factory=list)
 
+    _output = field_validator("output")(classmethod(lambda cls, v: _check_path(v)))
     _tempo_pairs = field_validator("tempo_map", mode="before")(classmethod(lambda cls, v: _pairs(v)))
 
     @field_validator("tempo_map")
