@@ -81,12 +81,12 @@ class Master(_Strict):
 
 
 class Automation(_Strict):
+    _points_pairs = field_validator("points", mode="before")(classmethod(lambda cls, v: _pairs(v)))
+
     target: str
     points: list[tuple[float, float]] = Field(min_length=1)
     curve: Literal["linear", "exponential", "step", "smooth"] = "linear"
     time_unit: Literal["s", "beats", "bars"] = "s"  # beats and bars follow the session's tempo map
-
-    _points_pairs = field_validator("points", mode="before")(classmethod(lambda cls, v: _pairs(v)))
 
     @field_validator("points")
     @classmethod
