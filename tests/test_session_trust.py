@@ -300,6 +300,8 @@ HUGE = "x" * 1_000_000
     (TRACK + f'[[automation]]\ntarget = "{HUGE}"\npoints = [[0.0, 1.0]]\n', "automation[0].target: 'xxx"),
     (TRACK + f'[[automation]]\ntarget = "a.{HUGE}"\npoints = [[0.0, 1.0]]\n', "automation[0].target: 'xxx"),
     (TRACK + f'[[automation]]\ntarget = "a.gain_db"\npoints = [[0.0, 1.0]]\n{HUGE} = 1\n', "automation[0].xxx"),
+    (TRACK + f'chain = [{{ type = "pedalboard", name = "Gain", params = {{ gain_db = "{HUGE}" }} }}]\n',
+     "tracks[0].chain[0].params.gain_db: expected a number"),
 ])
 def test_quoted_values_are_cut_to_80_characters(tmp_path, text, where):
     s = project(tmp_path, text)

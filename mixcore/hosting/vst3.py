@@ -14,7 +14,7 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-from ..errors import MixcoreError, did_you_mean, short
+from ..errors import MixcoreError, cut, did_you_mean, short
 from .pedalboard_adapter import PedalboardProcessor, one_line
 
 VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash", "tail_s")
@@ -48,7 +48,7 @@ class VST3Processor(PedalboardProcessor):
 def check_keys(entry: dict, allowed: tuple[str, ...], where: str) -> None:
     for k in entry:
         if k not in allowed:
-            raise MixcoreError(f"{where}.{k}: unknown key{did_you_mean(str(k), allowed)}; expected one of "
+            raise MixcoreError(f"{where}.{cut(k)}: unknown key{did_you_mean(str(k), allowed)}; expected one of "
                                f"{', '.join(allowed)}")
 
 
@@ -56,7 +56,7 @@ def check_tail(entry: dict, where: str) -> float:
     tail = entry.get("tail_s", 0.0)
     if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail <= MAX_TAIL_S:
         raise MixcoreError(f"{where}.tail_s: expected 0 .. {MAX_TAIL_S:g} s (how long the plugin rings on "
-                           f"after its input stops), got {tail!r}")
+                           f"after its input stops), got {short(tail)}")
     return float(tail)
 
 
