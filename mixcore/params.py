@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MixcoreError, did_you_mean
+from .errors import MixcoreError, cut, did_you_mean, short
 
 #: Unit suffixes a parameter name may end in, and the unit each means.
 UNIT_SUFFIXES = {"_db": "dB", "_dbtp": "dBTP", "_ms": "ms", "_hz": "Hz", "_s": "s", "_beats": "beats"}
@@ -60,15 +60,15 @@ class Param:
         if self.choices is not None:
             if not isinstance(value, str) or value not in self.choices:
                 raise MixcoreError(
-                    f"{key}: {value!r} is not one of {', '.join(self.choices)}"
+                    f"{key}: {short(value)} is not one of {', '.join(self.choices)}"
                     + (did_you_mean(value, self.choices) if isinstance(value, str) else "")
                 )
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MixcoreError(f"{key}: expected a number ({self.describe_range()}), got {value!r}")
+            raise MixcoreError(f"{key}: expected a number ({self.describe_range()}), got {short(value)}")
         v = float(value)
         if not math.isfinite(v) or v < self.lo or v > self.hi:
-            raise MixcoreError(f"{key}: {value!r} is out of range, expected {self.describe_range()}")
+            raise MixcoreError(f"{key}: {short(value)} is out of range, expected {self.describe_range()}")
         return v
 
     def describe_range(self) -> str:
@@ -164,7 +164,7 @@ class NameParam(Param):
 
     def validate(self, value: Any, where: str = "") -> Any:
         if value is not None and (not isinstance(value, str) or not value):
-            raise MixcoreError(f"{where}{self.name}: expected the name of a track or bus, got {value!r}")
+            raise MixcoreError(f"{where}{self.name}: expected the name of a track or bus, got {short(value)}")
         return value
 
     def describe_range(self) -> str:
@@ -187,9 +187,18 @@ class ParamSet:
         p = self.by_name.get(name)
         if p is None:
             raise MixcoreError(
-                f"{where}{name}: unknown parameter, expected one of {', '.join(self.by_name)}"
+                f"{where}{cut(name)}: unknown parameter, expected one of {', '.join(self.by_name)}"
                 + did_you_mean(name, self.by_name)
             )
         v = p.validate(value, where)
         self.values[name] = v
         return v
+
+
+def check_written(param: Param | None, value: Any, where: str = "") -> None:
+    """A value written in a session file is not coerced: a bool parameter takes true or false, not 1.
+
+    (Automation lanes, which carry numbers, may still set a bool parameter with 0 or 1.)
+    """
+    if param is not None and getattr(param, "kind", None) == "bool" and not isinstance(value, bool):
+        raise MixcoreError(f"{where}{param.name}: expected true or false, got {short(value)}")

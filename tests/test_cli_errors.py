@@ -67,7 +67,7 @@ def test_bad_session(tmp_path, case):
 def test_corrupt_wav(tmp_path):
     s = session(tmp_path, GOOD_TRACK)
     (tmp_path / "a.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
-    assert_fails(tmp_path, ["render", s.name, "-o", "out.wav"], r"tracks\[0\]\.source: cannot read .*a\.wav")
+    assert_fails(tmp_path, ["render", s.name, "-o", "out.wav"], r"tracks\[0\]\.source: .*a\.wav: not an audio file soundfile can read")
 
 
 def test_empty_source(tmp_path):

@@ -141,7 +141,7 @@ def _file_jobs(path: Path, out_dir: Path | None) -> list[Job]:
             output = _absolute(out_base, entry.output)
         else:
             own = _session_output(session)
-            output = _absolute(session.parent, own) if own else None
+            output = _own_output(session, own) if own else None
         jobs.append(Job(name=entry.name or entry.session, session=session, output=output, where=f"jobs[{i}]",
                         stems=_absolute(out_base, entry.stems) if entry.stems else None,
                         manifest=_absolute(out_base, entry.manifest) if entry.manifest else None, **opts))
@@ -151,6 +151,16 @@ def _file_jobs(path: Path, out_dir: Path | None) -> list[Job]:
 def _absolute(base: Path, p: str) -> Path:
     q = Path(p).expanduser()
     return (q if q.is_absolute() else base / q).resolve()
+
+
+def _own_output(session: Path, own: str) -> Path | None:
+    """The session's own output, if inside its folder; else None (the worker's render refuses it)."""
+    from ..session.build import session_output
+
+    try:
+        return session_output(session.parent, own).resolve()
+    except MixcoreError:
+        return None
 
 
 def _session_output(session: Path) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import MixcoreError
+from ..errors import MixcoreError, short
 from ..processors.base import Processor
 from .builtin import builtin_names, builtin_state, make_builtin
 from .folders import add_plugin_path, check_plugin, plugin_folders, plugin_path
@@ -33,7 +33,7 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     error message; ``node`` (the track or bus name) goes into an isolated plugin's crash report.
     """
     if not isinstance(entry, dict):
-        raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {entry!r}")
+        raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {short(entry)}")
     kind = entry.get("type")
     if "sidechain" in entry:
         raise MixcoreError(f"{where}.sidechain: a hosted plugin cannot take a sidechain (pedalboard gives plugins "
@@ -43,16 +43,16 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
         object.__setattr__(proc, "node", node)  # named in the crash report
         return proc
     if kind != "vst3":
-        raise MixcoreError(f"{where}.type: {kind!r} is not a hosted type; expected one of {', '.join(HOSTED_TYPES)}")
+        raise MixcoreError(f"{where}.type: {short(kind)} is not a hosted type; expected one of {', '.join(HOSTED_TYPES)}")
     check_keys(entry, VST3_KEYS, where)
     if "path" not in entry:
         raise MixcoreError(f"{where}.path: required key is missing (the plugin bundle, e.g. path = \"Comp.vst3\")")
     isolate = entry.get("isolate", False)
     if not isinstance(isolate, bool):
-        raise MixcoreError(f"{where}.isolate: expected true or false, got {isolate!r}")
+        raise MixcoreError(f"{where}.isolate: expected true or false, got {short(isolate)}")
     if "on_crash" in entry:
         if entry["on_crash"] not in ON_CRASH:
-            raise MixcoreError(f"{where}.on_crash: {entry['on_crash']!r} is not one of {', '.join(ON_CRASH)}")
+            raise MixcoreError(f"{where}.on_crash: {short(entry['on_crash'])} is not one of {', '.join(ON_CRASH)}")
         if not isolate:
             raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
     # the gate: nothing of a bundle outside the plugin folders (or on the deny-list) is ever loaded

@@ -19,7 +19,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short
+from ..params import check_written
 from .pedalboard_adapter import HostedParam, PedalboardProcessor, constructor_args, one_line
 from .vst3 import check_keys, check_tail, resolve
 
@@ -143,34 +144,35 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
     check_keys(entry, PEDALBOARD_KEYS, where)
     name = entry.get("name")
     if name in EXCLUDED:
-        raise MixcoreError(f"{where}.name: {name!r} cannot be used in a session: {EXCLUDED[name]}")
+        raise MixcoreError(f"{where}.name: {short(name)} cannot be used in a session: {EXCLUDED[name]}")
     if name in BROKEN_STREAMING and not streams(name):
         reason = BROKEN_STREAMING[name].format(version=pedalboard.__version__)
-        raise MixcoreError(f"{where}.name: {name!r} cannot be used in a session: {reason}")
+        raise MixcoreError(f"{where}.name: {short(name)} cannot be used in a session: {reason}")
     names = builtin_names()
     if not isinstance(name, str) or name not in names:
-        raise MixcoreError(f"{where}.name: {name!r} is not a pedalboard effect{did_you_mean(str(name), names)}; "
+        raise MixcoreError(f"{where}.name: {short(name)} is not a pedalboard effect{did_you_mean(str(name), names)}; "
                            f"expected one of {', '.join(names)}")
     ident = entry.get("id", "pedalboard")
     if not isinstance(ident, str) or not ident:
-        raise MixcoreError(f"{where}.id: expected a non-empty string, got {ident!r}")
+        raise MixcoreError(f"{where}.id: expected a non-empty string, got {short(ident)}")
     cls = getattr(pedalboard, name)
     sig = signature_params(cls)
     params = entry.get("params") or {}
     if not isinstance(params, dict):
-        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {params!r}")
+        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {short(params)}")
     kwargs: dict[str, Any] = {}
     paths: dict[str, str] = {}
     for key, value in params.items():
         if key not in sig:
             hint = did_you_mean(str(key), sig)
-            raise MixcoreError(f"{where}.params.{key}: unknown parameter of {name!r}"
+            raise MixcoreError(f"{where}.params.{cut(key)}: unknown parameter of {short(name)}"
                                + (hint if hint else f"; expected one of {', '.join(sig)}"))
         p = sig[key][0]
+        check_written(p, value, f"{where}.params.")
         v = p.validate(value, f"{where}.params.")
         if p.kind == "path":
             path = resolve(base_dir, v, f"{where}.params.{key}")
-            check_audio_file(path, f"{where}.params.{key}")
+            check_audio_file(path, f"{where}.params.{cut(key)}")
             paths[key] = v
             v = str(path)
         elif p.kind == "enum":
@@ -179,7 +181,7 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
     missing = [k for k, (_, required) in sig.items() if required and k not in kwargs]
     if missing:
         key = missing[0]
-        raise MixcoreError(f"{where}.params.{key}: required by {name!r} (e.g. params = {{ {key} = ... }})")
+        raise MixcoreError(f"{where}.params.{cut(key)}: required by {short(name)} (e.g. params = {{ {key} = ... }})")
     # required and constructor-only arguments go to the constructor; the rest are set one by one,
     # so that pedalboard's range errors can be pinned on their key
     settable = {k for k in sig if isinstance(getattr(cls, k, None), property) and getattr(cls, k).fset is not None}
@@ -188,13 +190,13 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
         plugin = cls(**first)
     except Exception as e:
         bad = next(iter(first)) if len(first) == 1 else None
-        raise MixcoreError(f"{where}.params{'.' + bad if bad else ''}: rejected by {name!r}: {one_line(e)}") from None
+        raise MixcoreError(f"{where}.params{'.' + bad if bad else ''}: rejected by {short(name)}: {one_line(e)}") from None
     for key, v in kwargs.items():
         if key not in first:
             try:
                 setattr(plugin, key, v)
             except Exception as e:
-                raise MixcoreError(f"{where}.params.{key}: rejected by {name!r}: {one_line(e)}") from None
+                raise MixcoreError(f"{where}.params.{cut(key)}: rejected by {short(name)}: {one_line(e)}") from None
     proc = PedalboardProcessor(plugin, id=ident)
     object.__setattr__(proc, "where", where)
     object.__setattr__(proc, "tail_s", check_tail(entry, where))

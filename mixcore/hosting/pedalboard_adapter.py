@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from .._dsp import crashguard
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short
 from ..params import Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
 
@@ -111,17 +111,17 @@ class HostedParam(Param):
                 return value
             if isinstance(value, (int, float)) and value in (0, 1):  # a step automation lane
                 return bool(value)
-            raise MixcoreError(f"{key}: expected true or false, got {value!r}")
+            raise MixcoreError(f"{key}: expected true or false, got {short(value)}")
         if self.kind == "path":
             if isinstance(value, str) and value:
                 return value
-            raise MixcoreError(f"{key}: expected a file path, got {value!r}")
+            raise MixcoreError(f"{key}: expected a file path, got {short(value)}")
         if self.kind == "optional_float" and value is None:
             return None
         if self.kind in ("choice", "enum"):
             return super().validate(value, where)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise MixcoreError(f"{key}: expected a number ({self.describe_range()}), got {value!r}")
+            raise MixcoreError(f"{key}: expected a number ({self.describe_range()}), got {short(value)}")
         return super().validate(value, where)
 
     def describe_range(self) -> str:
@@ -289,7 +289,7 @@ class PedalboardProcessor(Processor):
         if param is None:
             names = list(self._values.by_name)
             hint = did_you_mean(name, names)
-            raise MixcoreError(f"{where}{name}: unknown parameter of {self.name!r}"
+            raise MixcoreError(f"{where}{cut(name)}: unknown parameter of {self.name!r}"
                                + (hint if hint else f"; expected one of {', '.join(names)}"))
         v = param.validate(value, where)
         if param.kind == "enum":
@@ -305,7 +305,7 @@ class PedalboardProcessor(Processor):
             else:
                 setattr(self.plugin, name, v)
         except (ValueError, TypeError, AttributeError, RuntimeError) as e:
-            raise MixcoreError(f"{where}{name}: {value!r} rejected by {self.name!r}: {one_line(e)}") from None
+            raise MixcoreError(f"{where}{cut(name)}: {short(value)} rejected by {self.name!r}: {one_line(e)}") from None
         finally:
             crashguard.leave(slot)
         self._values.values[name] = _plain(getattr(self.plugin, name))
@@ -342,7 +342,7 @@ class PedalboardProcessor(Processor):
 
     def get_param(self, name: str) -> Any:
         if name not in self._values.by_name:
-            raise MixcoreError(f"{name}: unknown parameter of {self.name!r}{did_you_mean(name, self._values.by_name)}")
+            raise MixcoreError(f"{cut(name)}: unknown parameter of {self.name!r}{did_you_mean(name, self._values.by_name)}")
         return _plain(getattr(self.plugin, name))
 
     @property

@@ -14,7 +14,7 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short
 from .pedalboard_adapter import PedalboardProcessor, one_line
 
 VST3_KEYS = ("type", "id", "path", "plugin_name", "params", "preset", "state", "isolate", "on_crash", "tail_s")
@@ -49,7 +49,7 @@ class VST3Processor(PedalboardProcessor):
 def check_keys(entry: dict, allowed: tuple[str, ...], where: str) -> None:
     for k in entry:
         if k not in allowed:
-            raise MixcoreError(f"{where}.{k}: unknown key{did_you_mean(str(k), allowed)}; expected one of "
+            raise MixcoreError(f"{where}.{cut(k)}: unknown key{did_you_mean(str(k), allowed)}; expected one of "
                                f"{', '.join(allowed)}")
 
 
@@ -57,7 +57,7 @@ def check_tail(entry: dict, where: str) -> float:
     tail = entry.get("tail_s", 0.0)
     if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail <= MAX_TAIL_S:
         raise MixcoreError(f"{where}.tail_s: expected 0 .. {MAX_TAIL_S:g} s (how long the plugin rings on "
-                           f"after its input stops), got {tail!r}")
+                           f"after its input stops), got {short(tail)}")
     return float(tail)
 
 
@@ -66,14 +66,17 @@ def apply_params(proc: PedalboardProcessor, params: Any, where: str) -> None:
     if params is None:
         return
     if not isinstance(params, dict):
-        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {params!r}")
+        raise MixcoreError(f"{where}.params: expected a table of parameter values, got {short(params)}")
+    from ..params import check_written
+
     for name, value in params.items():
+        check_written(proc._values.by_name.get(str(name)), value, f"{where}.params.")
         proc.set_param(str(name), value, where=f"{where}.params.")
 
 
 def resolve(base_dir: Path, path: Any, key: str) -> Path:
     if not isinstance(path, (str, Path)) or not str(path):
-        raise MixcoreError(f"{key}: expected a file path, got {path!r}")
+        raise MixcoreError(f"{key}: expected a file path, got {short(path)}")
     p = Path(path).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
 
@@ -131,8 +134,9 @@ def load_state(proc: VST3Processor, state: Any, where: str) -> None:
 
 
 def load_preset(proc: VST3Processor, preset: Path, where: str) -> None:
-    if not preset.exists():
-        raise MixcoreError(f"{where}.preset: file not found: {preset}")
+    from ..render.sources import check_regular
+
+    check_regular(preset, f"{where}.preset")  # not a FIFO or device
     try:
         proc.plugin.load_preset(str(preset))
     except Exception as e:

@@ -91,10 +91,16 @@ def probe_any(path: Path, layout=None):
         raise MixcoreError(f"{path}: file not found")
     if path.is_dir():
         raise MixcoreError(f"{path}: is a folder, not an audio file")
+    from ..render.sources import MAX_RATE, check_regular, quiet_stderr
+
+    check_regular(path, str(path))  # a FIFO or device: refused before anything opens it
     try:
-        info = sf.info(str(path))
+        with quiet_stderr():  # libmpg123 prints to fd 2 while libsndfile guesses the format
+            info = sf.info(str(path))
     except Exception as e:
         cause = " ".join(str(e).split()).replace(f"Error opening {str(path)!r}: ", "")
+        if "Format not recognised" in cause or "does not exist" in cause:
+            cause = "unknown or damaged header"
         raise MixcoreError(f"{path}: not a readable audio file ({cause})") from None
     if info.frames <= 0:
         raise MixcoreError(f"{path}: holds no audio (0 frames)")
@@ -102,6 +108,8 @@ def probe_any(path: Path, layout=None):
         resolve(info.channels, layout, None if layout is not None else wav_channel_mask(path))
     except ValueError as e:
         raise MixcoreError(f"{path}: {e}") from None
+    if info.samplerate > MAX_RATE:
+        raise MixcoreError(f"{path}: its header claims {info.samplerate} Hz; sample rates run up to {MAX_RATE} Hz")
     if info.samplerate < MIN_SAMPLE_RATE:
         raise MixcoreError(f"{path}: sample rate {info.samplerate} Hz; the meter needs at least "
                            f"{MIN_SAMPLE_RATE} Hz")

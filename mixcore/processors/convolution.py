@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixcoreError
+from ..errors import MixcoreError, short
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -30,7 +30,7 @@ class PathParam(Param):
 
     def validate(self, value: Any, where: str = "") -> Any:
         if value is not None and not isinstance(value, (str, Path)):
-            raise MixcoreError(f"{where}{self.name}: expected a file path, got {value!r}")
+            raise MixcoreError(f"{where}{self.name}: expected a file path, got {short(value)}")
         return None if value is None else str(value)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._dsp.biquad import process_cascade, process_cascade_ramped, process_cascade_varying
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short
 from ..params import Param
 from ..simd import kernel, use_avx2
 from .base import ProcessSpec, Processor
@@ -27,7 +27,7 @@ FLUSH_EVERY = 16  # the filters' denormal flush runs every 16th sample of the st
 #: at once about 2.5x faster than one EQ at a time; the SSE2 build is only level with it, so
 #: without AVX2 every EQ runs alone (same bits either way).
 _BANK = kernel("eqbank") if use_avx2() else None
-_BAND_PARAM = re.compile(r"^bands\[(\d+)\]\.(freq_hz|q|gain_db)$")
+_BAND_PARAM = re.compile(r"bands\[([0-9]{1,4})\]\.(freq_hz|q|gain_db)\Z")  # \Z: "$" passes a trailing newline
 
 
 class BandsParam(Param):
@@ -36,7 +36,7 @@ class BandsParam(Param):
     def validate(self, value: Any, where: str = "") -> list[dict[str, Any]]:
         key = f"{where}{self.name}"
         if not isinstance(value, (list, tuple)):
-            raise MixcoreError(f"{key}: expected a list of bands, got {value!r}")
+            raise MixcoreError(f"{key}: expected a list of bands, got {short(value)}")
         return [validate_band(b, f"{key}[{i}]") for i, b in enumerate(value)]
 
     def describe_range(self) -> str:
@@ -45,15 +45,15 @@ class BandsParam(Param):
 
 def _number(value: Any, key: str, lo: float, hi: float, unit: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MixcoreError(f"{key}: expected a number ({lo:g} .. {hi:g}{unit}), got {value!r}")
+        raise MixcoreError(f"{key}: expected a number ({lo:g} .. {hi:g}{unit}), got {short(value)}")
     if not lo <= float(value) <= hi:
-        raise MixcoreError(f"{key}: {value!r} is out of range, expected {lo:g} .. {hi:g}{unit}")
+        raise MixcoreError(f"{key}: {short(value)} is out of range, expected {lo:g} .. {hi:g}{unit}")
     return float(value)
 
 
 def validate_band(band: Any, key: str) -> dict[str, Any]:
     if not isinstance(band, dict):
-        raise MixcoreError(f"{key}: a band is a table {{kind, freq_hz, q, gain_db}}, got {band!r}")
+        raise MixcoreError(f"{key}: a band is a table {{kind, freq_hz, q, gain_db}}, got {short(band)}")
     for k in band:
         if k not in BAND_KEYS:
             raise MixcoreError(f"{key}.{k}: unknown key{did_you_mean(k, BAND_KEYS)}; expected {', '.join(BAND_KEYS)}")
@@ -61,12 +61,12 @@ def validate_band(band: Any, key: str) -> dict[str, Any]:
     if kind is None:
         raise MixcoreError(f"{key}.kind: required key is missing; one of {', '.join(KINDS)}")
     if kind not in KINDS:
-        raise MixcoreError(f"{key}.kind: {kind!r} is not one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}")
+        raise MixcoreError(f"{key}.kind: {short(kind)} is not one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}")
     if "freq_hz" not in band:
         raise MixcoreError(f"{key}.freq_hz: required key is missing")
     slope = band.get("slope_db", 12)
     if slope not in SLOPES or isinstance(slope, bool):
-        raise MixcoreError(f"{key}.slope_db: {slope!r} is not one of 12, 24, 36, 48 (dB per octave)")
+        raise MixcoreError(f"{key}.slope_db: {short(slope)} is not one of 12, 24, 36, 48 (dB per octave)")
     if slope != 12 and kind not in ("highpass", "lowpass"):
         raise MixcoreError(f"{key}.slope_db: only high-pass and low-pass bands take a slope")
     out = {
@@ -242,7 +242,7 @@ class EQ(Processor):
         for name, v in values.items():
             m = _BAND_PARAM.match(name)
             if m is None:
-                raise MixcoreError(f"{self.id}: {name!r} cannot be automated")
+                raise MixcoreError(f"{self.id}: {short(name)} cannot be automated")
             per_band.setdefault(int(m.group(1)), {})[m.group(2)] = np.asarray(v, dtype=np.float64)
         rows = []
         for i, b in enumerate(bands):

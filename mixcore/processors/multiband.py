@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._dsp.biquad import process_cascade
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .compressor import Compressor
@@ -54,13 +54,13 @@ class CrossoversParam(Param):
     def validate(self, value: Any, where: str = "") -> list[float]:
         key = f"{where}{self.name}"
         if not isinstance(value, (list, tuple)) or len(value) not in (2, 3):
-            raise MixcoreError(f"{key}: expected 2 or 3 crossover frequencies (3 or 4 bands), got {value!r}")
+            raise MixcoreError(f"{key}: expected 2 or 3 crossover frequencies (3 or 4 bands), got {short(value)}")
         out = []
         for i, f in enumerate(value):
             if isinstance(f, bool) or not isinstance(f, (int, float)) or not 20.0 <= f <= 20000.0:
-                raise MixcoreError(f"{key}[{i}]: {f!r} is out of range, expected 20 .. 20000 Hz")
+                raise MixcoreError(f"{key}[{i}]: {short(f)} is out of range, expected 20 .. 20000 Hz")
             if out and f <= out[-1] * 1.5:
-                raise MixcoreError(f"{key}[{i}]: {f!r} Hz must be above 1.5 x the previous crossover ({out[-1]:g} Hz)")
+                raise MixcoreError(f"{key}[{i}]: {short(f)} Hz must be above 1.5 x the previous crossover ({out[-1]:g} Hz)")
             out.append(float(f))
         return out
 
@@ -69,11 +69,11 @@ class BandSettingsParam(Param):
     def validate(self, value: Any, where: str = "") -> list[dict]:
         key = f"{where}{self.name}"
         if not isinstance(value, (list, tuple)):
-            raise MixcoreError(f"{key}: expected a list of band settings, got {value!r}")
+            raise MixcoreError(f"{key}: expected a list of band settings, got {short(value)}")
         out = []
         for i, b in enumerate(value):
             if not isinstance(b, dict):
-                raise MixcoreError(f"{key}[{i}]: expected a table of compressor settings, got {b!r}")
+                raise MixcoreError(f"{key}[{i}]: expected a table of compressor settings, got {short(b)}")
             for k in b:
                 if k not in BAND_KEYS:
                     raise MixcoreError(f"{key}[{i}].{k}: unknown key{did_you_mean(k, BAND_KEYS)}")

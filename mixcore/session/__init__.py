@@ -22,7 +22,8 @@ from ..processors.base import Processor
 from ..render.commit import CommitSet, outputs_of
 from ..render.engine import Engine, Trim, view
 from ..render.writer import AtomicWriter, output_format
-from .build import build_graph, build_lanes, resolve, session_sample_rate
+from .build import (affordable_threads, build_graph, build_lanes, default_block_size, resolve, session_output,
+                    session_sample_rate)
 from .io import model_from_dict, model_to_toml, read_session_model, write_text_atomic
 from .model import Bus, SessionModel, Track
 
@@ -161,7 +162,7 @@ class Session:
     def compile(self, block_size: int | None = None) -> tuple[RenderPlan, dict, int]:
         """Build and compile: (plan, automation lanes, output length in samples)."""
         sr = self.sample_rate
-        B = int(block_size or self.model.block_size or DEFAULT_RENDER_BLOCK)
+        B = int(block_size or self.model.block_size or default_block_size(self.model, DEFAULT_RENDER_BLOCK))
         if B < 1:
             raise MixcoreError(f"block_size: {B} must be at least 1")
         graph = build_graph(self.model, self.base_dir, sr)
@@ -181,7 +182,7 @@ class Session:
 
     def _run(self, block_size: int | None, threads: int, taps: tuple[str, ...] = ()):
         plan, lanes, frames = self.compile(block_size)
-        engine = Engine(plan, lanes, threads=threads, interval=self.model.automation_interval)
+        engine = Engine(plan, lanes, threads=affordable_threads(plan, threads), interval=self.model.automation_interval)
         L = plan.total_latency
         trims = {"master": Trim(L, frames)}
         for name in taps:
@@ -209,7 +210,7 @@ class Session:
         if out is None:
             if not self.model.output:
                 raise MixcoreError("output: no output file given (use -o OUT or set output = \"mix.wav\")")
-            out = resolve(self.base_dir, self.model.output)
+            out = session_output(self.base_dir, self.model.output, f"{self.path}: " if self.path else "")
         return Path(out)
 
     def stem_paths(self, out: str | Path, stems: str | Path | None) -> dict[str, Path]:

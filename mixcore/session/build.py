@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixcoreError, did_you_mean
+from ..errors import MixcoreError, cut, did_you_mean, short, short_path
 from ..graph.graph import Edge, Graph, Node
 from ..params import Param
 from ..processors.base import Processor
 from ..processors.registry import processor_types
 from ..render.automation import Lane
-from ..render.sources import SourceReader, probe
+from ..render.sources import SourceReader, check_regular, plan_readers, probe
 from .model import SessionModel
 
 HOSTED_TYPES = ("vst3", "pedalboard")
@@ -36,7 +36,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
     if isinstance(entry, Processor):
         return entry
     if not isinstance(entry, dict):
-        raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {entry!r}")
+        raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {short(entry)}")
     kind = entry.get("type")
     if kind is None:
         raise MixcoreError(f"{where}.type: required key is missing; one of {', '.join(known_types())}")
@@ -47,11 +47,11 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
     types = processor_types()
     cls = types.get(kind)
     if cls is None:
-        raise MixcoreError(f"{where}.type: unknown processor type {kind!r}{did_you_mean(str(kind), known_types())}; "
+        raise MixcoreError(f"{where}.type: unknown processor type {short(kind)}{did_you_mean(str(kind), known_types())}; "
                            f"expected one of {', '.join(known_types())}")
     ident = entry.get("id", kind)
     if not isinstance(ident, str) or not ident:
-        raise MixcoreError(f"{where}.id: expected a non-empty string, got {ident!r}")
+        raise MixcoreError(f"{where}.id: expected a non-empty string, got {short(ident)}")
     proc = cls(id=ident)
     for key, value in entry.items():
         if key in ("type", "id"):
@@ -59,8 +59,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
         param = proc._values.by_name.get(key)
         if param is not None and type(param).__name__ == "PathParam" and isinstance(value, str):
             path = resolve(base_dir, value)
-            if not path.exists():
-                raise MixcoreError(f"{where}.{key}: file not found: {path}")
+            check_regular(path, f"{where}.{cut(key)}")  # only regular files are read (not a FIFO or device)
             value = str(path)
         proc._values.set(key, value, where=f"{where}.")
     if "tempo_bpm" in getattr(cls, "__dict__", {}) or hasattr(type(proc), "tempo_bpm"):
@@ -76,7 +75,7 @@ def build_chain(entries: list[Any], where: str, base_dir: Path, tempo_bpm: float
     seen: dict[str, int] = {}
     for (w, _e), p in zip(items, procs):
         if p.id in seen:
-            raise MixcoreError(f"{w}.id: two processors with id {p.id!r} in one chain "
+            raise MixcoreError(f"{w}.id: two processors with id {short(p.id)} in one chain "
                                f"(give each its own 'id', e.g. id = \"{p.id}2\")")
         seen[p.id] = 1
     return procs
@@ -87,7 +86,54 @@ def resolve(base_dir: Path, path: str) -> Path:
     return p if p.is_absolute() else base_dir / p
 
 
+def session_output(base_dir: Path, value: str, prefix: str = "") -> Path:
+    """The session's own ``output`` key as a path, which must stay inside the session's folder.
+
+    A session file is data from anyone: it may not write outside its folder (an absolute path,
+    ``..``, ``~`` or a symlink that leads out is refused). ``-o`` on the command line is the
+    user's own choice and is not checked here.
+    """
+    out = resolve(base_dir, value)
+    check_inside(base_dir, out, f"{prefix}output", value)
+    return out
+
+
+def check_inside(base_dir: Path, path: Path, key: str, value: str) -> None:
+    """Refuse ``path`` (symlinks resolved) unless it lies inside ``base_dir``."""
+    base = Path(base_dir).resolve()
+    try:
+        real = Path(path).resolve()
+    except ValueError:  # a NUL character
+        raise MixcoreError(f"{key}: {short(value)} is not a valid file name") from None
+    if real == base or base not in real.parents:
+        raise MixcoreError(f"{key}: {short(value)} is outside the session's folder ({short_path(base)}); "
+                           "a session writes only inside its folder (give -o OUT to write elsewhere)")
+
+
 MIDI_SUFFIXES = (".mid", ".midi")
+#: The nodes' block buffers together stay under this by default (the block size never changes the output).
+BLOCK_BUFFER_BUDGET = 256 << 20
+MIN_DEFAULT_BLOCK = 1024
+
+
+def default_block_size(model: SessionModel, block: int) -> int:
+    """``block``, halved while the nodes' buffers (~16 bytes a frame each) would pass the budget."""
+    nodes = len(model.tracks) + len(model.buses) + 1
+    while block > MIN_DEFAULT_BLOCK and nodes * block * 16 > BLOCK_BUFFER_BUDGET:
+        block //= 2
+    return block
+
+
+def affordable_threads(plan, threads: int) -> int:
+    """``threads``, or 1 when the pipeline's output slots (layers + 1 per node, each of at least
+    ``STEP_FRAMES`` stereo frames) would pass the budget: 10,000 nodes would need GBs. The output
+    never depends on the thread count."""
+    from ..render.engine import STEP_FRAMES
+
+    if threads <= 1:
+        return threads
+    slots = (len(plan.layers) + 1) * max(STEP_FRAMES, plan.block_size)
+    return 1 if len(plan.nodes) * slots * 8 > BLOCK_BUFFER_BUDGET else threads
 
 
 def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
@@ -115,7 +161,7 @@ def make_source(track, where: str, base_dir: Path, sample_rate: int, tempo_bpm: 
     entry = dict(track.instrument)
     tail_s = entry.pop("tail_s", 1.0)
     if isinstance(tail_s, bool) or not isinstance(tail_s, (int, float)) or not 0 <= tail_s <= 30:
-        raise MixcoreError(f"{where}.instrument.tail_s: expected 0 .. 30 s, got {tail_s!r}")
+        raise MixcoreError(f"{where}.instrument.tail_s: expected 0 .. 30 s, got {short(tail_s)}")
     if entry.get("type") != "vst3":
         raise MixcoreError(f"{where}.instrument.type: an instrument is a plugin: type = \"vst3\"")
     from ..hosting import make_hosted
@@ -124,7 +170,7 @@ def make_source(track, where: str, base_dir: Path, sample_rate: int, tempo_bpm: 
     if not proc.is_instrument:
         if hasattr(proc, "close"):
             proc.close()
-        raise MixcoreError(f"{where}.instrument: {proc.name!r} is an effect, not an instrument")
+        raise MixcoreError(f"{where}.instrument: {short(proc.name)} is an effect, not an instrument")
     return InstrumentSource(path, proc, sample_rate, tempo_bpm, float(tail_s), f"{where}.source")
 
 
@@ -134,14 +180,17 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
         raise MixcoreError("tracks: the session has no tracks")
     g = Graph()
     soloing = any(t.solo for t in model.tracks)
+    readers = []
     for i, t in enumerate(model.tracks):
         where = f"tracks[{i}]"
         reader = make_source(t, where, base_dir, sample_rate, model.tempo_bpm)
+        readers.append(reader)
         g.add(Node(name=t.name, kind="track",
                    processors=build_chain(t.chain, f"{where}.chain", base_dir, model.tempo_bpm, t.name),
                    channels=reader.channels, gain_db=t.gain_db, pan=t.pan,
                    muted=t.mute or (soloing and not t.solo), polarity_invert=t.polarity_invert,
                    source=reader, where=where))
+    plan_readers(readers)  # very many sources: files open only while read, small buffers
     for i, b in enumerate(model.buses):
         where = f"buses[{i}]"
         g.add(Node(name=b.name, kind="bus",
@@ -162,7 +211,7 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
             if key_src:
                 where = f"{node.where}.chain[{k}].sidechain"
                 if not hasattr(proc, "process_with_key"):
-                    raise MixcoreError(f"{where}: {proc.type_name!r} takes no sidechain")
+                    raise MixcoreError(f"{where}: {short(proc.type_name)} takes no sidechain")
                 g.connect(Edge(src=key_src, dst=node.name, kind="sidechain", processor_index=k, where=where))
     return g
 
@@ -193,7 +242,7 @@ def build_lanes(model: SessionModel, graph: Graph, base_dir: Path) -> dict[tuple
         for v in lane.values:
             check(float(v), f"{where}.points")
         if key in lanes:
-            raise MixcoreError(f"{where}.target: {target!r} is already automated by {sources[key]}")
+            raise MixcoreError(f"{where}.target: {short(target)} is already automated by {sources[key]}")
         lanes[key] = lane
         sources[key] = where
     return lanes
@@ -211,21 +260,21 @@ def resolve_target(graph: Graph, target: str, where: str):
     """``node.param`` or ``node.processor_id.param`` -> (key, value checker)."""
     parts = target.split(".", 2)  # a processor parameter may hold dots itself: eq.bands[1].gain_db
     if len(parts) not in (2, 3) or not all(parts):
-        raise MixcoreError(f"{where}: {target!r} is not <node>.<param> or <node>.<processor id>.<param>")
+        raise MixcoreError(f"{where}: {short(target)} is not <node>.<param> or <node>.<processor id>.<param>")
     node = graph.nodes.get(parts[0])
     if node is None:
-        raise MixcoreError(f"{where}: no track or bus named {parts[0]!r}{did_you_mean(parts[0], graph.nodes)}")
+        raise MixcoreError(f"{where}: no track or bus named {short(parts[0])}{did_you_mean(parts[0], graph.nodes)}")
     if len(parts) == 3 and parts[1] == "sends":
         bus, _, param = parts[2].partition(".")
         sends = [e.dst for e in graph.edges if e.src == node.name and e.kind == "send"]
         if bus not in sends:
-            raise MixcoreError(f"{where}: {node.name!r} has no send to {bus!r}{did_you_mean(bus, sends)}")
+            raise MixcoreError(f"{where}: {short(node.name)} has no send to {short(bus)}{did_you_mean(bus, sends)}")
         if param != "level_db":
-            raise MixcoreError(f"{where}: a send's automatable parameter is level_db, got {param!r}")
+            raise MixcoreError(f"{where}: a send's automatable parameter is level_db, got {short(param)}")
 
         def check_send(v: float, w: str) -> None:
             if not -120.0 <= v <= 24.0:
-                raise MixcoreError(f"{w}: value {v:g} of {target!r} is out of range, expected -120 .. 24")
+                raise MixcoreError(f"{w}: value {v:g} of {short(target)} is out of range, expected -120 .. 24")
 
         return (node.name, -1, f"send:{bus}"), check_send
     if len(parts) == 2:
@@ -234,27 +283,27 @@ def resolve_target(graph: Graph, target: str, where: str):
             ids = [p.id for p in node.processors]
             hint = " (a processor's parameter is <node>.<processor id>.<param>)" if param in ids or any(
                 param in p._values.by_name for p in node.processors) else did_you_mean(param, STRIP_PARAMS)
-            raise MixcoreError(f"{where}: {param!r} is not a fader parameter of {node.name!r}; "
+            raise MixcoreError(f"{where}: {short(param)} is not a fader parameter of {short(node.name)}; "
                                f"expected gain_db or pan{hint}")
         lo, hi = STRIP_PARAMS[param]
 
         def check(v: float, w: str, lo=lo, hi=hi, param=param) -> None:
             if not lo <= v <= hi:
-                raise MixcoreError(f"{w}: value {v:g} of {target!r} is out of range, expected {lo:g} .. {hi:g}")
+                raise MixcoreError(f"{w}: value {v:g} of {short(target)} is out of range, expected {lo:g} .. {hi:g}")
 
         return (node.name, -1, param), check
     ids = {p.id: k for k, p in enumerate(node.processors)}
     if parts[1] not in ids:
-        raise MixcoreError(f"{where}: {node.name!r} has no processor with id {parts[1]!r}{did_you_mean(parts[1], ids)}"
+        raise MixcoreError(f"{where}: {short(node.name)} has no processor with id {short(parts[1])}{did_you_mean(parts[1], ids)}"
                            + (f"; ids: {', '.join(ids)}" if ids else "; its chain is empty"))
     k = ids[parts[1]]
     proc = node.processors[k]
     params = proc._values.by_name
     p = proc.param_for(parts[2])
     if p is None:
-        raise MixcoreError(f"{where}: processor {parts[1]!r} has no parameter {parts[2]!r}{did_you_mean(parts[2], params)}")
+        raise MixcoreError(f"{where}: processor {short(parts[1])} has no parameter {short(parts[2])}{did_you_mean(parts[2], params)}")
     if p.choices is not None or not getattr(p, "automatable", True):
-        raise MixcoreError(f"{where}: parameter {parts[2]!r} of {parts[1]!r} cannot be automated")
+        raise MixcoreError(f"{where}: parameter {short(parts[2])} of {short(parts[1])} cannot be automated")
 
     def check(v: float, w: str, p=p) -> None:
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import did_you_mean
+from ..errors import cut, did_you_mean, short
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
@@ -16,7 +16,7 @@ def key_path(loc: tuple[Any, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + cut(str(part))
     return out
 
 
@@ -91,8 +91,7 @@ def format_validation_error(err: ValidationError, model: type[BaseModel], prefix
 
 
 def _short(value: Any) -> str:
-    r = repr(value)
-    return r if len(r) <= 60 else r[:57] + "..."
+    return short(value)
 
 
 __all__ = ["format_validation_error", "key_path"]

@@ -31,6 +31,8 @@ def read_toml(path: Path) -> dict:
         raise MixcoreError(f"{path}: invalid TOML: {e}") from None
     except UnicodeDecodeError:
         raise MixcoreError(f"{path}: not a text (TOML) file") from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise MixcoreError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
 
 
 def model_from_dict(data: dict[str, Any], prefix: str = "") -> SessionModel:
@@ -38,6 +40,8 @@ def model_from_dict(data: dict[str, Any], prefix: str = "") -> SessionModel:
         return SessionModel.model_validate(data)
     except ValidationError as e:
         raise MixcoreError(format_validation_error(e, SessionModel, prefix)) from None
+    except RecursionError:
+        raise MixcoreError(f"{prefix}values nested too deep") from None
 
 
 def _drop_none(x: Any) -> Any:

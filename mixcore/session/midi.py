@@ -19,8 +19,9 @@ from .model import Midi
 
 
 def read_midi(path: Path, where: str) -> mido.MidiFile:
-    if not path.exists():
-        raise MixcoreError(f"{where}.file: file not found: {path}")
+    from ..render.sources import check_regular
+
+    check_regular(path, f"{where}.file")  # a FIFO or device would block or never end
     try:
         return mido.MidiFile(str(path))
     except Exception as e:

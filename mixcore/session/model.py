@@ -11,16 +11,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+#: A name becomes a file name (stems): ASCII letters, digits, '-' and '_' only. ``\Z``, not ``$``:
+#: ``$`` also matches before a trailing newline, so ``"kick\n"`` passed.
+NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: no coercion of "yes"/1 to bool or "3" to a number (an int is still a valid float)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
+
+
+def _pairs(v: Any) -> Any:
+    """TOML arrays are lists; strict mode takes tuples only: [[t, v], ...] -> [(t, v), ...]."""
+    if isinstance(v, list):
+        return [tuple(p) if isinstance(p, list) else p for p in v]
+    return v
+
+
+def _check_path(v: str | None) -> str | None:
+    if v is not None and "\x00" in v:
+        raise ValueError("a file name holds no NUL character")
+    return v
 
 
 def _check_name(v: str) -> str:
     if not NAME_RE.match(v):
-        raise ValueError("a name uses only letters, digits, '-' and '_'")
+        raise ValueError("a name uses only letters, digits, '-' and '_' (1 to 128 of them)")
     if v == "master":
         raise ValueError("'master' is reserved for the master bus")
     return v
@@ -52,6 +68,8 @@ class Track(_Strip):
     solo: bool = False
     polarity_invert: bool = False
 
+    _source = field_validator("source")(classmethod(lambda cls, v: _check_path(v)))
+
 
 class Bus(_Strip):
     pass
@@ -63,6 +81,8 @@ class Master(_Strict):
 
 
 class Automation(_Strict):
+    _points_pairs = field_validator("points", mode="before")(classmethod(lambda cls, v: _pairs(v)))
+
     target: str
     points: list[tuple[float, float]] = Field(min_length=1)
     curve: Literal["linear", "exponential", "step", "smooth"] = "linear"
@@ -112,6 +132,8 @@ class Midi(_Strict):
     file: str
     map: list[MidiMap] = Field(min_length=1)
 
+    _file = field_validator("file")(classmethod(lambda cls, v: _check_path(v)))
+
 
 class SessionModel(_Strict):
     sample_rate: int | None = Field(None, ge=8000, le=384000)
@@ -129,6 +151,9 @@ class SessionModel(_Strict):
     master: Master = Field(default_factory=Master)
     automation: list[Automation] = Field(default_factory=list)
     midi: list[Midi] = Field(default_factory=list)
+
+    _output = field_validator("output")(classmethod(lambda cls, v: _check_path(v)))
+    _tempo_pairs = field_validator("tempo_map", mode="before")(classmethod(lambda cls, v: _pairs(v)))
 
     @field_validator("tempo_map")
     @classmethod

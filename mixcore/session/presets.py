@@ -31,8 +31,9 @@ def preset_path(name: str, base_dir: Path, where: str) -> Path:
         return found[name]
     p = Path(name)
     p = p if p.is_absolute() else base_dir / p
-    if not p.exists():
-        raise MixcoreError(f"{where}.preset: file not found: {p}")
+    from ..render.sources import check_regular
+
+    check_regular(p, f"{where}.preset")  # not a FIFO or device
     return p
 
 
@@ -41,6 +42,8 @@ def read_preset(path: Path, where: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise MixcoreError(f"{where}.preset: {path}: invalid TOML: {e}") from None
+    except RecursionError:
+        raise MixcoreError(f"{where}.preset: {path}: invalid TOML: arrays or tables nested too deep") from None
 
 
 def expand(entries: list[Any], where: str, base_dir: Path) -> list[tuple[str, Any]]:
