@@ -172,6 +172,9 @@ def make_builtin(entry: dict, base_dir: Path, where: str) -> PedalboardProcessor
         v = p.validate(value, f"{where}.params.")
         if p.kind == "path":
             path = resolve(base_dir, v, f"{where}.params.{key}")
+            from ..render.sources import check_regular
+
+            check_regular(path, f"{where}.params.{cut(key)}")  # not a FIFO or device
             check_audio_file(path, f"{where}.params.{cut(key)}")
             paths[key] = v
             v = str(path)
