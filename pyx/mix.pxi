@@ -6,7 +6,24 @@ All buffers are float32 (channels, n) C-contiguous; gains are float64.
 A mono source (one channel) feeds both output channels.
 """
 cimport cython
+from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _finite(const float* x, Py_ssize_t n) noexcept nogil:
+    # A float32 is NaN or +-Inf exactly when its 8 exponent bits are all ones. Adding one exponent
+    # step to the masked exponent carries into bit 31 only then, so OR-ing that over the buffer and
+    # testing bit 31 at the end answers for the whole buffer: an integer reduction the compiler
+    # vectorises, with no branch (and no float arithmetic) per sample.
+    cdef const uint32_t* u = <const uint32_t*>x
+    cdef uint32_t acc = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        acc |= (u[i] & 0x7f800000u) + 0x00800000u
+    return (acc & 0x80000000u) == 0
+
 
 
 @cython.boundscheck(False)
@@ -55,22 +72,31 @@ cdef void _accumulate(float[:, ::1] dst, const float[:, ::1] src, double g) noex
 def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
                 float[:, ::1] out,        # OUT (2, n)
                 double gl, double gr):
-    """out[0] = src[0]*gl ; out[1] = src[last]*gr."""
+    """out[0] = src[0]*gl ; out[1] = src[last]*gr. Returns whether every sample of out is finite."""
+    cdef bint ok = True
     if out.shape[0] != 2 or src.shape[1] != out.shape[1]:
         raise ValueError("apply_gains: shapes do not match")
     with nogil:
         _gains(src, out, gl, gr)
+        if out.shape[1]:
+            ok = _finite(&out[0, 0], 2 * out.shape[1])
+    return ok
 
 
 def apply_gain_arrays(const float[:, ::1] src,  # IN  (1 or 2, n)
                       float[:, ::1] out,        # OUT (2, n)
                       const double[::1] gl,     # IN  (n,)
                       const double[::1] gr):    # IN  (n,)
-    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample."""
+    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample. Returns whether every
+    sample of out is finite."""
+    cdef bint ok = True
     if out.shape[0] != 2 or src.shape[1] != out.shape[1] or gl.shape[0] < out.shape[1] or gr.shape[0] < out.shape[1]:
         raise ValueError("apply_gain_arrays: shapes do not match")
     with nogil:
         _gain_arrays(src, out, gl, gr)
+        if out.shape[1]:
+            ok = _finite(&out[0, 0], 2 * out.shape[1])
+    return ok
 
 
 def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
@@ -146,13 +172,15 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
              list srcs,                   # IN  arrays (1 or channels, n), float32, C-contiguous
              const double[::1] gains):    # IN  one per source
     """dst = sum of srcs[k] * gains[k], added in the order of srcs (a mono source feeds every
-    channel): the same bits as zeroing dst and calling accumulate() for each source in turn."""
+    channel): the same bits as zeroing dst and calling accumulate() for each source in turn.
+    Returns whether every sample of dst is finite (a sum of finite signals can overflow)."""
     cdef Py_ssize_t m = len(srcs), nc = dst.shape[0], n = dst.shape[1], k, c, r
     cdef const float[:, ::1] v
+    cdef bint ok = True
     if gains.shape[0] != m:
         raise ValueError("sum_into: one gain per source")
     if n == 0:
-        return
+        return True
     cdef float** rows = <float**>malloc(max(m, 1) * nc * sizeof(float*))
     if rows == NULL:
         raise MemoryError()
@@ -167,8 +195,10 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
         with nogil:
             for c in range(nc):
                 _sum_rows(&dst[c, 0], &rows[c * m], &gains[0] if m else NULL, m, n)
+            ok = _finite(&dst[0, 0], nc * n)
     finally:
         free(rows)
+    return ok
 
 
 @cython.boundscheck(False)
@@ -196,3 +226,16 @@ def interleave(const float[:, :] src,   # IN  (channels, n), rows contiguous
             for c in range(nc):
                 for i in range(n):
                     out[i, c] = src[c, i]
+
+
+def all_finite(const float[:, ::1] x):
+    """True when no sample of ``x`` (any shape (a, b), C-contiguous) is NaN or +-Inf.
+
+    One pass, no temporary: cheap enough to run on every processor's output of every block."""
+    cdef Py_ssize_t n = x.shape[0] * x.shape[1]
+    cdef bint ok
+    if n == 0:
+        return True
+    with nogil:
+        ok = _finite(&x[0, 0], n)
+    return ok

@@ -41,8 +41,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph.plan import EdgePlan, NodePlan, RenderPlan
+from ..errors import MixcoreError
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
+from .finite import all_finite, clock, first_bad
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -121,8 +123,11 @@ class _NodeState:
     out_views: list[np.ndarray] = field(default_factory=list)  # per slot: outs as (2, B)
     plain: list | None = None  # the sources, in summation order, when every input is a plain edge
     plain_gains: np.ndarray | None = None  # their edge gains
+    guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
 
     def __post_init__(self) -> None:
+        self.guarded = frozenset(k for k, p in enumerate(self.plan.node.processors)
+                                 if getattr(p, "on_crash", None) == "bypass")
         self.starts = [self.plan.arrival + pre for pre in self.plan.pre_latency]
         self.started = max(self.starts, default=0)
         # whole-block views of every slot, made once (most blocks are whole; view() for the others)
@@ -153,7 +158,7 @@ class _Bank:
 
 def _bankable(st: _NodeState) -> bool:
     """Whether a node can join a bank: no automation of its processors, no sidechain key."""
-    return not st.proc_lanes and not st.keys and bool(st.plan.node.processors)
+    return not st.proc_lanes and not st.keys and not st.guarded and bool(st.plan.node.processors)
 
 
 def _banked(layer: list[_NodeState], ways: int) -> list:
@@ -401,6 +406,9 @@ class Engine:
                     procs[0].process(blocks[0])
                 else:
                     type(procs[0]).process_bank(procs, blocks)
+            for st, work in zip(bank.members, works):
+                if k < len(st.plan.node.processors) and not all_finite(work):
+                    self._non_finite(st, k, work, e0)
         for st, work in zip(bank.members, works):
             self._output(st, work, e0, n, slot)
 
@@ -420,9 +428,11 @@ class Engine:
 
     def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
         work = self._input(st, e0, n, slot)
-        if not st.proc_lanes and not st.keys and e0 >= st.started:  # the common case: one native call each
-            for proc in st.plan.node.processors:
+        if not st.proc_lanes and not st.keys and e0 >= st.started and not st.guarded:  # the common case
+            for k, proc in enumerate(st.plan.node.processors):
                 proc.process(work)
+                if not all_finite(work):
+                    self._non_finite(st, k, work, e0)
         else:
             self._run_chain(st, work, e0, n)
         self._output(st, work, e0, n, slot)
@@ -431,16 +441,19 @@ class Engine:
         """Fader and pan, from the chain's output into the node's output slot."""
         out = st.output(slot, n)
         if st.gain_lane is None and st.pan_lane is None:
-            mix.apply_gains(work, out, st.gains[0], st.gains[1])
+            ok = mix.apply_gains(work, out, st.gains[0], st.gains[1])
         else:
-            self._apply_gain_lanes(st, work, out, e0, n)
+            ok = self._apply_gain_lanes(st, work, out, e0, n)
+        if not ok:  # finite in, not finite out: the fader overflowed (samples beyond float range)
+            self._overflow(st, "fader", out, e0 - st.plan.out_latency)
 
     def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
         """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
         every edge's signal of the same block, in the plan's summation order (one native pass per
         destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
         if st.plain is not None and work is not None and st.inbuf is None:  # the common case
-            mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains)
+            if not mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains):
+                self._overflow(st, "the sum of its inputs", work, e0 - st.plan.arrival)
             return
         inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
         into: dict[int, tuple[list, list]] = {}
@@ -458,7 +471,9 @@ class Engine:
             gains.append(gain)
         for index, (sigs, gains) in into.items():
             dst = inp if index < 0 else view(st.keys[index], 2, n)
-            mix.sum_into(dst, sigs, np.array(gains, dtype=np.float64))
+            if not mix.sum_into(dst, sigs, np.array(gains, dtype=np.float64)):
+                what = "the sum of its inputs" if index < 0 else f"the sidechain key of chain[{index}]"
+                self._overflow(st, what, dst, e0 - st.plan.arrival)
         if inp is not work:  # a bus of other than 2 channels
             work[...] = inp
 
@@ -494,13 +509,61 @@ class Engine:
             key = view(st.keys[k], 2, n) if k in st.keys else None
             start = st.starts[k]
             if e0 >= start:
-                self._run_processor(st, k, proc, work, key, e0)
+                self._run_guarded(st, k, proc, work, key, e0)
             elif e0 + n > start:  # the song starts inside this block
                 i = start - e0
                 piece = np.ascontiguousarray(work[:, i:])
-                self._run_processor(st, k, proc, piece, None if key is None else np.ascontiguousarray(key[:, i:]),
-                                    start)
+                self._run_guarded(st, k, proc, piece, None if key is None else np.ascontiguousarray(key[:, i:]),
+                                  start)
                 work[:, i:] = piece
+
+    def _run_guarded(self, st: _NodeState, k: int, proc, block: np.ndarray, key, e0: int) -> None:
+        """Run processor k on ``block`` and refuse a non-finite output (an isolated plugin with
+        ``on_crash = "bypass"`` is bypassed instead: the dry block passes, delayed by its latency)."""
+        if k in st.guarded:
+            dry = block.copy()
+            self._run_processor(st, k, proc, block, key, e0)
+            if not all_finite(block):
+                self._bypass(st, k, proc, block, dry, e0)
+            return
+        self._run_processor(st, k, proc, block, key, e0)
+        if not all_finite(block):
+            self._non_finite(st, k, block, e0)
+
+    # -- non-finite samples ---------------------------------------------------------
+    def _non_finite(self, st: _NodeState, k: int, block: np.ndarray, e0: int) -> None:
+        """Processor k of the node made NaN or Inf in ``block`` (engine time ``e0`` at its start)."""
+        proc = st.plan.node.processors[k]
+        i, _ch, what = first_bad(block)
+        raise MixcoreError(f"{_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+                           f"{clock(self._song_time(st, k, e0 + i))} in the song")
+
+    def _song_time(self, st: _NodeState, k: int, e: int) -> float:
+        """Song time (s) of processor k's output at engine time ``e`` (its latency taken off)."""
+        try:
+            latency = int(st.plan.node.processors[k].latency_samples)
+        except Exception:
+            latency = 0
+        return (e - st.starts[k] - latency) / self.plan.sample_rate
+
+    def _overflow(self, st: _NodeState, what: str, block: np.ndarray, song0: int) -> None:
+        """A fader or a sum of finite signals went beyond the float range (``song0``: song time of block[0])."""
+        i, _ch, kind = first_bad(block)
+        raise MixcoreError(f"{_node_label(st)} {what}: non-finite output ({kind}) at "
+                           f"{clock((song0 + i) / self.plan.sample_rate)} in the song (samples beyond the float "
+                           f"range: a level far above full scale)")
+
+    def _bypass(self, st: _NodeState, k: int, proc, block: np.ndarray, dry: np.ndarray, e0: int) -> None:
+        """An isolated plugin with ``on_crash = "bypass"`` gave NaN or Inf: bypass it from here on."""
+        i, _ch, what = first_bad(block)
+        t = clock(self._song_time(st, k, e0 + i))
+        import sys
+
+        print(f"mixcore: warning: {_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+              f"{t} in the song; on_crash = \"bypass\": going on without it", file=sys.stderr)
+        proc.bypass_now()
+        block[...] = dry
+        proc.process(block)  # bypassed: the dry signal, delayed by the plugin's latency
 
     def _run_processor(self, st: _NodeState, k: int, proc, work: np.ndarray, key, e0: int) -> None:
         lanes = st.proc_lanes.get(k)
@@ -511,15 +574,15 @@ class Engine:
         else:
             proc.process(work)
 
-    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> None:
+    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> bool:
         node = st.plan.node
         sr = self.plan.sample_rate
         pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
         g = st.gain_lane.at_samples(pos, sr) if st.gain_lane else node.gain_db
         p = st.pan_lane.at_samples(pos, sr) if st.pan_lane else node.pan
         gl, gr = pan_gains(p, g, node.channels == 1)
-        mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
-                              np.ascontiguousarray(np.broadcast_to(gr, (n,))))
+        return mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
+                                     np.ascontiguousarray(np.broadcast_to(gr, (n,))))
 
     def _run_automated(self, st: _NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
         """Sample-accurate processors get per-sample values; the others are processed in pieces cut
@@ -550,6 +613,20 @@ class Engine:
                 proc.process(piece)
             work[:, i:j] = piece
             i = j
+
+
+def _node_label(st: _NodeState) -> str:
+    """``tracks[0] 'kick'``, ``buses[1] 'drums'``, ``master``."""
+    node = st.plan.node
+    where = node.where or node.name
+    return where if node.kind == "master" else f"{where} {node.name!r}"
+
+
+def _proc_label(proc) -> str:
+    """``compressor``, ``compressor 'glue'`` (its own id), ``vst3 'MixcoreTestEffect'``."""
+    kind = getattr(proc, "type_name", "") or type(proc).__name__
+    name = getattr(proc, "name", None) if kind in ("vst3", "pedalboard") else getattr(proc, "id", None)
+    return f"{kind} {name!r}" if isinstance(name, str) and name and name != kind else kind
 
 
 def _takes_key(proc) -> bool:

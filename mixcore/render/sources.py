@@ -14,6 +14,7 @@ import soxr
 
 from ..errors import MixcoreError
 from ..simd import kernel
+from .finite import all_finite, file_error
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -99,6 +100,9 @@ class SourceReader:
             data = self._file.read(CHUNK, dtype="float32", always_2d=True, out=self._chunk)
         except Exception as e:
             raise MixcoreError(f"{self.where}: error reading {self.path}: {' '.join(str(e).split())}") from None
+        # NaN or Inf would poison the whole mix: refused here, at the file's own frames (before resampling)
+        if data.shape[0] and not all_finite(data):
+            raise file_error(f"{self.where}: {self.path}", data, self._file.tell() - data.shape[0], self.file_rate)
         last = data.shape[0] < CHUNK
         if self._resampler is not None:
             data = np.ascontiguousarray(self._resampler.resample_chunk(data, last=last), dtype=np.float32)
