@@ -108,6 +108,8 @@ class LoudnessMeter:
 
     def _windows(self, steps: int, complete: bool) -> np.ndarray:
         p = self.step_powers()
+        if p.size == 0:  # shorter than one 100 ms step: no window at all (loudness None in JSON)
+            return np.zeros(0)
         if complete:
             if p.size < steps:
                 return np.zeros(0)
