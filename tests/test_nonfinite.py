@@ -94,10 +94,13 @@ def _session(tmp_path, tracks, **kw):
 def test_a_processor_making_nan_stops_the_render(tmp_path):
     write(tmp_path / "a.wav", noise(SR, 2, seed=1))
     s = _session(tmp_path, [{"name": "kick", "source": "a.wav",
-                             "chain": [{"type": "gain"}, {"type": "test_poison", "at": 30000}]}])
-    with pytest.raises(MixcoreError) as e:
-        s.render(tmp_path / "out.wav", block_size=4096)
-    assert str(e.value) == "tracks[0] 'kick' chain[1] test_poison: non-finite output (NaN) at 0:00.625 in the song"
+                             "chain": [{"type": "gain"}, {"type": "test_poison", "at": 30000},
+                                       {"type": "compressor"}]}])
+    for block, threads in ((4096, 1), (None, 2)):
+        with pytest.raises(MixcoreError) as e:
+            s.render(tmp_path / "out.wav", block_size=block, threads=threads)
+        assert str(e.value) == ("tracks[0] 'kick' chain[1] test_poison: non-finite output (NaN) at 0:00.625 "
+                                "in the song")
 
 
 def test_a_processor_making_nan_in_an_automated_chain(tmp_path):
@@ -127,7 +130,8 @@ def test_a_native_gain_overflowing_to_inf_in_a_bank(tmp_path):
     x = noise(SR, 2, seed=2)
     x[:, 30000] = 1e37  # finite in the file; +48 dB takes it past the float range
     write(tmp_path / "b.wav", x)
-    chain = [{"type": "gain", "id": "pre"}, {"type": "gain", "id": "boost", "gain_db": 48.0}]
+    chain = [{"type": "gain", "id": "pre"}, {"type": "gain", "id": "boost", "gain_db": 48.0},
+             {"type": "eq", "bands": [{"kind": "peak", "freq_hz": 1000.0, "gain_db": 3.0}]}]
     s = _session(tmp_path, [{"name": "a", "source": "a.wav", "chain": chain},
                             {"name": "b", "source": "b.wav", "chain": chain}])
     banks = []

@@ -124,6 +124,7 @@ class _NodeState:
     plain: list | None = None  # the sources, in summation order, when every input is a plain edge
     plain_gains: np.ndarray | None = None  # their edge gains
     guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
+    locate: bool = False  # check after every processor (set while locating a non-finite output)
 
     def __post_init__(self) -> None:
         self.guarded = frozenset(k for k, p in enumerate(self.plan.node.processors)
@@ -223,6 +224,7 @@ class Engine:
             st.plain = [src for src, _ep, _plain, _key in st.sums] if every_plain else None
             st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        self._locating = False  # True while a failed render is run again to name a processor (_locate)
         active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
         self._active_layers = [_banked(layer, self.threads) for layer in active]  # items: nodes and banks
 
@@ -291,15 +293,38 @@ class Engine:
         """Run ``total`` engine samples; yield (e0, n) after each block is done, its signals in every
         node's ``out`` until the generator is resumed."""
         B = block_size or self.plan.block_size
-        if self._pool is None:
+        try:
+            if self._pool is None:
+                e0 = 0
+                while e0 < total:
+                    n = min(B, total - e0)
+                    self.run_block(e0, n)
+                    yield e0, n
+                    e0 += n
+                return
+            yield from self._pipeline(total, B)
+        except _Unlocated as u:  # the threads have stopped: find the processor, then raise its error
+            self._locate(u.st, u.e0, B, total)
+
+    def _locate(self, st: _NodeState, e_fail: int, B: int, total: int) -> None:
+        """A node's chain made NaN or Inf in the block at ``e_fail``, found at its fader (the fast paths
+        check nothing else). The render is deterministic, so run it again from the start, checking
+        every processor of that node, up to that block: the first to make it is named (MixcoreError).
+        This costs a second pass over the song so far, and only when the render fails anyway."""
+        self._locating = True
+        st.locate = True
+        try:
+            self.reset()
             e0 = 0
-            while e0 < total:
+            while e0 <= e_fail and e0 < total:
                 n = min(B, total - e0)
                 self.run_block(e0, n)
-                yield e0, n
                 e0 += n
-            return
-        yield from self._pipeline(total, B)
+        finally:
+            st.locate = False
+            self._locating = False
+        raise MixcoreError(f"{_node_label(st)}: non-finite output of its chain at "  # not reproduced: say what we know
+                           f"{clock((e_fail - st.plan.out_latency) / self.plan.sample_rate)} in the song")
 
     def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
         """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
@@ -380,11 +405,11 @@ class Engine:
             self._run_node(item, e0, n, slot)
 
     def _run_bank(self, bank: _Bank, e0: int, n: int, slot: int) -> None:
-        if e0 < bank.started:  # a member's song starts later: node by node until every member runs
+        if e0 < bank.started or self._locating:  # node by node until every member runs (or to locate)
             for st in bank.members:
                 self._run_node(st, e0, n, slot)
             return
-        works = [self._input(st, e0, n, slot) for st in bank.members]
+        works = [self._input(st, e0, n, slot) for st in bank.members]  # (checked at the fader: _output)
         for k in range(bank.depth):
             groups: dict = {}
             for st, work in zip(bank.members, works):
@@ -406,11 +431,8 @@ class Engine:
                     procs[0].process(blocks[0])
                 else:
                     type(procs[0]).process_bank(procs, blocks)
-            for st, work in zip(bank.members, works):
-                if k < len(st.plan.node.processors) and not all_finite(work):
-                    self._non_finite(st, k, work, e0)
         for st, work in zip(bank.members, works):
-            self._output(st, work, e0, n, slot)
+            self._output(st, work, e0, n, slot, checked=False)
 
     def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
         """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
@@ -428,23 +450,27 @@ class Engine:
 
     def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
         work = self._input(st, e0, n, slot)
-        if not st.proc_lanes and not st.keys and e0 >= st.started and not st.guarded:  # the common case
-            for k, proc in enumerate(st.plan.node.processors):
+        if not st.proc_lanes and not st.keys and e0 >= st.started and not st.guarded and not st.locate:
+            for proc in st.plan.node.processors:  # the common case: one native call each, checked at the fader
                 proc.process(work)
-                if not all_finite(work):
-                    self._non_finite(st, k, work, e0)
+            self._output(st, work, e0, n, slot, checked=False)
         else:
-            self._run_chain(st, work, e0, n)
-        self._output(st, work, e0, n, slot)
+            self._run_chain(st, work, e0, n)  # every processor's output checked
+            self._output(st, work, e0, n, slot)
 
-    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int) -> None:
-        """Fader and pan, from the chain's output into the node's output slot."""
+    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int, checked: bool = True) -> None:
+        """Fader and pan, from the chain's output into the node's output slot; a NaN or Inf there stops
+        the render. ``checked``: each processor's output was checked, so it is the fader's fault; else
+        the chain made it somewhere (NaN or Inf from the chain always shows after any gain: Inf * 0 is
+        NaN), and :meth:`_locate` finds where."""
         out = st.output(slot, n)
         if st.gain_lane is None and st.pan_lane is None:
             ok = mix.apply_gains(work, out, st.gains[0], st.gains[1])
         else:
             ok = self._apply_gain_lanes(st, work, out, e0, n)
-        if not ok:  # finite in, not finite out: the fader overflowed (samples beyond float range)
+        if not ok:
+            if not checked and st.plan.node.processors and not all_finite(work):
+                raise _Unlocated(st, e0)
             self._overflow(st, "fader", out, e0 - st.plan.out_latency)
 
     def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
@@ -639,6 +665,15 @@ def _takes_key(proc) -> bool:
 
 
 _TAKES_KEY: dict[type, bool] = {}
+
+
+class _Unlocated(Exception):
+    """Internal: NaN or Inf after a node's chain, on a path that does not check each processor."""
+
+    def __init__(self, st: _NodeState, e0: int) -> None:
+        super().__init__(st.plan.node.name)
+        self.st = st
+        self.e0 = e0
 
 
 class Trim:
