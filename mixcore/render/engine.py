@@ -25,6 +25,12 @@ lanes -- SIMD across tracks), then each applies its fader and pan. ``process_ban
 ``process`` on each, so banking changes speed, not output. With N threads a layer's bank is cut into N
 interleaved banks, one task each.
 
+Non-finite samples (NaN, Inf) never pass a node: the fader's kernel and every sum report whether
+their output is finite (one fused pass), so on the fast paths a node costs one check per block; a
+chain that made NaN or Inf is then named by running the render again up to that block with a check
+after each of its processors (:meth:`Engine._locate`; renders are deterministic). The other paths
+(automation, sidechains, ``on_crash = "bypass"``) check after every processor.
+
 Engine time ``e`` runs ahead of song time by the latency in front of a point:
 the signal at a node's input at engine time ``e`` belongs to song time
 ``e - arrival``. The first ``total_latency`` samples of the master's output are
