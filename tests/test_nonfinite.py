@@ -281,3 +281,20 @@ def test_automation_points_must_be_finite(tmp_path, point, what):
     assert r.returncode == 2, r.stdout
     assert "automation[0].points: points[1]: " + what in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_stepping_the_engine_by_hand_names_the_node(tmp_path):
+    """Live playback steps ``Engine.run_block`` itself (no re-run possible): the node and block are named."""
+    write(tmp_path / "a.wav", noise(SR, 2, seed=1))
+    s = _session(tmp_path, [{"name": "kick", "source": "a.wav",
+                             "chain": [{"type": "test_poison", "at": 1000}, {"type": "gain"}]}])
+    plan, lanes, frames = s.compile(512)
+    engine = engine_mod.Engine(plan, lanes)
+    engine.reset()
+    try:
+        engine.run_block(0, 512)
+        with pytest.raises(MixcoreError, match=r"^tracks\[0\] 'kick' chain: non-finite output \(NaN or Inf\) in the "
+                                               r"block at 0:00\.011 in the song$"):
+            engine.run_block(512, 512)
+    finally:
+        engine.close()

@@ -231,6 +231,7 @@ class Engine:
             st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self._locating = False  # True while a failed render is run again to name a processor (_locate)
+        self._in_blocks = False  # True while blocks() runs (it locates a failure; run_block alone cannot)
         active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
         self._active_layers = [_banked(layer, self.threads) for layer in active]  # items: nodes and banks
 
@@ -285,6 +286,14 @@ class Engine:
     def run_block(self, e0: int, n: int) -> None:
         """Process engine samples [e0, e0 + n) through every node, layer by layer (the nodes of a
         layer on the threads), without the pipeline; the block is then in every node's ``out``."""
+        try:
+            self._run_layers(e0, n)
+        except _Unlocated as u:
+            if self._in_blocks:  # blocks() names the processor (_locate)
+                raise
+            raise _unlocated_error(u.st, u.e0, self.plan.sample_rate) from None  # a caller stepping blocks itself
+
+    def _run_layers(self, e0: int, n: int) -> None:
         for active in self._active_layers:
             if self._pool is not None and len(active) > 1:
                 run = ((e0, n, 0),)
@@ -299,6 +308,7 @@ class Engine:
         """Run ``total`` engine samples; yield (e0, n) after each block is done, its signals in every
         node's ``out`` until the generator is resumed."""
         B = block_size or self.plan.block_size
+        self._in_blocks = True
         try:
             if self._pool is None:
                 e0 = 0
@@ -311,6 +321,8 @@ class Engine:
             yield from self._pipeline(total, B)
         except _Unlocated as u:  # the threads have stopped: find the processor, then raise its error
             self._locate(u.st, u.e0, B, total)
+        finally:
+            self._in_blocks = False
 
     def _locate(self, st: _NodeState, e_fail: int, B: int, total: int) -> None:
         """A node's chain made NaN or Inf in the block at ``e_fail``, found at its fader (the fast paths
@@ -318,19 +330,20 @@ class Engine:
         every processor of that node, up to that block: the first to make it is named (MixcoreError).
         This costs a second pass over the song so far, and only when the render fails anyway."""
         self._locating = True
-        st.locate = True
+        for other in self.states.values():  # every node, so no other one fails unlocated first
+            other.locate = True
         try:
             self.reset()
             e0 = 0
             while e0 <= e_fail and e0 < total:
                 n = min(B, total - e0)
-                self.run_block(e0, n)
+                self._run_layers(e0, n)
                 e0 += n
         finally:
-            st.locate = False
+            for other in self.states.values():
+                other.locate = False
             self._locating = False
-        raise MixcoreError(f"{_node_label(st)}: non-finite output of its chain at "  # not reproduced: say what we know
-                           f"{clock((e_fail - st.plan.out_latency) / self.plan.sample_rate)} in the song")
+        raise _unlocated_error(st, e_fail, self.plan.sample_rate)  # not reproduced: say what is known
 
     def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
         """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
@@ -671,6 +684,12 @@ def _takes_key(proc) -> bool:
 
 
 _TAKES_KEY: dict[type, bool] = {}
+
+
+def _unlocated_error(st: _NodeState, e0: int, sample_rate: int) -> MixcoreError:
+    """NaN or Inf after a node's chain, its processor not known (live playback, or not reproduced)."""
+    return MixcoreError(f"{_node_label(st)} chain: non-finite output (NaN or Inf) in the block at "
+                        f"{clock(max(e0 - st.plan.out_latency, 0) / sample_rate)} in the song")
 
 
 class _Unlocated(Exception):
