@@ -262,6 +262,16 @@ def test_master_refuses_a_reference_with_nan(tmp_path, nan_file, good_file):
     assert r.stderr.strip() == f"mixcore: error: --reference: bad.wav: {BAD}"
 
 
+def test_a_mastering_chain_making_nan_stops_master(tmp_path, good_file):
+    from mixcore.mastering import master_file
+    from mixcore.processors.registry import processor_types
+
+    with pytest.raises(MixcoreError) as e:
+        master_file(good_file, tmp_path / "m.wav", chain=[processor_types()["test_poison"](at=24000)])
+    assert str(e.value) == f"{good_file}: the mastering chain made a non-finite sample (NaN) at 0:00.500 (channel 1)"
+    assert not (tmp_path / "m.wav").exists()
+
+
 def test_compare_refuses_a_file_with_nan(tmp_path, nan_file, good_file):
     r = cli("compare", "good.wav", "bad.wav", "--json", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == ""

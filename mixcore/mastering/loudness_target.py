@@ -28,6 +28,7 @@ from ..processors.base import ProcessSpec, Processor
 from ..processors.chain import Chain
 from .chain import resolve_chain
 from ..render.engine import Trim
+from ..render.finite import all_finite, clock, first_bad
 from ..render.sources import SourceReader, probe
 from ..render.writer import AtomicWriter, output_format
 
@@ -99,6 +100,10 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
             reader.read_into(blk)
             if chain is not None:
                 chain.process(blk)
+                if not all_finite(blk):  # never written nor metered (the input itself was checked when read)
+                    i, ch, what = first_bad(blk)
+                    raise MixcoreError(f"{path}: the mastering chain made a non-finite sample ({what}) at "
+                                       f"{clock(max(done + i - L, 0) / sample_rate)} (channel {ch + 1})")
             y = trim(blk)
             if y.shape[1]:
                 meter.process(np.ascontiguousarray(y))
