@@ -100,9 +100,13 @@ class SourceReader:
             data = self._file.read(CHUNK, dtype="float32", always_2d=True, out=self._chunk)
         except Exception as e:
             raise MixcoreError(f"{self.where}: error reading {self.path}: {' '.join(str(e).split())}") from None
-        # NaN or Inf would poison the whole mix: refused here, at the file's own frames (before resampling)
-        if data.shape[0] and not all_finite(data):
-            raise file_error(f"{self.where}: {self.path}", data, self._file.tell() - data.shape[0], self.file_rate)
+        # NaN or Inf would poison the whole mix: refused at the file's own frames. A chunk to resample is
+        # checked here, before soxr (which reads it next, from the cache); one that is not, piece by piece
+        # just before it is de-interleaved (read_into): the chunk may have left the cache by the time a
+        # block asks for its piece, and checking it there reads it once from memory instead of twice.
+        self._frame0 = self._file.tell() - data.shape[0]
+        if self._resampler is not None and data.shape[0] and not all_finite(data):
+            raise file_error(f"{self.where}: {self.path}", data, self._frame0, self.file_rate)
         last = data.shape[0] < CHUNK
         if self._resampler is not None:
             data = np.ascontiguousarray(self._resampler.resample_chunk(data, last=last), dtype=np.float32)
@@ -130,7 +134,10 @@ class SourceReader:
                 self._fill()
                 continue
             k = min(n - i, self._data.shape[0] - self._pos)
-            mix.deinterleave(self._data[self._pos:self._pos + k], out[:, i:i + k])
+            piece = self._data[self._pos:self._pos + k]
+            if self._resampler is None and not all_finite(piece):  # see _fill
+                raise file_error(f"{self.where}: {self.path}", piece, self._frame0 + self._pos, self.file_rate)
+            mix.deinterleave(piece, out[:, i:i + k])
             self._pos += k
             i += k
         self._produced += n
