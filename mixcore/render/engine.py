@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -602,8 +603,6 @@ class Engine:
         """An isolated plugin with ``on_crash = "bypass"`` gave NaN or Inf: bypass it from here on."""
         i, _ch, what = first_bad(block)
         t = clock(self._song_time(st, k, e0 + i))
-        import sys
-
         print(f"mixcore: warning: {_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
               f"{t} in the song; on_crash = \"bypass\": going on without it", file=sys.stderr)
         proc.bypass_now()
