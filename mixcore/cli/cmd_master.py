@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc))
     elif not args.quiet:
-        print(f"wrote {r.path}: {_lufs(r.input_lufs, 1)} -> {_lufs(r.output_lufs, 2)} LUFS (target {r.target_lufs:.2f}), "
+        print(f"wrote {r.path}: {_lufs(r.input_lufs, 1)} -> {_lufs(r.output_lufs, 2)} LUFS "
+              f"(target {r.target_lufs:.2f}), "
               f"true peak {r.true_peak_dbtp:.2f} dBTP (ceiling {r.ceiling_dbtp:g}), gain {r.gain_db:+.2f} dB, "
               f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} passes" + (f"; {r.note}" if r.note else ""))
         if m is not None:
