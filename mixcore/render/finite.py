@@ -47,8 +47,3 @@ def file_error(label: str, frames: np.ndarray, frame0: int, rate: float) -> Mixc
     frame = frame0 + i
     return MixcoreError(f"{label}: {what} at {clock(frame / rate)} (frame {frame}, channel {ch + 1})")
 
-
-def check_file_block(label: str, frames: np.ndarray, frame0: int, rate: float) -> None:
-    """Raise :func:`file_error` if the interleaved block (n, channels, float32) holds NaN or Inf."""
-    if frames.shape[0] and not all_finite(frames):
-        raise file_error(label, frames, frame0, rate)
