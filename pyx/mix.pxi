@@ -6,7 +6,43 @@ All buffers are float32 (channels, n) C-contiguous; gains are float64.
 A mono source (one channel) feeds both output channels.
 """
 cimport cython
+from libc.stdint cimport uint32_t
+from libc.math cimport fabs
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+
+cdef extern from *:
+    """
+    #ifdef __AVX2__
+    #define MIXCORE_HAS_UMAX 1  /* vpmaxud: an unsigned max of 8 lanes in one instruction */
+    #else
+    #define MIXCORE_HAS_UMAX 0  /* SSE2 has no unsigned 32-bit max */
+    #endif
+    """
+    const bint MIXCORE_HAS_UMAX
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef bint _finite(const float* x, Py_ssize_t n) noexcept nogil:
+    # A float32 is NaN or +-Inf exactly when its exponent bits are all ones: without the sign bit its
+    # bits are then >= 0x7f800000 as an unsigned integer, those of every finite float below. Integer
+    # reductions over the whole buffer, vectorised, no branch and no float arithmetic per sample:
+    # AVX2 takes the largest (two instructions per vector); SSE2, lacking an unsigned max, ORs
+    # (bits + one exponent step), whose bit 31 is set only by such a sample (three instructions).
+    cdef const uint32_t* u = <const uint32_t*>x
+    cdef uint32_t acc = 0, v
+    cdef Py_ssize_t i
+    if MIXCORE_HAS_UMAX:
+        for i in range(n):
+            v = u[i] & 0x7fffffffu
+            acc = v if v > acc else acc
+        return acc < 0x7f800000u
+    for i in range(n):
+        acc |= (u[i] & 0x7fffffffu) + 0x00800000u
+    return (acc & 0x80000000u) == 0
+
 
 
 @cython.boundscheck(False)
@@ -24,6 +60,31 @@ cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double g
     o = &out[1, 0]
     for i in range(n):
         o[i] = <float>(s[i] * gr)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef uint32_t _gains_peak(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
+    # _gains, the same operations, while taking the largest magnitude of the input as its bits (the
+    # unsigned max of _finite, in the same pass: the check costs no second pass over the block)
+    cdef Py_ssize_t i, n = out.shape[1]
+    cdef Py_ssize_t r = src.shape[0] - 1
+    cdef uint32_t acc = 0, v
+    cdef const float* s = &src[0, 0]
+    cdef const uint32_t* u = <const uint32_t*>s
+    cdef float* o = &out[0, 0]
+    for i in range(n):
+        o[i] = <float>(s[i] * gl)
+        v = u[i] & 0x7fffffffu
+        acc = v if v > acc else acc
+    s = &src[r, 0]
+    u = <const uint32_t*>s
+    o = &out[1, 0]
+    for i in range(n):
+        o[i] = <float>(s[i] * gr)
+        v = u[i] & 0x7fffffffu
+        acc = v if v > acc else acc
+    return acc
 
 
 @cython.boundscheck(False)
@@ -55,22 +116,43 @@ cdef void _accumulate(float[:, ::1] dst, const float[:, ::1] src, double g) noex
 def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
                 float[:, ::1] out,        # OUT (2, n)
                 double gl, double gr):
-    """out[0] = src[0]*gl ; out[1] = src[last]*gr."""
+    """out[0] = src[0]*gl ; out[1] = src[last]*gr. Returns whether every sample of out is finite."""
+    cdef bint ok = True
     if out.shape[0] != 2 or src.shape[1] != out.shape[1]:
         raise ValueError("apply_gains: shapes do not match")
+    cdef uint32_t peak
+    cdef float top
+    if out.shape[1] == 0:
+        return True
     with nogil:
-        _gains(src, out, gl, gr)
+        if MIXCORE_HAS_UMAX:  # finite and small enough in: finite out (checked exactly near the float range)
+            peak = _gains_peak(src, out, gl, gr)
+            if peak >= 0x7f800000u:
+                ok = False
+            else:
+                memcpy(&top, &peak, 4)
+                if top * max(fabs(gl), fabs(gr)) >= 1e38:
+                    ok = _finite(&out[0, 0], 2 * out.shape[1])
+        else:
+            _gains(src, out, gl, gr)
+            ok = _finite(&out[0, 0], 2 * out.shape[1])
+    return ok
 
 
 def apply_gain_arrays(const float[:, ::1] src,  # IN  (1 or 2, n)
                       float[:, ::1] out,        # OUT (2, n)
                       const double[::1] gl,     # IN  (n,)
                       const double[::1] gr):    # IN  (n,)
-    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample."""
+    """out[0] = src[0]*gl[i] ; out[1] = src[last]*gr[i], sample by sample. Returns whether every
+    sample of out is finite."""
+    cdef bint ok = True
     if out.shape[0] != 2 or src.shape[1] != out.shape[1] or gl.shape[0] < out.shape[1] or gr.shape[0] < out.shape[1]:
         raise ValueError("apply_gain_arrays: shapes do not match")
     with nogil:
         _gain_arrays(src, out, gl, gr)
+        if out.shape[1]:
+            ok = _finite(&out[0, 0], 2 * out.shape[1])
+    return ok
 
 
 def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
@@ -146,13 +228,15 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
              list srcs,                   # IN  arrays (1 or channels, n), float32, C-contiguous
              const double[::1] gains):    # IN  one per source
     """dst = sum of srcs[k] * gains[k], added in the order of srcs (a mono source feeds every
-    channel): the same bits as zeroing dst and calling accumulate() for each source in turn."""
+    channel): the same bits as zeroing dst and calling accumulate() for each source in turn.
+    Returns whether every sample of dst is finite (a sum of finite signals can overflow)."""
     cdef Py_ssize_t m = len(srcs), nc = dst.shape[0], n = dst.shape[1], k, c, r
     cdef const float[:, ::1] v
+    cdef bint ok = True
     if gains.shape[0] != m:
         raise ValueError("sum_into: one gain per source")
     if n == 0:
-        return
+        return True
     cdef float** rows = <float**>malloc(max(m, 1) * nc * sizeof(float*))
     if rows == NULL:
         raise MemoryError()
@@ -167,8 +251,10 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
         with nogil:
             for c in range(nc):
                 _sum_rows(&dst[c, 0], &rows[c * m], &gains[0] if m else NULL, m, n)
+            ok = _finite(&dst[0, 0], nc * n)
     finally:
         free(rows)
+    return ok
 
 
 @cython.boundscheck(False)
@@ -196,3 +282,16 @@ def interleave(const float[:, :] src,   # IN  (channels, n), rows contiguous
             for c in range(nc):
                 for i in range(n):
                     out[i, c] = src[c, i]
+
+
+def all_finite(const float[:, ::1] x):
+    """True when no sample of ``x`` (any shape (a, b), C-contiguous) is NaN or +-Inf.
+
+    One pass, no temporary: cheap enough to run on every processor's output of every block."""
+    cdef Py_ssize_t n = x.shape[0] * x.shape[1]
+    cdef bint ok
+    if n == 0:
+        return True
+    with nogil:
+        ok = _finite(&x[0, 0], n)
+    return ok

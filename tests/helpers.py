@@ -117,3 +117,27 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess
     env["PYTHONPATH"] = str(Path(mixcore.__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "mixcore", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@register
+class Poison(Processor):
+    """For testing purposes: passes its input (times ``level``) but writes NaN at input sample ``at``
+    of channel 0 (counted from its first processed sample): a processor gone wrong."""
+
+    type_name = "test_poison"
+    PARAMS = (Param("at", 0, 0, 10**9, automatable=False), Param("level", 1.0, 0.0, 2.0))
+
+    def _prepare(self, spec):
+        self._pos = 0
+
+    def reset(self):
+        self._pos = 0
+
+    def process(self, block):
+        n = block.shape[1]
+        if float(self.level) != 1.0:
+            block *= np.float32(self.level)
+        i = int(self.at) - self._pos
+        if 0 <= i < n:
+            block[0, i] = np.nan
+        self._pos += n

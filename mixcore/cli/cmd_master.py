@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from ..errors import MixcoreError
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc))
     elif not args.quiet:
-        print(f"wrote {r.path}: {r.input_lufs:.1f} -> {r.output_lufs:.2f} LUFS (target {r.target_lufs:.2f}), "
+        print(f"wrote {r.path}: {_lufs(r.input_lufs, 1)} -> {_lufs(r.output_lufs, 2)} LUFS "
+              f"(target {r.target_lufs:.2f}), "
               f"true peak {r.true_peak_dbtp:.2f} dBTP (ceiling {r.ceiling_dbtp:g}), gain {r.gain_db:+.2f} dB, "
               f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} pass{'es' if r.passes != 1 else ''}"
               + (f"; {r.note}" if r.note else ""))
@@ -106,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
         if args.report is not None:
             print(f"wrote {args.report}")
     return 0
+
+
+def _lufs(x: float, digits: int) -> str:
+    """A loudness for the summary line; 'n/a' where none was measured (silence, under 400 ms)."""
+    return f"{x:.{digits}f}" if x is not None and math.isfinite(x) else "n/a"
 
 
 def _cap(args: argparse.Namespace) -> dict:

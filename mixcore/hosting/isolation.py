@@ -879,6 +879,17 @@ class IsolatedProcessor(Processor):
         d["_inflight_pos"] = d["_pos"]
         d["_pos"] += n
 
+    def bypass_now(self) -> None:
+        """Bypass the plugin from here on (the engine found NaN or Inf in its output, and
+        ``on_crash = "bypass"``): the worker is stopped, what it still held is dropped (it may not be
+        finite either), and the input passes, delayed by the latency the mix was planned with."""
+        if self._bypassed or self.spec is None:
+            return
+        L = self.latency_samples  # before bypassing: the property differs for a bypassed plugin
+        self._kill()
+        self.__dict__.update(_bypassed=True, _inflight=0,
+                             _delay=np.zeros((self.spec.num_channels, L), np.float32))
+
     def _process_bypassed(self, block: np.ndarray) -> None:
         """The plugin is gone: pass the input through, delayed by its latency."""
         n = block.shape[1]

@@ -34,6 +34,7 @@ def album_loudness(paths: list[Path]) -> tuple[float, list[float]]:
     """(loudness of all tracks as one programme, loudness of each)."""
     from ..metering.analyze import CHUNK, probe_any
     from ..metering.meter import LoudnessMeter
+    from ..render.finite import all_finite, file_error
 
     import soundfile as sf
 
@@ -46,8 +47,13 @@ def album_loudness(paths: list[Path]) -> tuple[float, list[float]]:
     each = []
     for p in paths:
         m = LoudnessMeter(infos[0].samplerate, infos[0].channels, true_peak=False)
+        done = 0
         with sf.SoundFile(str(p)) as f:
             for block in f.blocks(blocksize=CHUNK, dtype="float32", always_2d=True):
+                block = np.ascontiguousarray(block)
+                if not all_finite(block):  # NaN or Inf: refused (see render/finite.py)
+                    raise file_error(str(p), block, done, infos[0].samplerate)
+                done += block.shape[0]
                 x = np.ascontiguousarray(block.T)
                 m.process(x)
                 album.process(x)

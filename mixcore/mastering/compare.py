@@ -72,6 +72,9 @@ def compare(a: str | Path, b: str | Path, out_dir: str | Path | None = None) -> 
     a, b = Path(a), Path(b)
     pa, pb = analyse(a, where="A"), analyse(b, where="B")
     for p, key in ((pa, "A"), (pb, "B")):
+        if not math.isfinite(p.integrated_lufs) and p.analysis.duration_s < 0.4:
+            raise MixcoreError(f"{key}: {p.path} is {p.analysis.duration_s * 1000:.3g} ms long; loudness needs at "
+                               f"least 400 ms, so there is no level to match")
         if not math.isfinite(p.integrated_lufs):
             raise MixcoreError(f"{key}: {p.path} is silent (no gated loudness); nothing to compare")
     la, lb = pa.integrated_lufs, pb.integrated_lufs

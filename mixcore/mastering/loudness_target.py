@@ -27,6 +27,7 @@ from ..processors.base import ProcessSpec, Processor
 from ..processors.chain import Chain
 from .chain import resolve_chain
 from ..render.engine import Trim
+from ..render.finite import all_finite, clock, first_bad
 from ..render.sources import SourceReader, probe
 from ..render.commit import CommitSet, outputs_of
 from ..render.writer import AtomicWriter, output_format
@@ -100,6 +101,10 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
             reader.read_into(blk)
             if chain is not None:
                 chain.process(blk)
+                if not all_finite(blk):  # never written nor metered (the input itself was checked when read)
+                    i, ch, what = first_bad(blk)
+                    raise MixcoreError(f"{path}: the mastering chain made a non-finite sample ({what}) at "
+                                       f"{clock(max(done + i - L, 0) / sample_rate)} (channel {ch + 1})")
             y = trim(blk)
             if y.shape[1]:
                 meter.process(np.ascontiguousarray(y))
@@ -160,6 +165,9 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     types = processor_types()
     Gain, Limiter = types["gain"], types["limiter"]
     before = _run(inp, None, sr, ch, None, bit_depth, seed)
+    if before.duration_s < SHORTEST_S:
+        return _master_short(inp, out, before, chain, width, sr, ch, ceiling_dbtp, target_lufs, bit_depth, seed,
+                             dither)
     if before.integrated_lufs is None or not np.isfinite(before.integrated_lufs):
         raise MixcoreError(f"{inp}: the input is silent (no gated loudness); nothing to master")
     pre = resolve_chain(chain, float(before.integrated_lufs))
@@ -223,6 +231,32 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
                         true_peak_dbtp=result.true_peak_dbtp, gain_db=gain, passes=k, target_lufs=target_lufs,
                         ceiling_dbtp=ceiling_dbtp, reached=reached, note=note, limiter_gr_db=gr, sample_rate=sr,
                         before=before, after=result, chain=[_describe(p) for p in pre])
+
+
+#: Shorter than one 400 ms gating block, a file has no integrated loudness (BS.1770): there is no
+#: loudness to bring to a target, so such a file is only held under the true-peak ceiling.
+SHORTEST_S = 0.4
+
+
+def _master_short(inp: Path, out: Path, before, chain, width, sr: int, ch: int, ceiling_dbtp: float,
+                  target_lufs: float, bit_depth, seed: int, dither: str) -> MasterResult:
+    """A file shorter than 400 ms: one pass of (a chain given explicitly) -> limiter at the ceiling, no
+    loudness gain (the default chain is set from the loudness, so it is left out). The result says so."""
+    from ..processors.registry import processor_types
+
+    types = processor_types()
+    pre = [] if chain == "default" else resolve_chain(chain, -70.0)
+    if width is not None:
+        pre.append(types["width"](width=width))
+    limiter = types["limiter"](ceiling_dbtp=ceiling_dbtp)
+    after = _run(inp, Chain([*pre, limiter]), sr, ch, out, bit_depth, seed, dither)
+    note = (f"the input is {before.duration_s * 1000:.3g} ms long: loudness needs at least "
+            f"{SHORTEST_S * 1000:.0f} ms, so no loudness gain was applied (true-peak ceiling only)")
+    return MasterResult(path=out, input_lufs=before.integrated_lufs, output_lufs=after.integrated_lufs,
+                        true_peak_dbtp=after.true_peak_dbtp, gain_db=0.0, passes=1, target_lufs=target_lufs,
+                        ceiling_dbtp=ceiling_dbtp, reached=False, note=note,
+                        limiter_gr_db=max(0.0, -limiter.gain_reduction_db), sample_rate=sr, before=before,
+                        after=after, chain=[_describe(p) for p in pre])
 
 
 def _describe(proc: Processor) -> dict:

@@ -389,6 +389,9 @@ def match_file(inp: str | Path, out: str | Path, references, *, match=DIMENSIONS
     if master_kwargs.get("sample_rate") is not None and not 8000 <= int(sr) <= 384000:
         raise MixcoreError(f"--sample-rate: {sr} is out of range, expected 8000 .. 384000 Hz")
     mix = analyse(inp, sr, "input")
+    if not math.isfinite(mix.integrated_lufs) and mix.analysis.duration_s < 0.4:
+        raise MixcoreError(f"{inp}: the input is {mix.analysis.duration_s * 1000:.3g} ms long; loudness needs at "
+                           f"least 400 ms, so it cannot be matched to a reference (master it without --reference)")
     if not math.isfinite(mix.integrated_lufs):
         raise MixcoreError(f"{inp}: the input is silent (no gated loudness); nothing to master")
     profiles = []

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MixcoreError
+from ..render.finite import all_finite, clock, file_error, first_bad
 from .kweighting import MIN_SAMPLE_RATE
 from .layouts import resolve, wav_channel_mask
 from .meter import LoudnessMeter
@@ -50,7 +51,12 @@ def analyze(source, sample_rate: float | None = None, *, true_peak: bool = True,
     except ValueError as e:
         raise MixcoreError(f"analyze: {e}") from None
     for i in range(0, x.shape[1], CHUNK):
-        meter.process(np.ascontiguousarray(x[:, i:i + CHUNK], dtype=np.float32))
+        block = np.ascontiguousarray(x[:, i:i + CHUNK], dtype=np.float32)
+        if not all_finite(block):
+            j, ch, what = first_bad(block)
+            raise MixcoreError(f"analyze: {what} at sample {i + j}, channel {ch + 1} of the array "
+                               f"({clock((i + j) / float(sample_rate))})")
+        meter.process(block)
     return meter.result(None)
 
 
@@ -67,13 +73,19 @@ def _analyze_file(path: Path, sample_rate: float | None, true_peak: bool, layout
     except ValueError as e:
         raise MixcoreError(f"{path}: {e}") from None
     buf = np.empty((CHUNK, info.channels), dtype=np.float32)
+    done = 0
     try:
         with sf.SoundFile(str(path)) as f:
             while True:
                 n = f.read(CHUNK, dtype="float32", always_2d=True, out=buf).shape[0]
                 if n == 0:
                     break
+                if not all_finite(buf[:n]):  # NaN or Inf: refused, not measured (see render/finite.py)
+                    raise file_error(str(path), buf[:n], done, info.samplerate)
                 meter.process(np.ascontiguousarray(buf[:n].T))
+                done += n
+    except MixcoreError:
+        raise
     except Exception as e:  # libsndfile's message is the cause
         raise MixcoreError(f"{path}: error while reading: {' '.join(str(e).split())}") from None
     if meter.frames == 0:

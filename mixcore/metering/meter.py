@@ -127,7 +127,7 @@ class LoudnessMeter:
 
     def _windows(self, steps: int, complete: bool) -> np.ndarray:
         p = self.step_powers()
-        if p.size == 0 or (complete and p.size < steps):
+        if p.size == 0 or (complete and p.size < steps):  # shorter than one window: none
             return np.zeros(0)
         if complete:
             sums = np.lib.stride_tricks.sliding_window_view(p, steps).sum(axis=1)

@@ -25,6 +25,12 @@ lanes -- SIMD across tracks), then each applies its fader and pan. ``process_ban
 ``process`` on each, so banking changes speed, not output. With N threads a layer's bank is cut into N
 interleaved banks, one task each.
 
+Non-finite samples (NaN, Inf) never pass a node: the fader's kernel and every sum report whether
+their output is finite (one fused pass), so on the fast paths a node costs one check per block; a
+chain that made NaN or Inf is then named by running the render again up to that block with a check
+after each of its processors (:meth:`Engine._locate`; renders are deterministic). The other paths
+(automation, sidechains, ``on_crash = "bypass"``) check after every processor.
+
 Engine time ``e`` runs ahead of song time by the latency in front of a point:
 the signal at a node's input at engine time ``e`` belongs to song time
 ``e - arrival``. The first ``total_latency`` samples of the master's output are
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -41,8 +48,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph.plan import EdgePlan, NodePlan, RenderPlan
+from ..errors import MixcoreError
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
+from .finite import all_finite, clock, first_bad
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -121,8 +130,12 @@ class _NodeState:
     out_views: list[np.ndarray] = field(default_factory=list)  # per slot: outs as (2, B)
     plain: list | None = None  # the sources, in summation order, when every input is a plain edge
     plain_gains: np.ndarray | None = None  # their edge gains
+    guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
+    locate: bool = False  # check after every processor (set while locating a non-finite output)
 
     def __post_init__(self) -> None:
+        self.guarded = frozenset(k for k, p in enumerate(self.plan.node.processors)
+                                 if getattr(p, "on_crash", None) == "bypass")
         self.starts = [self.plan.arrival + pre for pre in self.plan.pre_latency]
         self.started = max(self.starts, default=0)
         # whole-block views of every slot, made once (most blocks are whole; view() for the others)
@@ -153,7 +166,7 @@ class _Bank:
 
 def _bankable(st: _NodeState) -> bool:
     """Whether a node can join a bank: no automation of its processors, no sidechain key."""
-    return not st.proc_lanes and not st.keys and bool(st.plan.node.processors)
+    return not st.proc_lanes and not st.keys and not st.guarded and bool(st.plan.node.processors)
 
 
 def _banked(layer: list[_NodeState], ways: int) -> list:
@@ -218,6 +231,8 @@ class Engine:
             st.plain = [src for src, _ep, _plain, _key in st.sums] if every_plain else None
             st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
+        self._locating = False  # True while a failed render is run again to name a processor (_locate)
+        self._in_blocks = False  # True while blocks() runs (it locates a failure; run_block alone cannot)
         active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
         self._active_layers = [_banked(layer, self.threads) for layer in active]  # items: nodes and banks
 
@@ -272,6 +287,14 @@ class Engine:
     def run_block(self, e0: int, n: int) -> None:
         """Process engine samples [e0, e0 + n) through every node, layer by layer (the nodes of a
         layer on the threads), without the pipeline; the block is then in every node's ``out``."""
+        try:
+            self._run_layers(e0, n)
+        except _Unlocated as u:
+            if self._in_blocks:  # blocks() names the processor (_locate)
+                raise
+            raise _unlocated_error(u.st, u.e0, self.plan.sample_rate) from None  # a caller stepping blocks itself
+
+    def _run_layers(self, e0: int, n: int) -> None:
         for active in self._active_layers:
             if self._pool is not None and len(active) > 1:
                 run = ((e0, n, 0),)
@@ -286,15 +309,42 @@ class Engine:
         """Run ``total`` engine samples; yield (e0, n) after each block is done, its signals in every
         node's ``out`` until the generator is resumed."""
         B = block_size or self.plan.block_size
-        if self._pool is None:
+        self._in_blocks = True
+        try:
+            if self._pool is None:
+                e0 = 0
+                while e0 < total:
+                    n = min(B, total - e0)
+                    self.run_block(e0, n)
+                    yield e0, n
+                    e0 += n
+                return
+            yield from self._pipeline(total, B)
+        except _Unlocated as u:  # the threads have stopped: find the processor, then raise its error
+            self._locate(u.st, u.e0, B, total)
+        finally:
+            self._in_blocks = False
+
+    def _locate(self, st: _NodeState, e_fail: int, B: int, total: int) -> None:
+        """A node's chain made NaN or Inf in the block at ``e_fail``, found at its fader (the fast paths
+        check nothing else). The render is deterministic, so run it again from the start, checking
+        every processor of that node, up to that block: the first to make it is named (MixcoreError).
+        This costs a second pass over the song so far, and only when the render fails anyway."""
+        self._locating = True
+        for other in self.states.values():  # every node, so no other one fails unlocated first
+            other.locate = True
+        try:
+            self.reset()
             e0 = 0
-            while e0 < total:
+            while e0 <= e_fail and e0 < total:
                 n = min(B, total - e0)
-                self.run_block(e0, n)
-                yield e0, n
+                self._run_layers(e0, n)
                 e0 += n
-            return
-        yield from self._pipeline(total, B)
+        finally:
+            for other in self.states.values():
+                other.locate = False
+            self._locating = False
+        raise _unlocated_error(st, e_fail, self.plan.sample_rate)  # not reproduced: say what is known
 
     def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
         """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
@@ -375,11 +425,11 @@ class Engine:
             self._run_node(item, e0, n, slot)
 
     def _run_bank(self, bank: _Bank, e0: int, n: int, slot: int) -> None:
-        if e0 < bank.started:  # a member's song starts later: node by node until every member runs
+        if e0 < bank.started or self._locating:  # node by node until every member runs (or to locate)
             for st in bank.members:
                 self._run_node(st, e0, n, slot)
             return
-        works = [self._input(st, e0, n, slot) for st in bank.members]
+        works = [self._input(st, e0, n, slot) for st in bank.members]  # (checked at the fader: _output)
         for k in range(bank.depth):
             groups: dict = {}
             for st, work in zip(bank.members, works):
@@ -402,7 +452,7 @@ class Engine:
                 else:
                     type(procs[0]).process_bank(procs, blocks)
         for st, work in zip(bank.members, works):
-            self._output(st, work, e0, n, slot)
+            self._output(st, work, e0, n, slot, checked=False)
 
     def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
         """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
@@ -420,27 +470,36 @@ class Engine:
 
     def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
         work = self._input(st, e0, n, slot)
-        if not st.proc_lanes and not st.keys and e0 >= st.started:  # the common case: one native call each
-            for proc in st.plan.node.processors:
+        if not st.proc_lanes and not st.keys and e0 >= st.started and not st.guarded and not st.locate:
+            for proc in st.plan.node.processors:  # the common case: one native call each, checked at the fader
                 proc.process(work)
+            self._output(st, work, e0, n, slot, checked=False)
         else:
-            self._run_chain(st, work, e0, n)
-        self._output(st, work, e0, n, slot)
+            self._run_chain(st, work, e0, n)  # every processor's output checked
+            self._output(st, work, e0, n, slot)
 
-    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int) -> None:
-        """Fader and pan, from the chain's output into the node's output slot."""
+    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int, checked: bool = True) -> None:
+        """Fader and pan, from the chain's output into the node's output slot; a NaN or Inf there stops
+        the render. ``checked``: each processor's output was checked, so it is the fader's fault; else
+        the chain made it somewhere (NaN or Inf from the chain always shows after any gain: Inf * 0 is
+        NaN), and :meth:`_locate` finds where."""
         out = st.output(slot, n)
         if st.gain_lane is None and st.pan_lane is None:
-            mix.apply_gains(work, out, st.gains[0], st.gains[1])
+            ok = mix.apply_gains(work, out, st.gains[0], st.gains[1])
         else:
-            self._apply_gain_lanes(st, work, out, e0, n)
+            ok = self._apply_gain_lanes(st, work, out, e0, n)
+        if not ok:
+            if not checked and st.plan.node.processors and not all_finite(work):
+                raise _Unlocated(st, e0)
+            self._overflow(st, "fader", out, e0 - st.plan.out_latency)
 
     def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
         """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
         every edge's signal of the same block, in the plan's summation order (one native pass per
         destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
         if st.plain is not None and work is not None and st.inbuf is None:  # the common case
-            mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains)
+            if not mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains):
+                self._overflow(st, "the sum of its inputs", work, e0 - st.plan.arrival)
             return
         inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
         into: dict[int, tuple[list, list]] = {}
@@ -458,7 +517,9 @@ class Engine:
             gains.append(gain)
         for index, (sigs, gains) in into.items():
             dst = inp if index < 0 else view(st.keys[index], 2, n)
-            mix.sum_into(dst, sigs, np.array(gains, dtype=np.float64))
+            if not mix.sum_into(dst, sigs, np.array(gains, dtype=np.float64)):
+                what = "the sum of its inputs" if index < 0 else f"the sidechain key of chain[{index}]"
+                self._overflow(st, what, dst, e0 - st.plan.arrival)
         if inp is not work:  # a bus of other than 2 channels
             work[...] = inp
 
@@ -494,13 +555,59 @@ class Engine:
             key = view(st.keys[k], 2, n) if k in st.keys else None
             start = st.starts[k]
             if e0 >= start:
-                self._run_processor(st, k, proc, work, key, e0)
+                self._run_guarded(st, k, proc, work, key, e0)
             elif e0 + n > start:  # the song starts inside this block
                 i = start - e0
                 piece = np.ascontiguousarray(work[:, i:])
-                self._run_processor(st, k, proc, piece, None if key is None else np.ascontiguousarray(key[:, i:]),
-                                    start)
+                self._run_guarded(st, k, proc, piece, None if key is None else np.ascontiguousarray(key[:, i:]),
+                                  start)
                 work[:, i:] = piece
+
+    def _run_guarded(self, st: _NodeState, k: int, proc, block: np.ndarray, key, e0: int) -> None:
+        """Run processor k on ``block`` and refuse a non-finite output (an isolated plugin with
+        ``on_crash = "bypass"`` is bypassed instead: the dry block passes, delayed by its latency)."""
+        if k in st.guarded:
+            dry = block.copy()
+            self._run_processor(st, k, proc, block, key, e0)
+            if not all_finite(block):
+                self._bypass(st, k, proc, block, dry, e0)
+            return
+        self._run_processor(st, k, proc, block, key, e0)
+        if not all_finite(block):
+            self._non_finite(st, k, block, e0)
+
+    # -- non-finite samples ---------------------------------------------------------
+    def _non_finite(self, st: _NodeState, k: int, block: np.ndarray, e0: int) -> None:
+        """Processor k of the node made NaN or Inf in ``block`` (engine time ``e0`` at its start)."""
+        proc = st.plan.node.processors[k]
+        i, _ch, what = first_bad(block)
+        raise MixcoreError(f"{_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+                           f"{clock(self._song_time(st, k, e0 + i))} in the song")
+
+    def _song_time(self, st: _NodeState, k: int, e: int) -> float:
+        """Song time (s) of processor k's output at engine time ``e`` (its latency taken off)."""
+        try:
+            latency = int(st.plan.node.processors[k].latency_samples)
+        except Exception:
+            latency = 0
+        return (e - st.starts[k] - latency) / self.plan.sample_rate
+
+    def _overflow(self, st: _NodeState, what: str, block: np.ndarray, song0: int) -> None:
+        """A fader or a sum of finite signals went beyond the float range (``song0``: song time of block[0])."""
+        i, _ch, kind = first_bad(block)
+        raise MixcoreError(f"{_node_label(st)} {what}: non-finite output ({kind}) at "
+                           f"{clock((song0 + i) / self.plan.sample_rate)} in the song (samples beyond the float "
+                           f"range: a level far above full scale)")
+
+    def _bypass(self, st: _NodeState, k: int, proc, block: np.ndarray, dry: np.ndarray, e0: int) -> None:
+        """An isolated plugin with ``on_crash = "bypass"`` gave NaN or Inf: bypass it from here on."""
+        i, _ch, what = first_bad(block)
+        t = clock(self._song_time(st, k, e0 + i))
+        print(f"mixcore: warning: {_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+              f"{t} in the song; on_crash = \"bypass\": going on without it", file=sys.stderr)
+        proc.bypass_now()
+        block[...] = dry
+        proc.process(block)  # bypassed: the dry signal, delayed by the plugin's latency
 
     def _run_processor(self, st: _NodeState, k: int, proc, work: np.ndarray, key, e0: int) -> None:
         lanes = st.proc_lanes.get(k)
@@ -511,15 +618,15 @@ class Engine:
         else:
             proc.process(work)
 
-    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> None:
+    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> bool:
         node = st.plan.node
         sr = self.plan.sample_rate
         pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
         g = st.gain_lane.at_samples(pos, sr) if st.gain_lane else node.gain_db
         p = st.pan_lane.at_samples(pos, sr) if st.pan_lane else node.pan
         gl, gr = pan_gains(p, g, node.channels == 1)
-        mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
-                              np.ascontiguousarray(np.broadcast_to(gr, (n,))))
+        return mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
+                                     np.ascontiguousarray(np.broadcast_to(gr, (n,))))
 
     def _run_automated(self, st: _NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
         """Sample-accurate processors get per-sample values; the others are processed in pieces cut
@@ -552,6 +659,20 @@ class Engine:
             i = j
 
 
+def _node_label(st: _NodeState) -> str:
+    """``tracks[0] 'kick'``, ``buses[1] 'drums'``, ``master``."""
+    node = st.plan.node
+    where = node.where or node.name
+    return where if node.kind == "master" else f"{where} {node.name!r}"
+
+
+def _proc_label(proc) -> str:
+    """``compressor``, ``compressor 'glue'`` (its own id), ``vst3 'MixcoreTestEffect'``."""
+    kind = getattr(proc, "type_name", "") or type(proc).__name__
+    name = getattr(proc, "name", None) if kind in ("vst3", "pedalboard") else getattr(proc, "id", None)
+    return f"{kind} {name!r}" if isinstance(name, str) and name and name != kind else kind
+
+
 def _takes_key(proc) -> bool:
     """Whether ``proc.process_automated`` accepts a sidechain ``key`` (else the engine uses the grid)."""
     cls = type(proc)
@@ -562,6 +683,21 @@ def _takes_key(proc) -> bool:
 
 
 _TAKES_KEY: dict[type, bool] = {}
+
+
+def _unlocated_error(st: _NodeState, e0: int, sample_rate: int) -> MixcoreError:
+    """NaN or Inf after a node's chain, its processor not known (live playback, or not reproduced)."""
+    return MixcoreError(f"{_node_label(st)} chain: non-finite output (NaN or Inf) in the block at "
+                        f"{clock(max(e0 - st.plan.out_latency, 0) / sample_rate)} in the song")
+
+
+class _Unlocated(Exception):
+    """Internal: NaN or Inf after a node's chain, on a path that does not check each processor."""
+
+    def __init__(self, st: _NodeState, e0: int) -> None:
+        super().__init__(st.plan.node.name)
+        self.st = st
+        self.e0 = e0
 
 
 class Trim:

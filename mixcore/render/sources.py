@@ -26,6 +26,7 @@ import soxr
 from ..errors import MixcoreError, short_path
 from ..simd import kernel
 from .wavcheck import truncation_warning
+from .finite import all_finite, file_error
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -221,6 +222,13 @@ class SourceReader:
             data = self._file.read(self.chunk_frames, dtype="float32", always_2d=True, out=self._chunk)
         except Exception as e:
             raise MixcoreError(f"{self.where}: error reading {self.path}: {' '.join(str(e).split())}") from None
+        # NaN or Inf would poison the whole mix: refused at the file's own frames. A chunk to resample is
+        # checked here, before soxr (which reads it next, from the cache); one that is not, piece by piece
+        # just before it is de-interleaved (read_into): the chunk may have left the cache by the time a
+        # block asks for its piece, and checking it there reads it once from memory instead of twice.
+        self._frame0 = self._file_pos  # the file's frame of data[0]
+        if self._resampler is not None and data.shape[0] and not all_finite(data):
+            raise file_error(f"{self.where}: {self.path}", data, self._frame0, self.file_rate)
         last = data.shape[0] < self.chunk_frames
         self._after_read(data.shape[0], last)
         if self._resampler is not None:
@@ -249,7 +257,10 @@ class SourceReader:
                 self._fill()
                 continue
             k = min(n - i, self._data.shape[0] - self._pos)
-            mix.deinterleave(self._data[self._pos:self._pos + k], out[:, i:i + k])
+            piece = self._data[self._pos:self._pos + k]
+            if self._resampler is None and not all_finite(piece):  # see _fill
+                raise file_error(f"{self.where}: {self.path}", piece, self._frame0 + self._pos, self.file_rate)
+            mix.deinterleave(piece, out[:, i:i + k])
             self._pos += k
             i += k
         self._produced += n

@@ -91,7 +91,11 @@ class Automation(_Strict):
     @field_validator("points")
     @classmethod
     def _times(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        for i, (t, _v) in enumerate(pts):
+        for i, (t, v) in enumerate(pts):
+            if not abs(t) < float("inf"):  # NaN or Inf: not a time (every comparison below is False for NaN)
+                raise ValueError(f"points[{i}]: time {t} is not a finite number of seconds")
+            if not abs(v) < float("inf"):
+                raise ValueError(f"points[{i}]: value {v} is not a finite number")
             if t < 0:
                 raise ValueError(f"points[{i}]: time {t} s is negative")
             if i and t < pts[i - 1][0]:
