@@ -109,11 +109,12 @@ def read(path: Path) -> np.ndarray:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m mixcore ARGS`` on this source tree (the package the tests import)."""
+def cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m mixcore ARGS`` on this source tree (the package the tests import); ``env`` adds to
+    the environment."""
     import mixcore
 
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env["PYTHONPATH"] = str(Path(mixcore.__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "mixcore", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)

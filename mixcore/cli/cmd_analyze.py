@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     t = Table(title="loudness (ITU-R BS.1770-4, EBU R128)")
     cols = ("file", "integrated LUFS", "LRA LU", "true peak dBTP", "sample peak dBFS", "M max", "S max", "corr.")
     for c in cols:
-        t.add_column(c, justify="left" if c == "file" else "right")
+        t.add_column(c, justify="left" if c == "file" else "right", overflow="fold")
     for r in results:
         t.add_row(str(r.path), _f(r.integrated_lufs), _f(r.loudness_range_lu), _f(r.true_peak_dbtp),
                   _f(r.sample_peak_dbfs), _f(r.momentary_max_lufs), _f(r.short_term_max_lufs),

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     m = master_file(mix.path, master_path, target_lufs=target.lufs, ceiling_dbtp=target.ceiling_dbtp, bit_depth=24)
     table = Table(title=f"loudness of the demo in {args.dir} (ITU-R BS.1770-4)")
     for col in ("file", "integrated LUFS", "LRA LU", "true peak dBTP", "short-term max LUFS"):
-        table.add_column(col, justify="right" if col != "file" else "left")
+        table.add_column(col, justify="right" if col != "file" else "left", overflow="fold")
     for path in (mix.path, m.path):
         a = analyze(path)
         table.add_row(path.name, _f(a.integrated_lufs), _f(a.loudness_range_lu), _f(a.true_peak_dbtp),

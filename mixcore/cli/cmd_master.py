@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from ..errors import MixcoreError
+from .progress import LazyProgress
 
 NAME = "master"
 HELP = "master a mix to a loudness target under a true-peak ceiling, optionally matched to references"
@@ -84,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
             r, doc = m.master, m.to_json_dict()
         else:
             m = None
-            r = master_file(args.inputs[0], args.output, target_lufs=lufs, commit=outputs, **common, **_cap(args))
+            with LazyProgress(f"mastering {Path(args.inputs[0]).name}", quiet=args.quiet) as bar:
+                r = master_file(args.inputs[0], args.output, target_lufs=lufs, commit=outputs, progress=bar, **common,
+                                **_cap(args))
             doc = r.to_json_dict()
         if args.report is not None:
             from ..mastering.report import write_report
@@ -134,7 +137,7 @@ def _album(args, lufs: float, ceiling: float, bit_depth) -> int:
     t = Table(title=f"album: {r.album_lufs_before:.1f} LUFS before, album gain {r.album_gain_db:+.2f} dB, "
                     f"target {lufs:g} LUFS")
     for col in ("track", "before LUFS", "after LUFS", "true peak dBTP", "LRA LU", "gain dB"):
-        t.add_column(col, justify="left" if col == "track" else "right")
+        t.add_column(col, justify="left" if col == "track" else "right", overflow="fold")
     for m in r.tracks:
         a = analyze(m.path)
         t.add_row(m.path.name, f"{m.input_lufs:.1f}", f"{m.output_lufs:.2f}", f"{m.true_peak_dbtp:.2f}",

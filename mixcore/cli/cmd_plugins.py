@@ -72,19 +72,38 @@ def run(args: argparse.Namespace) -> int:
             t.add_row(q["name"], _range(q), default, q["unit"] or "")
         console.print(t)
         return 0
-    found = scan(plugin_folders(), rescan=args.rescan)
+    folders = plugin_folders()
+    found = scan(folders, rescan=args.rescan)
     if args.json:
         print(json.dumps(found))
         return 0
+    print_folders(console, folders, found)
     ok = sum(d["status"] == "ok" for d in found)
     t = Table(title=f"{ok} plugins ({len(found) - ok} denied)", box=None)
     for col in ("name", "vendor", "kind", "latency", "path"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")  # a path is folded over lines, never cut: users copy it
     for d in found:
         if d["status"] == "ok":
             t.add_row(d["name"], d["vendor"], "instrument" if d["is_instrument"] else "effect",
                       str(d["latency_samples"]), d["path"])
         else:
-            t.add_row("[red]denied[/]", "", "", "", f"{d['path']}: {d['reason']}")
+            reason = d["reason"]  # names the bundle already, as a rule
+            t.add_row("[red]denied[/]", "", "", "", reason if reason.startswith(d["path"]) else f"{d['path']}: {reason}")
     console.print(t)
     return 0
+
+
+def print_folders(console, folders, found) -> None:
+    """Which folders were scanned, how many plugins each held, and which do not exist."""
+    existing = [f for f in folders if Path(f).is_dir()]
+    if not existing:
+        console.print("no plugin folder exists; scanned none of: " + ", ".join(str(f) for f in folders)
+                      + " (add one with --plugin-path DIR or MIXCORE_PLUGIN_PATH)", soft_wrap=True)
+        return
+    console.print("scanned:")
+    for f in folders:
+        if Path(f).is_dir():
+            n = sum(Path(d["path"]).is_relative_to(f) for d in found)
+            console.print(f"  {f}  ({n} plugin{'' if n == 1 else 's'})", soft_wrap=True)
+        else:
+            console.print(f"  {f}  (does not exist)", soft_wrap=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from ..errors import MixcoreError
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
             write_manifest(args.manifest, session, result, commit=outputs)
     if not args.quiet:
+        for r in session.resampled_sources():  # never silent: a rate change is a change to the audio
+            print(f"mixcore: note: {r['key']}: {r['path']} is {r['from_hz']} Hz; resampled to {r['to_hz']} Hz (soxr)",
+                  file=sys.stderr)
         print(summary_line(result))
         for name, lo in result.node_loudness.items():
             print(f"  {name}: {_fmt(lo.integrated_lufs)} LUFS, short-term max {_fmt(lo.short_term_max_lufs)} LUFS, "

@@ -75,8 +75,11 @@ SATURATED = 0.1
 
 
 def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, out: Path | None,
-         bit_depth, seed: int, dither: str = "tpdf", commit: CommitSet | None = None):
-    """One streaming pass: file -> chain -> (writer) + meter. Returns the meter's result."""
+         bit_depth, seed: int, dither: str = "tpdf", commit: CommitSet | None = None, progress=None,
+         label: str = ""):
+    """One streaming pass: file -> chain -> (writer) + meter. Returns the meter's result.
+
+    ``progress(done, total, label)`` is called after every block (frames of the input)."""
     from ..metering import LoudnessMeter
 
     reader = SourceReader(path, sample_rate, "input", quality="VHQ")
@@ -111,6 +114,8 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
                 if writer is not None:
                     writer.write(y)
             done += n
+            if progress is not None:
+                progress(min(done, reader.frames), reader.frames, label)
     except BaseException as e:
         if writer is not None:
             writer.__exit__(type(e), e, None)
@@ -126,7 +131,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
                 chain: str | list[Processor] | None = "default", bit_depth="float", sample_rate: int | None = None,
                 seed: int = 0, tolerance_lu: float = 0.05, max_passes: int = 8,
                 max_gain_db: float = 48.0, max_limiting_db: float | None = MAX_LIMITING_DB,
-                dither: str = "tpdf", width: float | None = None, commit: CommitSet | None = None) -> MasterResult:
+                dither: str = "tpdf", width: float | None = None, commit: CommitSet | None = None,
+                progress=None) -> MasterResult:
     """Master ``inp`` to ``out`` at ``target_lufs`` with a true-peak ceiling.
 
     ``chain`` runs before the loudness gain and the limiter: "default" (the gentle default chain of
@@ -137,6 +143,7 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     largest gain reduction (see the module docstring). Every pass writes the same temporary file
     beside ``out``, which replaces ``out`` only after the last pass (or, with ``commit``, stays
     staged in that :class:`~mixcore.render.commit.CommitSet` for the caller's other outputs).
+    ``progress(done, total, label)`` follows each pass (the CLI draws a bar per pass).
     """
     from ..render.writer import DITHERS
     from ..processors.registry import processor_types
@@ -164,7 +171,7 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     ch = int(info.channels)
     types = processor_types()
     Gain, Limiter = types["gain"], types["limiter"]
-    before = _run(inp, None, sr, ch, None, bit_depth, seed)
+    before = _run(inp, None, sr, ch, None, bit_depth, seed, progress=progress, label="measuring the input")
     if before.duration_s < SHORTEST_S:
         return _master_short(inp, out, before, chain, width, sr, ch, ceiling_dbtp, target_lufs, bit_depth, seed,
                              dither)
@@ -174,7 +181,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
     if width is not None:
         pre.append(types["width"](width=width))
     if pre:  # the chain changes the level: measure what reaches the gain stage (one more pass, exact start)
-        before_gain = _run(inp, Chain(pre), sr, ch, None, bit_depth, seed)
+        before_gain = _run(inp, Chain(pre), sr, ch, None, bit_depth, seed, progress=progress,
+                           label="measuring the chain")
         if before_gain.integrated_lufs is None or not np.isfinite(before_gain.integrated_lufs):
             raise MixcoreError(f"{inp}: the chain leaves nothing of the input (no gated loudness)")
         gain = target_lufs - before_gain.integrated_lufs
@@ -190,7 +198,8 @@ def master_file(inp: str | Path, out: str | Path, *, target_lufs: float = -14.0,
             gain = float(np.clip(gain, -max_gain_db, max_gain_db))
             limiter = Limiter(ceiling_dbtp=ceiling_dbtp)
             procs = [*pre, Gain(gain_db=gain), limiter]
-            result = _run(inp, Chain(procs), sr, ch, out, bit_depth, seed, dither, outputs)
+            result = _run(inp, Chain(procs), sr, ch, out, bit_depth, seed, dither, outputs, progress,
+                          f"pass {k}: gain {gain:+.2f} dB")
             gr = max(0.0, -limiter.gain_reduction_db)
             err = target_lufs - result.integrated_lufs
             if max_limiting_db is not None and gr > max_limiting_db + 0.05:

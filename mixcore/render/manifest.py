@@ -161,6 +161,7 @@ def build_manifest(session, output: Path, written: Path | None = None) -> dict[s
         "plugins": plugin_records(session),
         "seed": session.model.seed,
         "sample_rate": session.sample_rate,
+        "resampled": session.resampled_sources(),
         "output": {"path": str(Path(output).resolve()), "sha256": sha256_file(Path(written or output))},
     }
 

@@ -145,6 +145,19 @@ def session_sample_rate(model: SessionModel, base_dir: Path) -> int:
     return int(max(rates)) if rates else 48000
 
 
+def resampled_sources(model: SessionModel, base_dir: Path, sample_rate: int) -> list[dict[str, Any]]:
+    """The audio sources whose rate is not the session's: each is resampled (soxr) as it is read."""
+    out = []
+    for i, t in enumerate(model.tracks):
+        if t.source.lower().endswith(MIDI_SUFFIXES):
+            continue
+        where = f"tracks[{i}].source"
+        rate = int(probe(resolve(base_dir, t.source), where).samplerate)
+        if rate != sample_rate:
+            out.append({"key": where, "path": t.source, "from_hz": rate, "to_hz": int(sample_rate)})
+    return out
+
+
 def make_source(track, where: str, base_dir: Path, sample_rate: int, tempo_bpm: float):
     """An audio file reader, or for a MIDI source the instrument that plays it."""
     path = resolve(base_dir, track.source)
