@@ -41,7 +41,7 @@ def test_nan_in_a_float_stem_is_refused_with_its_position(tmp_path):
     _project(tmp_path, x)
     r = _render(tmp_path)
     assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == ("mixcore: error: tracks[2].source: stems/lead.wav: NaN at 0:01.000 "
+    assert r.stderr.strip() == ("mixcore: error: s.toml: tracks[2].source: stems/lead.wav: NaN at 0:01.000 "
                                 "(frame 48000, channel 1)")
 
 
@@ -52,7 +52,7 @@ def test_inf_in_the_second_channel_of_a_later_chunk(tmp_path):
     _project(tmp_path, x)
     r = _render(tmp_path, "--block-size", "512")
     assert r.returncode == 2
-    assert r.stderr.strip() == ("mixcore: error: tracks[2].source: stems/lead.wav: +Inf at 0:02.083 "
+    assert r.stderr.strip() == ("mixcore: error: s.toml: tracks[2].source: stems/lead.wav: +Inf at 0:02.083 "
                                 "(frame 100000, channel 2)")
 
 
@@ -72,7 +72,7 @@ def test_nan_in_a_resampled_stem_is_named_in_the_files_own_frames(tmp_path):
     (tmp_path / "s.toml").write_text("sample_rate = 48000\n" + (tmp_path / "s.toml").read_text())
     r = _render(tmp_path)
     assert r.returncode == 2
-    assert r.stderr.strip() == ("mixcore: error: tracks[2].source: stems/lead.wav: NaN at 0:00.500 "
+    assert r.stderr.strip() == ("mixcore: error: s.toml: tracks[2].source: stems/lead.wav: NaN at 0:00.500 "
                                 "(frame 22050, channel 2)")
 
 
@@ -180,7 +180,7 @@ def test_non_finite_output_through_the_cli(tmp_path):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "mixcore: error: tracks[2] 'lead' fader: non-finite output (-Inf) at 0:00.500 in the song")
+        "mixcore: error: s.toml: tracks[2] 'lead' fader: non-finite output (-Inf) at 0:00.500 in the song")
 
 
 def test_isolated_plugin_with_on_crash_bypass_is_bypassed_on_inf(vst3_plugins, tmp_path, capsys):

@@ -200,7 +200,7 @@ def test_garbage_header_is_one_line(tmp_path, cmd):
         or "not a readable audio file (unknown or damaged header)" in line, line
     assert "does not exist" not in line
     if cmd == "render":
-        assert line.startswith("mixcore: error: tracks[0].source: g.wav: "), line
+        assert line.startswith("mixcore: error: session.toml: tracks[0].source: g.wav: "), line
 
 
 # -- many sources ------------------------------------------------------------

@@ -172,11 +172,15 @@ class LoudnessMeter:
     def momentary_max(self) -> float:
         """Maximum momentary loudness (LUFS) over the 400 ms windows ending every 10 ms; -inf for silence."""
         coarse = self._windows(MOMENTARY_STEPS, complete=False)
+        if coarse.size == 0:  # shorter than one 100 ms step: no loudness to show (null in JSON)
+            return -math.inf
         return float(loudness(max(self._max_window(MOMENTARY_STEPS), float(coarse.max(initial=0.0)))))
 
     def short_term_max(self) -> float:
         """Maximum short-term loudness (LUFS) over the 3 s windows ending every 10 ms; -inf for silence."""
         coarse = self._windows(SHORT_TERM_STEPS, complete=False)
+        if coarse.size == 0:  # shorter than one 100 ms step: no loudness to show (null in JSON)
+            return -math.inf
         return float(loudness(max(self._max_window(SHORT_TERM_STEPS), float(coarse.max(initial=0.0)))))
 
     def momentary(self) -> np.ndarray:

@@ -162,7 +162,8 @@ class Session:
     # -- rendering ----------------------------------------------------------
     @property
     def sample_rate(self) -> int:
-        return session_sample_rate(self.model, self.base_dir)
+        with self._named_errors():  # probes the sources when the session sets no rate
+            return session_sample_rate(self.model, self.base_dir)
 
     @contextmanager
     def _named_errors(self) -> Iterator[None]:
