@@ -127,8 +127,9 @@ def test_play_learn_profile_record_and_output(scripted):
     assert r.stdout == "recorded 5 moves into take.toml\n"
     # the learned profile: the two maps of the profile, then CC 21 of channel 4 over the full pan range
     maps = tomllib.loads((d / "learned.toml").read_text())["map"]
-    assert [(m.get("cc"), m.get("channel", 1), m["target"], m.get("min", 0.0), m.get("max", 1.0)) for m in maps] == [
-        (7, 1, "a.gain_db", -60.0, 6.0), (20, 1, "a.c.threshold_db", -50.0, 0.0), (21, 4, "a.pan", -1.0, 1.0)]
+    # a learned map has no min/max: it follows the target's taper (pan: linear over -1 .. 1)
+    assert [(m.get("cc"), m.get("channel", 1), m["target"], m.get("min"), m.get("max")) for m in maps] == [
+        (7, 1, "a.gain_db", -60.0, 6.0), (20, 1, "a.c.threshold_db", -50.0, 0.0), (21, 4, "a.pan", None, None)]
     # the take: every move at the start of the block it arrived before, as step lanes
     lanes = {a["target"]: a for a in tomllib.loads((d / "take.toml").read_text())["automation"]}
     assert {k: a["curve"] for k, a in lanes.items()} == {"a.gain_db": "step", "a.c.threshold_db": "step",
