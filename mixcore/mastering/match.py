@@ -477,8 +477,8 @@ def plan_match(mix: Profile, refs: list[Profile], dimensions=DIMENSIONS, amounts
             else:
                 from .parametric import fit_bands, response_db, scale_gains
 
-                fit_w = np.where(inside, 1.0, 0.5)
-                plan.bands = scale_gains(fit_bands(sr, pts, target, fit_w), amounts["tone"])
+                lo, hi = pts[region[0]], pts[region[1]]
+                plan.bands = scale_gains(fit_bands(sr, pts, target, f_range=(lo, hi)), amounts["tone"])
                 plan.bands = [b for b in plan.bands if b["gain_db"] != 0.0]
                 plan.eq_db = response_db(sr, plan.bands, pts)
                 weight = 10.0 ** (response_db(sr, plan.bands, mix.freqs) / 10.0)

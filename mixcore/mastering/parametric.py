@@ -13,7 +13,7 @@ The fit (AutoEq-style, greedy then joint):
    the largest area in dB x octaves), at its highest point, with that gain and a Q from the lobe's
    width, and all bands are refined together; a band that does not lower the weighted RMS error by
    ``MIN_GAIN_DB`` is dropped and the fit stops;
-3. a final joint refinement; bands under 0.1 dB are dropped, values rounded (0.01 Hz, 0.01 dB, 0.001).
+3. a final joint refinement; bands under 0.2 dB are dropped, values rounded (0.01 Hz, 0.01 dB, 0.001).
 
 The refinement is a small Levenberg-Marquardt least-squares solver over (log2 f, gain, log2 Q) per
 band with box bounds (projected steps), written here in numpy rather than taken from scipy: scipy is
@@ -62,15 +62,19 @@ def scale_gains(bands: list[dict], amount: float) -> list[dict]:
 class _Fit:
     """Bands as a parameter vector x = (log2 f, gain, log2 q) per band, with bounds."""
 
-    def __init__(self, sample_rate, freqs, target, weight):
+    def __init__(self, sample_rate, freqs, target, weight, f_range):
         self.sr, self.f, self.t = sample_rate, freqs, target
         self.sw = np.sqrt(weight)
         self.top = min(20000.0, 0.45 * sample_rate)
+        lo, hi = f_range if f_range is not None else (20.0, self.top)
+        lo, hi = max(20.0, lo / math.sqrt(2.0)), min(self.top, hi * math.sqrt(2.0))
+        mid = min(max(1000.0, lo), hi)
+        self.ranges = {"lowshelf": (lo, mid), "highshelf": (mid, hi), "peak": (lo, hi)}
 
     def bounds(self, kinds):
         lo, hi = [], []
         for k in kinds:
-            fl, fh = {"lowshelf": (20.0, 1000.0), "highshelf": (1000.0, self.top)}.get(k, (20.0, self.top))
+            fl, fh = self.ranges[k]
             ql, qh = Q_SHELF if k != "peak" else Q_PEAK
             lo += [math.log2(fl), -GAIN_LIMIT, math.log2(ql)]
             hi += [math.log2(fh), GAIN_LIMIT, math.log2(qh)]
@@ -141,15 +145,16 @@ def _lobe(residual: np.ndarray, freqs: np.ndarray):
 
 
 def fit_bands(sample_rate: float, freqs: np.ndarray, target_db: np.ndarray, weight: np.ndarray | None = None,
-              max_bands: int = MAX_BANDS) -> list[dict]:
+              max_bands: int = MAX_BANDS, f_range: tuple[float, float] | None = None) -> list[dict]:
     """At most ``max_bands`` ``eq`` bands whose response follows ``target_db`` at ``freqs`` (weighted
-    least squares; see the module docstring)."""
+    least squares; see the module docstring). ``f_range``: the matched region; band frequencies stay
+    within half an octave of it (shelves: the low one below 1 kHz, the high one above)."""
     freqs = np.asarray(freqs, dtype=np.float64)
     t = np.asarray(target_db, dtype=np.float64)
     w = np.ones_like(t) if weight is None else np.asarray(weight, dtype=np.float64)
     if not np.any(np.abs(t) * w > 0.05):
         return []
-    fit = _Fit(sample_rate, freqs, t, w)
+    fit = _Fit(sample_rate, freqs, t, w, f_range)
     kinds = ["lowshelf", "highshelf"]
     x = np.array([math.log2(100.0), 0.0, -0.5, math.log2(min(8000.0, fit.top)), 0.0, -0.5])
     x, cost = fit.refine(kinds, x)
@@ -173,7 +178,7 @@ def fit_bands(sample_rate: float, freqs: np.ndarray, target_db: np.ndarray, weig
     bands = []
     for i, k in enumerate(kinds):
         f, g, q = 2.0 ** x[3 * i], float(x[3 * i + 1]), 2.0 ** x[3 * i + 2]
-        if abs(g) >= 0.1:
+        if abs(g) >= 0.2:
             bands.append({"kind": k, "freq_hz": round(float(f), 2), "gain_db": round(g, 2), "q": round(float(q), 3)})
     bands.sort(key=lambda b: b["freq_hz"])
     return bands

@@ -96,9 +96,9 @@ def band_rows(match) -> list[tuple[str, str, str, str, str]]:
 
 
 def spectrum_curves(match) -> dict[str, np.ndarray]:
-    """The curves of the spectrum panel (dB re. each curve's mean over the matched region, NaN where a
-    reference holds no energy), with "freq_hz"; "reference" is the weighted combination."""
-    from .match import smoothed_db
+    """The curves of the spectrum panel (dB re. each curve's mean over the matched region, NaN where the
+    signal holds no energy), with "freq_hz"; "reference" is the weighted combination."""
+    from .match import holds_energy, smoothed_db
 
     p = match.plan
     pts = p.points_hz
@@ -109,7 +109,7 @@ def spectrum_curves(match) -> dict[str, np.ndarray]:
     out = {"freq_hz": pts}
     for prof, label in ((match.mix, "before"), (match.output, "after")):
         d = smoothed_db(prof.freqs, prof.mid_power, pts)
-        out[label] = d - d[inside].mean()
+        out[label] = np.where(holds_energy(pts, d), d - d[inside].mean(), np.nan)
     for i, c in enumerate(p.reference_curves):
         out[f"reference {i + 1}"] = c
     if len(p.reference_curves) > 1 or p.target_db is None:
