@@ -222,22 +222,27 @@ def test_each_amount_scales_its_own_dimension(known, dim):
     d = known
     mix, ref = read(d / "mix.wav"), read(d / "known.wav")
     out = {}
-    for pct in (0, 100):
+    for pct in (0, 50, 100):
         amount = {"tone": 1.0, "width": 1.0, "loudness": 1.0, dim: pct / 100}
         r = match_file(d / "mix.wav", d / f"amt-{dim}-{pct}.wav", [d / "known.wav"], amount=amount, chain="none",
                        target_lufs=None)
         out[pct] = (r, read(d / f"amt-{dim}-{pct}.wav"))
-    (r0, y0), (r1, y1) = out[0], out[100]
+    (r0, y0), (rh, yh), (r1, y1) = out[0], out[50], out[100]
     if dim == "tone":
         assert not r0.plan.bands and np.abs(r0.plan.eq_db).max() == 0.0
         assert distance(y0, mix) < 0.05  # untouched
         assert r1.plan.bands and distance(y1, ref) < 0.3  # matched
+        # half: the same bands at half the gain
+        assert rh.plan.bands == [{**b, "gain_db": round(b["gain_db"] / 2, 2)} for b in r1.plan.bands]
     elif dim == "width":
         assert r0.plan.width == 1.0
         assert side_mid_db(y1) == pytest.approx(side_mid_db(ref), abs=0.3)
+        assert rh.plan.width == pytest.approx(r1.plan.width ** 0.5, rel=1e-6)  # half the change in dB
+        assert side_mid_db(yh) == pytest.approx(0.5 * (side_mid_db(y0) + side_mid_db(y1)), abs=0.2)
     else:
         assert lufs(y0) == pytest.approx(lufs(mix), abs=0.1)
         assert lufs(y1) == pytest.approx(lufs(ref), abs=0.1)
+        assert lufs(yh) == pytest.approx(0.5 * (lufs(mix) + lufs(ref)), abs=0.1)
     if dim != "loudness":  # 0 % is the same as not matching that dimension at all
         others = ",".join(k for k in ("tone", "loudness", "width") if k != dim)
         match_file(d / "mix.wav", d / f"amt-{dim}-off.wav", [d / "known.wav"], match=others, amount=1.0,
