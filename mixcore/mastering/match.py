@@ -1,32 +1,42 @@
 """Reference matching: the tone, loudness and stereo width of one or more reference tracks.
 
 Each dimension moves the mix part of the way towards the references (``amount`` 0-1, per dimension;
-0.7 by default, as careful engineers use a match EQ):
+0.7 by default, as careful engineers use a match EQ); 0 leaves the dimension as it is (the same as
+not matching it), 1 matches it fully. Several references combine with ``weights`` (default equal).
 
 - **tone**: the long-term average spectrum (Welch: Hann frames of ``NFFT`` samples, 50 % overlap,
   mean periodogram) of the mid signal M = (L + R) / 2 of mix and references, each smoothed over
-  1/3 octave (mean power over [f 2^-1/6, f 2^1/6]) at points 1/6 octave apart. The matching curve is
-  ``D(f) = ref_dB(f) - mix_dB(f)``, its mean over ``F_LO``-``F_HI`` (the level offset, handled by the
-  loudness stage) removed, clamped to +-``MAX_EQ_DB`` and scaled by the amount. Several references
-  are averaged in dB after removing each one's own level offset.
-  The curve is realised as a **linear-phase FIR** (frequency sampling of the zero-phase response
-  on a 32768-point grid, ``FIR_TAPS`` taps, Hann window) run by the existing partitioned
-  convolution kernel. Why linear phase: a match EQ applies a broad curve to a finished mix, and a
-  linear-phase filter changes only the magnitude, so transients and the stereo image keep their
-  phase relations, and the result equals the designed curve (the convolution is exact). The costs
-  are pre-ringing, kept small by the smoothing and the clamp, and latency: (taps - 1) / 2 samples
-  plus the convolution's partition, reported as ``latency_samples`` and removed by the mastering
-  pass like any chain latency.
+  1/3 octave (mean power over [f 2^-1/6, f 2^1/6]) at points 1/6 octave apart.
+  **Only where both hold energy**: a point counts when the mix and every reference hold energy there
+  (:func:`holds_energy`: within ``RANGE_DB`` of the spectrum's maximum, within ``EDGE_DB`` of its
+  maximum an octave either side, above white noise at ``FLOOR_DBFS``; the edge points dropped), and
+  the longest such run is the matched region. Outside it the EQ is flat (0 dB, reached by a raised
+  cosine over half an octave), so a low-passed or single-instrument reference never turns into a
+  brick wall of boosts; the region is reported (CLI, report, JSON) and the spectral distance is
+  computed over it only.
+  The difference ``D(f) = ref_dB(f) - mix_dB(f)``, its mean over the matched region (within
+  ``F_LO``-``F_HI``: the level offset, handled by the loudness stage) removed, clamped to
+  +-``MAX_EQ_DB`` (reported as a warning), is the **target**; several references: the weighted mean
+  in dB after removing each one's own level. It is realised
+  * ``parametric`` (default): at most 12 bands of mixcore's own ``eq`` processor (low/high shelf and
+    peaks; :mod:`.parametric`), fitted to the target; the tone amount scales the band gains. An
+    engineer can read and change them, and ``--save-chain`` writes them (:mod:`.saved_chain`);
+  * ``linear``: a **linear-phase FIR** (frequency sampling of the zero-phase response, target times
+    the amount, on a 32768-point grid, ``FIR_TAPS`` taps, Hann window) run by the partitioned
+    convolution kernel: only the magnitude changes and the result equals the designed curve
+    exactly; the costs are pre-ringing and latency ((taps - 1) / 2 samples plus the partition,
+    reported as ``latency_samples`` and removed by the mastering pass like any chain latency).
 - **loudness**: the target is ``L_mix + amount (L_ref - L_mix)`` (integrated loudness, BS.1770-4;
-  several references: mean of their LUFS) unless a target is given. The reference's limiting is not
-  copied: the limiter's largest gain reduction is capped (``max_limiting_db``) and reported.
-- **width**: the side/mid energy ratio r = sum S^2 / sum M^2 (after the match EQ, computed from the
-  Welch spectra weighted by |H(f)|^2). The ``width`` processor scales S by w, so r' = w^2 r and
+  several references: the weighted mean of their LUFS) unless a target is given. The reference's
+  limiting is not copied: the limiter's largest gain reduction is capped (``max_limiting_db``).
+- **width**: the side/mid energy ratio r = sum S^2 / sum M^2 over the matched region (the mix's after
+  the match EQ, from the Welch spectra weighted by |H(f)|^2; several references: the weighted mean of
+  their ratios). The ``width`` processor scales S by w, so r' = w^2 r and
   ``w = (r_ref / r_mix)^(amount / 2)``, within the processor's range 0-2.
 
 ``spectral_distance`` (used by the report, ``mixcore compare`` and the benchmark) is the RMS over the
-1/3-octave points from ``F_LO`` to ``F_HI`` of the level-normalised dB difference of two smoothed
-spectra.
+1/3-octave points from ``F_LO`` to ``F_HI`` (within the matched region, for a match) of the
+level-normalised dB difference of two smoothed spectra.
 """
 from __future__ import annotations
 

@@ -30,8 +30,8 @@ import numpy as np
 from ..processors.eq import band_sections
 
 MAX_BANDS = 12
-TOLERANCE_DB = 0.3    # stop adding bands when the largest weighted residual is below this
-MIN_GAIN_DB = 0.01    # ... or when a new band lowers the weighted RMS error by less than this
+TOLERANCE_DB = 0.5    # stop adding bands when the largest weighted residual is below this
+MIN_GAIN_DB = 0.03    # ... or when a new band lowers the weighted RMS error by less than this
 GAIN_LIMIT = 12.0     # per band, dB
 Q_PEAK = (0.3, 5.0)
 Q_SHELF = (0.4, 1.0)
