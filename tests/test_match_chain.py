@@ -167,8 +167,9 @@ def test_saved_chain_reproduces_the_match_via_master_and_via_a_session(known):
     doc = json.loads(r.stdout)
     saved = tomllib.loads((d / "c.toml").read_text())
     types = [(e["type"], e.get("id")) for e in saved["chain"]]
-    assert types == [("eq", "match_eq"), ("eq", None), ("compressor", None), ("width", None),
-                     ("gain", "loudness"), ("limiter", None)]
+    assert types == [("eq", "match_eq"), ("eq", "master_eq"), ("compressor", "master_compressor"),
+                     ("width", "match_width"), ("gain", "match_loudness"), ("limiter", "match_limiter")]
+    assert saved["max_limiting_db"] == 6.0
     assert saved["chain"][0]["bands"] == [{k: v for k, v in b.items() if k != "q" or v != 0.7071067811865476}
                                           for b in doc["match"]["eq_bands"]]
     assert saved["target_lufs"] == pytest.approx(doc["target_lufs"], abs=1e-3)
@@ -184,9 +185,11 @@ def test_saved_chain_reproduces_the_match_via_master_and_via_a_session(known):
     b = read(d / "b.wav")
     assert lufs(b) == pytest.approx(lufs(a), abs=0.1)
     assert true_peak_8x(b) <= -1.5 + 0.05 and true_peak_8x(a) <= -1.5 + 0.05
-    # the same file as the master chain of a session: the gain and the limiter run as written
+    # the same file in the master chain of a session, after the node's own (transparent) eq and limiter:
+    # the gain and the limiter run as written, and no id clashes
     (d / "s.toml").write_text('sample_rate = 48000\n[[tracks]]\nname = "mix"\nsource = "mix.wav"\n'
-                              '[master]\nchain = [ { preset = "c.toml" } ]\n')
+                              '[master]\nchain = [ { type = "eq", bands = [ { kind = "peak", freq_hz = 1000.0 } ] },'
+                              ' { type = "limiter", ceiling_dbtp = 0.0 }, { preset = "c.toml" } ]\n')
     r = cli("render", "s.toml", "-o", "s.wav", "-q", cwd=d)
     assert r.returncode == 0, r.stderr
     s = read(d / "s.wav")

@@ -121,7 +121,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cap(args: argparse.Namespace) -> dict:
-    return {} if args.max_limiting_db is None else {"max_limiting_db": args.max_limiting_db}
+    if args.max_limiting_db is None:  # a --save-chain file's cap, if it has one
+        from ..mastering.chain import chain_settings
+
+        saved = chain_settings(args.chain)
+        return {"max_limiting_db": saved["max_limiting_db"]} if "max_limiting_db" in saved else {}
+    return {"max_limiting_db": args.max_limiting_db}
 
 
 def _album(args, lufs: float, ceiling: float, bit_depth) -> int:

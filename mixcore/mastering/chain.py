@@ -23,8 +23,9 @@ the limiter works, so the loop converges in two or three passes.
   ceiling of the preset or ``--ceiling-dbtp``.
 
 A chain file written by ``master --reference ... --save-chain`` (:mod:`.saved_chain`) also sets
-``target_lufs`` and ``ceiling_dbtp``, used unless ``--target-lufs``, ``--ceiling-dbtp`` or ``--preset``
-is given; its trailing ``gain`` (id ``loudness``) and ``limiter`` are master's own loudness stage.
+``target_lufs``, ``ceiling_dbtp`` and ``max_limiting_db``, used unless given on the command line
+(``--preset`` counts for the first two); its trailing ``gain`` (id ``match_loudness``) and ``limiter``
+are master's own loudness stage.
 
 ``--width W`` appends a ``width`` processor (mid/side: 0 mono, 1 unchanged, 2 double side) to the chain.
 """
@@ -74,14 +75,14 @@ def load_chain(spec: str | Path, base_dir: Path = Path("."), where: str = "--cha
     if isinstance(entries[-1], dict) and entries[-1].get("type") == "limiter":
         entries = entries[:-1]  # master's own limiter ends every chain
         if ("target_lufs" in data and entries and isinstance(entries[-1], dict)
-                and entries[-1].get("type") == "gain" and entries[-1].get("id") == "loudness"):
+                and entries[-1].get("type") == "gain" and entries[-1].get("id") == "match_loudness"):
             entries = entries[:-1]  # a saved match chain: master's own loudness loop sets the gain
     return build_chain(entries, f"{where}({path.name})", path.parent, 120.0)
 
 
 def chain_settings(spec, where: str = "--chain") -> dict:
-    """``target_lufs`` and ``ceiling_dbtp`` of a chain file that sets them (``--save-chain`` writes
-    both; master uses them unless --target-lufs, --ceiling-dbtp or --preset is given); else {}."""
+    """``target_lufs``, ``ceiling_dbtp`` and ``max_limiting_db`` of a chain file that sets them
+    (``--save-chain`` writes them; master uses them unless given on the command line); else {}."""
     from ..session.presets import read_preset
 
     name = str(spec) if isinstance(spec, (str, Path)) else ""
@@ -89,7 +90,8 @@ def chain_settings(spec, where: str = "--chain") -> dict:
         return {}
     data = read_preset(Path(name), where)
     out = {}
-    for key, (lo, hi) in (("target_lufs", (-70.0, 0.0)), ("ceiling_dbtp", (-20.0, 0.0))):
+    for key, (lo, hi) in (("target_lufs", (-70.0, 0.0)), ("ceiling_dbtp", (-20.0, 0.0)),
+                          ("max_limiting_db", (0.0, 40.0))):
         if key in data:
             v = data[key]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:

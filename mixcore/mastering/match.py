@@ -631,7 +631,13 @@ def match_file(inp: str | Path, out: str | Path, references, *, match=DIMENSIONS
         procs.append(eq)
     procs += resolve_chain(chain, float(mix.integrated_lufs))
     if plan.width != 1.0:
-        procs.append(types["width"](width=plan.width))
+        procs.append(types["width"](id="match_width", width=plan.width))
+    if master_kwargs.get("width") is not None:  # --width: after the match's own (as master_file would)
+        w = float(master_kwargs.pop("width"))
+        if not 0.0 <= w <= 2.0:
+            raise MixcoreError(f"--width: {w:g} is out of range, expected 0 .. 2")
+        procs.append(types["width"](width=w))
+    master_kwargs.pop("width", None)
     from ..render.commit import outputs_of
 
     with outputs_of(commit) as outputs:
@@ -643,5 +649,5 @@ def match_file(inp: str | Path, out: str | Path, references, *, match=DIMENSIONS
         if save_chain is not None:
             from .saved_chain import write_chain
 
-            write_chain(save_chain, result, procs, commit=outputs)
+            write_chain(save_chain, result, procs, max_limiting_db, commit=outputs)
     return result
