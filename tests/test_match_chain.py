@@ -76,6 +76,7 @@ def test_low_passed_reference_is_matched_below_its_cutoff_only(mix_file, eq):
     assert "above 4 kHz the reference holds no energy: left flat" in p.region_text
     above = p.points_hz > hi * 2 ** 0.5
     assert np.abs(p.eq_db[above]).max() <= 1.0  # flat above the reference's band
+    assert p.eq_db[p.points_hz > 4500].max() <= 1.0  # no boost over 1 dB past the cutoff
     assert p.eq_db.max() <= 4.0  # no brick wall of boosts (the tilt itself is +-3.4 dB over 20 Hz - 4 kHz)
     # the reported distance is over the matched region only, and small after matching
     assert r.distance_before_db < 5.0 and r.distance_after_db < 0.5

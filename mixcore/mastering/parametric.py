@@ -7,13 +7,13 @@ fitted curve is exactly what the ``eq`` processor does.
 
 The fit (AutoEq-style, greedy then joint):
 
-1. a low shelf (100 Hz) and a high shelf (8 kHz) are fitted to the curve, for its tilt;
-2. while fewer than ``MAX_BANDS`` bands and the residual (curve minus response) exceeds
-   ``TOLERANCE_DB``: a peak band is placed on the residual's largest lobe (the run of one sign with
-   the largest area in dB x octaves), at its highest point, with that gain and a Q from the lobe's
-   width, and all bands are refined together; a band that does not lower the weighted RMS error by
-   ``MIN_GAIN_DB`` is dropped and the fit stops;
-3. a final joint refinement; bands under 0.2 dB are dropped, values rounded (0.01 Hz, 0.01 dB, 0.001).
+1. while fewer than ``MAX_BANDS`` bands and the residual (curve minus response) exceeds
+   ``TOLERANCE_DB``, candidates are tried: a peak on each of the residual's two largest lobes (runs
+   of one sign, by area in dB x octaves; at the lobe's highest point, with that gain and a Q from
+   its width at half height) and a low or high shelf not yet used (at the residual's value at that
+   end); each is refined jointly with the bands so far, and the best is kept, unless it lowers the
+   weighted RMS error by less than ``MIN_GAIN_DB`` (then the fit stops);
+2. a final joint refinement; bands under 0.2 dB are dropped, values rounded (0.01 Hz, 0.01 dB, 0.001).
 
 The refinement is a small Levenberg-Marquardt least-squares solver over (log2 f, gain, log2 Q) per
 band with box bounds (projected steps), written here in numpy rather than taken from scipy: scipy is
@@ -123,25 +123,25 @@ class _Fit:
         return x, cost
 
 
-def _lobe(residual: np.ndarray, freqs: np.ndarray):
-    """The largest run of one sign of ``residual`` (area in dB x octaves): (index of its extreme, width in octaves)."""
+def _lobes(residual: np.ndarray, freqs: np.ndarray, count: int = 2) -> list[tuple[int, float]]:
+    """The ``count`` largest runs of one sign of ``residual`` (by area in dB x octaves), each as (index
+    of its extreme, width at half height in octaves)."""
     oct_ = np.log2(freqs)
     sign = np.sign(residual)
-    best, best_area = None, 0.0
+    found = []
     start = 0
     for i in range(1, len(residual) + 1):
         if i == len(residual) or sign[i] != sign[start]:
-            seg = slice(start, i)
-            width = max(oct_[i - 1] - oct_[start], 1.0 / 6.0)
-            area = float(np.abs(residual[seg]).sum()) * width / max(i - start, 1)
-            if sign[start] != 0 and area > best_area:
-                peak = start + int(np.argmax(np.abs(residual[seg])))
-                half = np.abs(residual[seg]) >= 0.5 * abs(residual[peak])  # width at half height
-                idx = np.nonzero(half)[0]
+            seg = np.abs(residual[start:i])
+            if sign[start] != 0:
+                width = max(oct_[i - 1] - oct_[start], 1.0 / 6.0)
+                peak = start + int(np.argmax(seg))
+                idx = np.nonzero(seg >= 0.5 * seg.max())[0]
                 bw = max(oct_[start + idx[-1]] - oct_[start + idx[0]], 1.0 / 6.0)
-                best, best_area = (peak, bw), area
+                found.append((float(seg.mean()) * width, peak, bw))
             start = i
-    return best
+    found.sort(key=lambda f: -f[0])
+    return [(peak, bw) for _a, peak, bw in found[:count]]
 
 
 def fit_bands(sample_rate: float, freqs: np.ndarray, target_db: np.ndarray, weight: np.ndarray | None = None,
@@ -155,25 +155,37 @@ def fit_bands(sample_rate: float, freqs: np.ndarray, target_db: np.ndarray, weig
     if not np.any(np.abs(t) * w > 0.05):
         return []
     fit = _Fit(sample_rate, freqs, t, w, f_range)
-    kinds = ["lowshelf", "highshelf"]
-    x = np.array([math.log2(100.0), 0.0, -0.5, math.log2(min(8000.0, fit.top)), 0.0, -0.5])
-    x, cost = fit.refine(kinds, x)
+    inside = np.nonzero(w > 0)[0]
+    kinds: list[str] = []
+    x = np.zeros(0)
+    cost = float(np.sum(w * t * t))
     norm = float(w.sum())
     while len(kinds) < max_bands:
-        r = t - sum(fit.parts(kinds, x))
+        r = t - (sum(fit.parts(kinds, x)) if kinds else 0.0)
         if np.max(np.abs(r) * (w > 0)) < TOLERANCE_DB:
             break
-        lobe = _lobe(np.where(w > 0, r, 0.0), freqs)
-        if lobe is None:
+        # candidates: a peak on each of the two largest lobes of the residual, and each shelf not yet used;
+        # the one that lowers the error most (after a joint refinement) is kept
+        cands = []
+        for i, bw in _lobes(np.where(w > 0, r, 0.0), freqs):
+            q = min(max(math.sqrt(2.0 ** bw) / (2.0 ** bw - 1.0), Q_PEAK[0]), Q_PEAK[1])
+            cands.append(("peak", [math.log2(freqs[i]), r[i], math.log2(q)]))
+        for kind in ("lowshelf", "highshelf"):
+            if kind not in kinds:
+                lo, hi = fit.ranges[kind]
+                f0 = min(max(100.0 if kind == "lowshelf" else 8000.0, lo), hi)
+                edge = r[inside[0]] if kind == "lowshelf" else r[inside[-1]]
+                cands.append((kind, [math.log2(f0), float(edge), math.log2(0.7)]))
+        best = None
+        for kind, p in cands:
+            xn, cn = fit.refine(kinds + [kind], np.concatenate([x, p]), iterations=20)
+            if best is None or cn < best[2]:
+                best = (kind, xn, cn)
+        if best is None or math.sqrt(cost / norm) - math.sqrt(best[2] / norm) < MIN_GAIN_DB:
             break
-        i, bw = lobe
-        q = math.sqrt(2.0 ** bw) / (2.0 ** bw - 1.0)
-        q = min(max(q, Q_PEAK[0]), Q_PEAK[1])
-        xn, cn = fit.refine(kinds + ["peak"], np.concatenate([x, [math.log2(freqs[i]), r[i], math.log2(q)]]),
-                            iterations=25)
-        if math.sqrt(cost / norm) - math.sqrt(cn / norm) < MIN_GAIN_DB:
-            break
-        kinds, x, cost = kinds + ["peak"], xn, cn
+        kinds, x, cost = kinds + [best[0]], best[1], best[2]
+    if not kinds:
+        return []
     x, cost = fit.refine(kinds, x, iterations=200)
     bands = []
     for i, k in enumerate(kinds):
