@@ -420,9 +420,10 @@ def parse_weights(text, count: int) -> list[float]:
     return [v / total for v in out]
 
 
-def _region_text(pts: np.ndarray, region, mix_mask: np.ndarray, ref_mask: np.ndarray) -> str:
+def _region_text(pts: np.ndarray, region, mix_mask: np.ndarray, ref_mask: np.ndarray, refs: int = 1) -> str:
     if region is None:
-        return "tone not matched: the mix and the reference hold energy in no common octave"
+        return "tone not matched: the mix and the reference" + ("s" if refs > 1 else "") + \
+            " hold energy in no common octave"
     a, b = region
     text = f"matched {_hz(pts[a])} - {_hz(pts[b])}"
     for side, sl, edge in (("below", slice(0, a), a), ("above", slice(b + 1, None), b)):
@@ -430,8 +431,9 @@ def _region_text(pts: np.ndarray, region, mix_mask: np.ndarray, ref_mask: np.nda
             continue
         nxt = edge - 1 if side == "below" else edge + 1
         mix_lacks, ref_lacks = not mix_mask[nxt], not ref_mask[nxt]
-        who = ("the mix and the reference" if mix_lacks and ref_lacks else "the reference" if ref_lacks
-               else "the mix" if mix_lacks else "the mix or the reference")
+        ref = "the reference" if refs == 1 else "a reference"
+        who = (f"the mix and {ref}" if mix_lacks and ref_lacks else ref if ref_lacks
+               else "the mix" if mix_lacks else f"the mix or {ref}")
         text += f"; {side} {_hz(pts[edge])} {who} holds no energy: left flat"
     return text
 
@@ -458,7 +460,7 @@ def plan_match(mix: Profile, refs: list[Profile], dimensions=DIMENSIONS, amounts
     region = matched_region(mix_mask & ref_mask)
     plan = MatchPlan(dimensions=tuple(dimensions), amounts=amounts, points_hz=pts, eq_db=np.zeros_like(pts),
                      eq_mode=eq_mode, region=region, weights=wts,
-                     region_text=_region_text(pts, region, mix_mask, ref_mask))
+                     region_text=_region_text(pts, region, mix_mask, ref_mask, sum(w > 0 for w in wts)))
     inside = np.zeros(len(pts), dtype=bool)
     if region is not None:
         inside[region[0]: region[1] + 1] = True

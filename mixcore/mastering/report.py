@@ -116,7 +116,7 @@ def spectrum_curves(match) -> dict[str, np.ndarray]:
         stack = np.array(p.reference_curves)
         w = np.array(p.weights)[:, None] * np.isfinite(stack)
         comb = np.nansum(np.nan_to_num(stack) * w, axis=0) / np.maximum(w.sum(axis=0), 1e-12)
-        comb[w.sum(axis=0) == 0] = np.nan
+        comb[np.any(~np.isfinite(stack) & (np.array(p.weights)[:, None] > 0), axis=0)] = np.nan  # all must hold energy
         out["reference"] = comb
     else:
         out["reference"] = p.reference_curves[0]
@@ -158,9 +158,10 @@ def _figure(master, match=None):
         vals = np.concatenate([v[np.isfinite(v)] for k, v in curves.items() if k != "freq_hz"])
         if vals.size:
             ax.set_ylim(max(vals.min(), -80.0) - 3.0, min(vals.max(), 40.0) + 3.0)
-        ax.set(title="mid spectrum, 1/3-octave smoothed, re. each curve's mean over the matched region "
-                     f"(grey: not matched; distance {match.distance_before_db:.2f} -> "
-                     f"{match.distance_after_db:.2f} dB)", xlabel="frequency (Hz)", ylabel="level (dB re. mean)")
+        ax.set(xlabel="frequency (Hz)", ylabel="level (dB re. mean)")
+        ax.set_title("mid spectrum, 1/3-octave smoothed, re. each curve's mean over the matched region\n"
+                     f"(grey: not matched; spectral distance {match.distance_before_db:.2f} -> "
+                     f"{match.distance_after_db:.2f} dB)", fontsize=10)
         ax.legend(**LEGEND_OUTSIDE)
         ax = axes[2]
         if p.target_db is not None:
@@ -177,8 +178,8 @@ def _figure(master, match=None):
         if p.region is not None:
             ax.axvspan(p.points_hz[0], p.points_hz[p.region[0]], color="0.9", lw=0)
             ax.axvspan(p.points_hz[p.region[1]], p.points_hz[-1], color="0.9", lw=0)
-        ax.set(title=f"match EQ: {p.region_text}; gain {master.gain_db:+.2f} dB, width x{p.width:.2f}",
-               xlabel="frequency (Hz)", ylabel="gain (dB)")
+        ax.set(xlabel="frequency (Hz)", ylabel="gain (dB)")
+        ax.set_title(f"match EQ, gain {master.gain_db:+.2f} dB, width x{p.width:.2f}\n{p.region_text}", fontsize=10)
         ax.legend(**LEGEND_OUTSIDE)
     return plt, fig
 
