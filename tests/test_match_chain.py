@@ -198,6 +198,12 @@ def test_saved_chain_reproduces_the_match_via_master_and_via_a_session(known):
     assert true_peak_8x(s) <= -1.5 + 0.05
     n = a.shape[1]
     assert np.abs(s[:, :n] - a).max() < 1e-4  # the same processing, sample for sample
+    # ... and as a track's chain
+    (d / "t.toml").write_text('sample_rate = 48000\n[[tracks]]\nname = "mix"\nsource = "mix.wav"\n'
+                              'chain = [ { preset = "c.toml" } ]\n')
+    r = cli("render", "t.toml", "-o", "t.wav", "-q", cwd=d)
+    assert r.returncode == 0, r.stderr
+    assert np.abs(read(d / "t.wav")[:, :n] - a).max() < 1e-4
 
 
 def test_save_chain_is_committed_with_the_master(known):
