@@ -212,7 +212,8 @@ def _html(master, match, png: bytes) -> str:
         if p.bands:
             refs += ("<h2>match EQ bands (eq processor)</h2><table><tr><th>band</th><th>kind</th><th>frequency</th>"
                      "<th>gain</th><th>Q</th></tr>"
-                     + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in band_rows(match))
+                     + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
+                               for row in band_rows(match))
                      + "</table>")
     img = base64.b64encode(png).decode("ascii")
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>mixcore master report</title>"
