@@ -43,6 +43,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--match", help="what to match: some of tone,loudness,width (default all three)")
     p.add_argument("--match-amount", help="how far to move towards the reference, 0-100 %%: one value or "
                                           "per dimension like tone=70,width=50 (default 70)")
+    p.add_argument("--reference-weights", help="one weight per --reference, like 0.7,0.3 (default equal): tone, "
+                                               "loudness and width targets are the weighted combination")
+    p.add_argument("--match-eq", choices=["parametric", "linear"], default="parametric",
+                   help="the tone match: at most 12 parametric eq bands you can read and edit (default), or a "
+                        "linear-phase FIR that follows the curve exactly")
+    p.add_argument("--save-chain", type=Path, help="with --reference: write everything the match decided (EQ "
+                                                    "bands, chain, width, gain, limiter, target) as a chain "
+                                                    ".toml for master --chain or a session")
     p.add_argument("--max-limiting-db", type=float,
                    help="cap on the limiter's largest gain reduction (dB; default 15, with --reference 6): "
                         "past it the loudness reached is reported instead of the target")
@@ -54,16 +62,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..mastering import master_file, preset
 
+    from ..mastering.chain import chain_settings
+
     target = preset(args.preset or "spotify")
-    lufs = args.target_lufs if args.target_lufs is not None else target.lufs
-    ceiling = args.ceiling_dbtp if args.ceiling_dbtp is not None else target.ceiling_dbtp
+    saved = {} if args.preset else chain_settings(args.chain)  # a --save-chain file's target and ceiling
+    lufs = args.target_lufs if args.target_lufs is not None else saved.get("target_lufs", target.lufs)
+    ceiling = args.ceiling_dbtp if args.ceiling_dbtp is not None else saved.get("ceiling_dbtp", target.ceiling_dbtp)
     bit_depth = BIT_DEPTHS[args.bit_depth]
     if args.report is not None:
         from ..mastering.report import check_report_path
 
         check_report_path(args.report)
-    if (args.match or args.match_amount) and not args.reference:
-        raise MixcoreError("--match/--match-amount: give a reference track with --reference")
+    if (args.match or args.match_amount or args.reference_weights or args.save_chain) and not args.reference:
+        raise MixcoreError("--match/--match-amount/--reference-weights/--save-chain: give a reference track "
+                           "with --reference")
     if args.album:
         if args.reference or args.report:
             raise MixcoreError("--album: --reference and --report work on one track at a time")
@@ -81,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             m = match_file(args.inputs[0], args.output, args.reference, match=args.match,
                            amount=args.match_amount, target_lufs=args.target_lufs, fallback_lufs=lufs,
                            max_limiting_db=6.0 if args.max_limiting_db is None else args.max_limiting_db,
+                           match_eq=args.match_eq, weights=args.reference_weights, save_chain=args.save_chain,
                            commit=outputs, **common)
             r, doc = m.master, m.to_json_dict()
         else:
@@ -102,12 +115,12 @@ def run(args: argparse.Namespace) -> int:
               f"limiter {r.limiter_gr_db:.1f} dB, {r.passes} pass{'es' if r.passes != 1 else ''}"
               + (f"; {r.note}" if r.note else ""))
         if m is not None:
-            p = m.plan
-            eq = f"EQ {p.eq_db.min():+.1f} .. {p.eq_db.max():+.1f} dB" if p.fir is not None else "no EQ"
-            print(f"matched {', '.join(p.dimensions)} ({', '.join(f'{k} {v:.0%}' for k, v in p.amounts.items())}): "
-                  f"{eq}, width x{p.width:.2f}, spectral distance to the reference "
-                  f"{m.distance_before_db:.2f} -> {m.distance_after_db:.2f} dB"
-                  + (f"; {'; '.join(p.notes)}" if p.notes else ""))
+            from ..mastering.report import match_summary
+
+            for line in match_summary(m):
+                print(line)
+            if args.save_chain is not None:
+                print(f"wrote {args.save_chain}")
         if args.report is not None:
             print(f"wrote {args.report}")
     return 0
@@ -119,7 +132,12 @@ def _lufs(x: float, digits: int) -> str:
 
 
 def _cap(args: argparse.Namespace) -> dict:
-    return {} if args.max_limiting_db is None else {"max_limiting_db": args.max_limiting_db}
+    if args.max_limiting_db is None:  # a --save-chain file's cap, if it has one
+        from ..mastering.chain import chain_settings
+
+        saved = chain_settings(args.chain)
+        return {"max_limiting_db": saved["max_limiting_db"]} if "max_limiting_db" in saved else {}
+    return {"max_limiting_db": args.max_limiting_db}
 
 
 def _album(args, lufs: float, ceiling: float, bit_depth) -> int:

@@ -22,6 +22,11 @@ the limiter works, so the loop converges in two or three passes.
   ``pedalboard`` built-ins). A ``limiter`` at its end is replaced by master's own, which holds the
   ceiling of the preset or ``--ceiling-dbtp``.
 
+A chain file written by ``master --reference ... --save-chain`` (:mod:`.saved_chain`) also sets
+``target_lufs``, ``ceiling_dbtp`` and ``max_limiting_db``, used unless given on the command line
+(``--preset`` counts for the first two); its trailing ``gain`` (id ``match_loudness``) and ``limiter``
+are master's own loudness stage.
+
 ``--width W`` appends a ``width`` processor (mid/side: 0 mono, 1 unchanged, 2 double side) to the chain.
 """
 from __future__ import annotations
@@ -69,7 +74,30 @@ def load_chain(spec: str | Path, base_dir: Path = Path("."), where: str = "--cha
         raise MixcoreError(f"{where}: {path} has no chain = [...] (expected {CHOICES})")
     if isinstance(entries[-1], dict) and entries[-1].get("type") == "limiter":
         entries = entries[:-1]  # master's own limiter ends every chain
+        if ("target_lufs" in data and entries and isinstance(entries[-1], dict)
+                and entries[-1].get("type") == "gain" and entries[-1].get("id") == "match_loudness"):
+            entries = entries[:-1]  # a saved match chain: master's own loudness loop sets the gain
     return build_chain(entries, f"{where}({path.name})", path.parent, 120.0)
+
+
+def chain_settings(spec, where: str = "--chain") -> dict:
+    """``target_lufs``, ``ceiling_dbtp`` and ``max_limiting_db`` of a chain file that sets them
+    (``--save-chain`` writes them; master uses them unless given on the command line); else {}."""
+    from ..session.presets import read_preset
+
+    name = str(spec) if isinstance(spec, (str, Path)) else ""
+    if not name.endswith(".toml") or not Path(name).is_file():
+        return {}
+    data = read_preset(Path(name), where)
+    out = {}
+    for key, (lo, hi) in (("target_lufs", (-70.0, 0.0)), ("ceiling_dbtp", (-20.0, 0.0)),
+                          ("max_limiting_db", (0.0, 40.0))):
+        if key in data:
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise MixcoreError(f"{where}: {name}: {key}: expected a number {lo:g} .. {hi:g}, got {v!r}")
+            out[key] = float(v)
+    return out
 
 
 def resolve_chain(spec: str | Path | list | None, input_lufs: float) -> list[Processor]:
