@@ -3,6 +3,7 @@
 * :mod:`.pedalboard_adapter` -- :class:`PedalboardProcessor`, any pedalboard plugin with mixcore's
   lifecycle, fixed-size in-place blocks and an exactly known latency.
 * :mod:`.vst3` -- :func:`load_plugin` and ``{ type = "vst3" }`` entries (params, preset, state).
+* :mod:`.lv2` -- ``{ type = "lv2", uri = "..." }`` entries: LV2 plugins through liblilv (:mod:`.lilv`).
 * :mod:`.builtin` -- ``{ type = "pedalboard", name = "Chorus" }`` entries.
 * :mod:`.isolation` -- ``isolate = true``: the plugin in a worker process, crashes contained.
 * :mod:`.scan` -- ``mixcore plugins list|info``: probing in subprocesses, a persistent deny-list.
@@ -23,11 +24,11 @@ from .folders import add_plugin_path, check_plugin, plugin_folders, plugin_path
 from .pedalboard_adapter import PedalboardProcessor
 from .vst3 import ON_CRASH, VST3_KEYS, VST3Processor, check_keys, load_plugin, make_vst3, resolve, vst3_state
 
-HOSTED_TYPES = ("vst3", "pedalboard")
+HOSTED_TYPES = ("vst3", "pedalboard", "lv2")
 
 
 def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Processor:
-    """Build a session chain entry of ``type`` ``vst3`` or ``pedalboard``.
+    """Build a session chain entry of ``type`` ``vst3``, ``pedalboard`` or ``lv2``.
 
     ``base_dir`` resolves relative paths; ``where`` (e.g. ``tracks[2].chain[1]``) starts every
     error message; ``node`` (the track or bus name) goes into an isolated plugin's crash report.
@@ -35,6 +36,11 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     if not isinstance(entry, dict):
         raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {entry!r}")
     kind = entry.get("type")
+    if kind == "lv2":
+        from .lv2 import LV2_KEYS, make_lv2
+
+        check_keys(entry, LV2_KEYS, where)
+        return make_lv2(entry, Path(base_dir), where, node)
     if "sidechain" in entry:
         raise MixcoreError(f"{where}.sidechain: a hosted plugin cannot take a sidechain (pedalboard gives plugins "
                            f"no auxiliary input); use a native processor such as 'compressor'")
@@ -76,6 +82,10 @@ def hosted_state(proc: Processor) -> dict[str, Any]:
     """
     from .isolation import IsolatedProcessor
 
+    if proc.type_name == "lv2":
+        from .lv2 import lv2_state
+
+        return lv2_state(proc)
     if isinstance(proc, IsolatedProcessor):
         return proc.state_entry()
     if isinstance(proc, VST3Processor):
