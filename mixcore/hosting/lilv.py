@@ -327,11 +327,16 @@ class World:
             raise MixcoreError(f"preset {preset_uri!r} cannot be read")
         values: dict[str, float] = {}
 
-        def take(symbol, _user, value, size, _type):
-            if value and size == 4:  # atom:Float (what lilv stores for control ports)
-                values[symbol.decode()] = float(ctypes.cast(value, ctypes.POINTER(ctypes.c_float))[0])
-            elif value and size == 8:
-                values[symbol.decode()] = float(ctypes.cast(value, ctypes.POINTER(ctypes.c_double))[0])
+        from .._dsp.lv2host import urid
+
+        kinds = {urid(ATOM + "Float"): ctypes.c_float, urid(ATOM + "Double"): ctypes.c_double,
+                 urid(ATOM + "Int"): ctypes.c_int32, urid(ATOM + "Long"): ctypes.c_int64,
+                 urid(ATOM + "Bool"): ctypes.c_int32}
+
+        def take(symbol, _user, value, size, type_):
+            kind = kinds.get(type_)
+            if value and kind is not None and size == ctypes.sizeof(kind):
+                values[symbol.decode()] = float(ctypes.cast(value, ctypes.POINTER(kind))[0])
 
         cb = SET_VALUE(take)
         try:

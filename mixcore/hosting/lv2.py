@@ -43,6 +43,8 @@ from ..render.automation import CONTROL_INTERVAL
 
 #: Samples per ``run`` call: every LV2 plugin sees blocks of exactly this size.
 BLOCK = CONTROL_INTERVAL
+#: After a reset, blocks of silence run until the reported latency is the same twice (at most this many).
+PRIME_BLOCKS = 64
 LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s")
 
 
@@ -138,6 +140,7 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_controls", None)
         object.__setattr__(self, "_layout", None)  # (sample rate, channels) the instances were made for
         object.__setattr__(self, "_latency", 0)
+        object.__setattr__(self, "_measured", False)
         object.__setattr__(self, "_instances", [])
         object.__setattr__(self, "_holder", {})  # the Runner, for the finalizer
         object.__setattr__(self, "_finalizer", weakref.finalize(self, _free, self._instances, self._holder))
@@ -166,6 +169,7 @@ class LV2Processor(Processor):
         self._values.values[name] = v
         if isinstance(p, LV2Param) and self._controls is not None:
             self._controls[:, p.index] = v
+            object.__setattr__(self, "_measured", False)  # the latency may follow a parameter
 
     def close(self) -> None:
         """Free the plugin's instances (prepare makes new ones)."""
@@ -256,17 +260,25 @@ class LV2Processor(Processor):
         runner.activate()
 
     def reset(self) -> None:
-        """Deactivate and activate the plugin (clearing its state), run a block of silence and read
-        the latency it reports."""
+        """Deactivate and activate the plugin (clearing its state), then run blocks of silence until
+        the latency it reports is the same twice in a row (some plugins report it a block late)."""
         r = self._runner
         if r is None:
             return
         r.deactivate()
         r.activate()
-        lat = float(r.run_silence())
+        lat, prev = float(r.run_silence()), math.nan
+        for _ in range(PRIME_BLOCKS):
+            if lat == prev:
+                break
+            lat, prev = float(r.run_silence()), lat
+        else:
+            raise self._fail(f"reports a latency that does not settle ({prev:g}, then {lat:g} samples) in "
+                             f"{PRIME_BLOCKS * BLOCK} samples of silence")
         if not (math.isfinite(lat) and 0 <= lat <= 1 << 22):
             raise self._fail(f"reports a latency of {lat:g} samples, which cannot be compensated")
         object.__setattr__(self, "_latency", int(round(lat)))
+        object.__setattr__(self, "_measured", True)
 
     def process(self, block: np.ndarray) -> None:
         if self._runner.process(block, None):
@@ -285,12 +297,15 @@ class LV2Processor(Processor):
 
     @property
     def latency_samples(self) -> int:
-        """``BLOCK`` (the FIFO) plus the latency the plugin reports."""
-        return BLOCK + int(self._latency)
+        """``BLOCK`` (the FIFO) plus the latency the plugin reports. Read after a parameter was set
+        (a lookahead, say), the plugin is reset and its latency measured again."""
+        return BLOCK + self.plugin_latency
 
     @property
     def plugin_latency(self) -> int:
         """The latency the plugin itself reports (after prepare)."""
+        if self._runner is not None and not self._measured:
+            self.reset()
         return int(self._latency)
 
     @property

@@ -1,0 +1,235 @@
+"""LV2 hosting end to end through ``mixcore render``, on real Debian plugins (none written here):
+
+* x42 ``balance`` (``trim`` in dB: y = x * 10^(trim/20)),
+* x42 ``nodelay`` (a mono delay line of ``delay`` samples that reports it as its latency, or not),
+* LSP ``limiter_stereo`` (a lookahead limiter reporting its latency), ``sc_compressor_stereo``
+  (a compressor with a sidechain input),
+* ZAM ``ZamComp`` (mono, with LV2 presets).
+
+.ci/run installs them (x42-plugins lsp-plugins-lv2 zam-plugins liblilv-0-0).
+"""
+from __future__ import annotations
+
+import shutil
+import tomllib
+
+import numpy as np
+import pytest
+from helpers import cli, noise, read, write
+
+import mixcore
+from mixcore.errors import MixcoreError
+from mixcore.hosting import make_hosted
+from mixcore.hosting.lv2 import BLOCK
+
+SR = 48000
+BALANCE = "http://gareus.org/oss/lv2/balance"
+NODELAY = "http://gareus.org/oss/lv2/nodelay"
+LIMITER = "http://lsp-plug.in/plugins/lv2/limiter_stereo"
+SC_COMP = "http://lsp-plug.in/plugins/lv2/sc_compressor_stereo"
+ZAMCOMP = "urn:zamaudio:ZamComp"
+
+
+def session(tracks: str, extra: str = "") -> str:
+    return f"sample_rate = {SR}\ntail_s = 0.0\n{tracks}\n{extra}"
+
+
+def track(name: str, source: str, chain: str = "", more: str = "") -> str:
+    return f'[[tracks]]\nname = "{name}"\nsource = "{source}"\n{more}\nchain = [{chain}]\n'
+
+
+def render(tmp_path, toml: str, *args: str, name: str = "s"):
+    (tmp_path / f"{name}.toml").write_text(toml)
+    r = cli("render", f"{name}.toml", "-o", f"{name}.wav", "-q", *args, cwd=tmp_path)
+    return r
+
+
+def rendered(tmp_path, toml: str, *args: str, name: str = "s") -> np.ndarray:
+    r = render(tmp_path, toml, *args, name=name)
+    assert r.returncode == 0, r.stderr
+    return read(tmp_path / f"{name}.wav")
+
+
+def test_gain_plugin_matches_its_formula(tmp_path):
+    x = noise(SR // 4, 2, seed=1)
+    write(tmp_path / "x.wav", x)
+    dry = rendered(tmp_path, session(track("a", "x.wav")), name="dry")
+    wet = rendered(tmp_path, session(track("a", "x.wav", f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = -7.5 }} }}')))
+    assert np.abs(dry).max() > 0.1
+    np.testing.assert_allclose(wet, dry * 10 ** (-7.5 / 20), rtol=0, atol=2e-7)
+
+
+def test_output_independent_of_block_size_and_threads(tmp_path):
+    write(tmp_path / "x.wav", noise(SR // 3, 2, seed=2, level=0.9))
+    write(tmp_path / "m.wav", noise(SR // 3, 1, seed=3, level=0.9))
+    chain = (f'{{ type = "lv2", uri = "{LIMITER}", params = {{ th = 0.3 }} }}, '
+             f'{{ type = "lv2", uri = "{BALANCE}", id = "b", params = {{ trim = 3.0 }} }}, '
+             f'{{ type = "lv2", uri = "{NODELAY}", id = "d", params = {{ delay = 77 }} }}')
+    toml = session(track("a", "x.wav", chain) + track("m", "m.wav", f'{{ type = "lv2", uri = "{ZAMCOMP}" }}'))
+    outs = []
+    for bs, th in ((64, 1), (512, 2), (16384, 1), (100, 2)):
+        r = render(tmp_path, toml, "--block-size", str(bs), "--threads", str(th), name=f"s{bs}")
+        assert r.returncode == 0, r.stderr
+        outs.append((tmp_path / f"s{bs}.wav").read_bytes())
+    assert len(set(outs)) == 1
+
+
+def test_reported_latency_is_compensated_against_a_dry_parallel_path(tmp_path):
+    x = noise(SR // 4, 2, seed=4)
+    write(tmp_path / "x.wav", x)
+    # nodelay delays by 1234 samples and reports it: with the dry path inverted the mix is silence
+    nd = f'{{ type = "lv2", uri = "{NODELAY}", params = {{ delay = 1234, report_latency = "Delay and report latency" }} }}'
+    mix = rendered(tmp_path, session(track("wet", "x.wav", nd) + track("dry", "x.wav", more="polarity_invert = true")))
+    assert np.abs(mix).max() == 0.0
+    # the same delay not reported: a 1234-sample offset (the check would catch a wrong report)
+    nd0 = nd.replace('"Delay and report latency"', "0")
+    y = rendered(tmp_path, session(track("wet", "x.wav", nd0)), name="late")
+    np.testing.assert_array_equal(y[:, 1234:], x[:, :-1234])
+    # LSP's lookahead limiter below its threshold: the output lines up with the input to the sample
+    lim = rendered(tmp_path, session(track("a", "x.wav", f'{{ type = "lv2", uri = "{LIMITER}" }}')), name="lim")
+    c = [float(np.dot(lim[0, 2000:-2000], x[0, 2000 + k:x.shape[1] - 2000 + k])) for k in range(-300, 301)]
+    assert int(np.argmax(c)) - 300 == 0
+    p = make_hosted({"type": "lv2", "uri": LIMITER}, tmp_path, "t")
+    p.prepare(mixcore.processors.ProcessSpec(SR, 512, 2))
+    assert p.plugin_latency > 0 and p.latency_samples == p.plugin_latency + BLOCK
+
+
+def test_mono_plugin_on_a_stereo_track_runs_dual_mono(tmp_path):
+    x = noise(SR // 4, 2, seed=5)  # left and right differ
+    write(tmp_path / "x.wav", x)
+    nd = f'{{ type = "lv2", uri = "{NODELAY}", params = {{ delay = 50, report_latency = 0 }} }}'
+    y = rendered(tmp_path, session(track("a", "x.wav", nd)))
+    np.testing.assert_array_equal(y[:, 50:], x[:, :-50])  # each channel through its own instance
+    np.testing.assert_array_equal(y[:, :50], 0.0)
+
+
+def test_stereo_plugin_on_a_mono_track(tmp_path):
+    x = noise(SR // 4, 1, seed=6)
+    write(tmp_path / "m.wav", x)
+    dry = rendered(tmp_path, session(track("a", "m.wav")), name="dry")
+    wet = rendered(tmp_path, session(track("a", "m.wav", f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = 6.0 }} }}')))
+    np.testing.assert_allclose(wet, dry * 10 ** (6 / 20), rtol=0, atol=4e-7)
+
+
+@pytest.mark.parametrize("entry, message", [
+    (f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trm = 1.0 }} }}',
+     "tracks[0].chain[0].params.trm: 'Stereo Balance Control' has no control port 'trm' (did you mean 'trim'?)"),
+    (f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = 30.0 }} }}',
+     "tracks[0].chain[0].params.trim: 30.0 is out of range, expected -20 .. 20 db"),
+    ('{ type = "lv2", uri = "http://gareus.org/oss/lv2/balanse" }',
+     f"tracks[0].chain[0].uri: no LV2 plugin 'http://gareus.org/oss/lv2/balanse' is installed in the LV2 "
+     f"folders (did you mean '{BALANCE}'?)"),
+    (f'{{ type = "lv2", uri = "{NODELAY}", params = {{ report_latency = "Delay and report" }} }}',
+     "(did you mean 'Delay and report latency'?)"),
+    (f'{{ type = "lv2", uri = "{NODELAY}", params = {{ delay = 2.5 }} }}', "expected a whole number"),
+    (f'{{ type = "lv2", uri = "{BALANCE}", sidechain = "a" }}', "'Stereo Balance Control' has no sidechain input"),
+    (f'{{ type = "lv2", uri = "{ZAMCOMP}", preset = "Popy Snare" }}', "(did you mean 'PoppySnare'?)"),
+    (f'{{ type = "lv2", url = "{BALANCE}" }}', "tracks[0].chain[0].url: unknown key (did you mean 'uri'?)"),
+])
+def test_entry_errors_are_one_line(tmp_path, entry, message):
+    write(tmp_path / "x.wav", noise(4800, 2))
+    r = render(tmp_path, session(track("a", "x.wav", entry)))
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mixcore: error: "), r.stderr
+    assert message in lines[0], lines[0]
+
+
+def test_plugin_whose_bundle_leads_outside_the_lv2_folders_is_refused(tmp_path):
+    home = tmp_path / "home"
+    (home / ".lv2").mkdir(parents=True)
+    outside = tmp_path / "elsewhere" / "evil.lv2"
+    shutil.copytree("/usr/lib/lv2/nodelay.lv2", outside)
+    for ttl in outside.glob("*.ttl"):  # its own URI, so lilv does not take it for the real one
+        ttl.write_text(ttl.read_text().replace(NODELAY, "urn:mixcore:test:evil"))
+    (outside / "nodelay.so").write_bytes(b"not a library: loading it would fail differently")
+    (home / ".lv2" / "evil.lv2").symlink_to(outside)
+    write(tmp_path / "x.wav", noise(4800, 2))
+    (tmp_path / "s.toml").write_text(session(track("a", "x.wav", '{ type = "lv2", uri = "urn:mixcore:test:evil" }')))
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HOME=str(home), PYTHONPATH=str(tmp_path.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = str(__import__("pathlib").Path(mixcore.__file__).resolve().parent.parent)
+    r = subprocess.run([sys.executable, "-m", "mixcore", "render", "s.toml", "-o", "o.wav"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    line = r.stderr.strip()
+    assert line.startswith("mixcore: error: tracks[0].chain[0].uri: ") and "is not in a plugin folder" in line, line
+    assert f"(it leads to {outside})" in line and "--plugin-path" in line
+
+
+def test_automation_of_a_control_port(tmp_path):
+    x = noise(SR // 2, 2, seed=7)
+    write(tmp_path / "x.wav", x)
+    dry = rendered(tmp_path, session(track("a", "x.wav")), name="dry")
+    auto = '[[automation]]\ntarget = "a.g.trim"\npoints = [[0.0, 0.0], [0.25, -12.0]]\ncurve = "step"\n'
+    y = rendered(tmp_path, session(track("a", "x.wav", f'{{ type = "lv2", uri = "{BALANCE}", id = "g" }}'), auto))
+    at = SR // 4
+    np.testing.assert_allclose(y[:, :at], dry[:, :at], rtol=0, atol=2e-7)  # unity up to the change
+    assert np.abs(y[:, at:at + 32] - dry[:, at:at + 32]).max() > 1e-3  # the change starts exactly there
+    late = slice(at + SR // 10, None)  # after the plugin's own smoothing
+    np.testing.assert_allclose(y[:, late], dry[:, late] * 10 ** (-12 / 20), rtol=0, atol=2e-7)
+
+
+def bursts(n: int, seed: int) -> np.ndarray:
+    x = noise(n, 2, seed=seed, level=0.9)
+    env = (np.arange(n) // 4800 % 2 == 0).astype(np.float32)  # 100 ms on, 100 ms off
+    return np.ascontiguousarray(x * env)
+
+
+def test_sidechain_compressor_ducks_under_the_kick(tmp_path):
+    n = SR
+    write(tmp_path / "kick.wav", bursts(n, 8))
+    bass = noise(n, 2, seed=9, level=0.2)
+    write(tmp_path / "bass.wav", bass)
+    comp = (f'{{ type = "lv2", uri = "{SC_COMP}", sidechain = "kick", params = {{ sct = "External", al = 0.01, '
+            f'cr = 20.0, at = 0.5, rt = 20.0 }} }}')
+    toml = session(track("kick", "kick.wav") + track("bass", "bass.wav", comp))
+    kick = rendered(tmp_path, toml.replace('name = "bass"', 'name = "bass"\nmute = true'), name="kickonly")
+    y = rendered(tmp_path, toml) - kick  # the bass as the compressor left it
+    on = (np.arange(n) // 4800 % 2 == 0)
+    settled = np.arange(n) % 4800 > 1200
+
+    def duck_db(z):
+        rms_on, rms_off = (np.sqrt(np.mean(z[:, m & settled] ** 2)) for m in (on, ~on))
+        return 20 * np.log10(rms_off / rms_on)
+
+    assert duck_db(y) > 10  # ducked while the kick plays, not between
+    # without the sidechain the compressor hears the (quiet, steady) bass: no pattern
+    y2 = rendered(tmp_path, toml.replace('sidechain = "kick", ', ""), name="self") - kick
+    assert abs(duck_db(y2)) < 1
+
+
+def test_preset_by_label_and_by_uri(tmp_path):
+    p = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "PoppySnare"}, tmp_path, "t")
+    assert (p.att, p.rel, p.kn, p.rat, p.thr) == (10.0, 10.0, 1.0, 5.0, -18.0)  # presets.ttl of ZamComp
+    q = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "urn:zamaudio:ZamComp#preset002",
+                     "params": {"thr": -20.0}}, tmp_path, "t")
+    assert (q.att, q.rat, q.thr) == (10.0, 5.0, -20.0)  # params after the preset
+
+
+def test_state_round_trip_renders_the_same_bytes(tmp_path):
+    write(tmp_path / "x.wav", noise(SR // 4, 1, seed=10, level=0.8))
+    entry = f'{{ type = "lv2", uri = "{ZAMCOMP}", preset = "VocalLeveller", params = {{ rel = 123.0 }} }}'
+    (tmp_path / "s.toml").write_text(session(track("a", "x.wav", entry)))
+    proc = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "VocalLeveller"}, tmp_path, "t")
+    proc.set_param("rel", 123.0)  # changed by hand after the preset
+    s = mixcore.Session(sample_rate=SR, tail_s=0.0, base_dir=tmp_path)
+    s.add_track("a", "x.wav", chain=[proc])
+    s.save(tmp_path / "saved.toml")
+    saved = tomllib.loads((tmp_path / "saved.toml").read_text())["tracks"][0]["chain"][0]
+    assert saved["type"] == "lv2" and "preset" not in saved and saved["params"]["rel"] == 123.0
+    assert saved["params"] == {k: v for k, v in proc.parameters.items() if k != "sidechain"}
+    assert cli("render", "s.toml", "-o", "a.wav", "-q", cwd=tmp_path).returncode == 0
+    assert cli("render", "saved.toml", "-o", "b.wav", "-q", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_python_api_one_shot_and_errors(tmp_path):
+    p = make_hosted({"type": "lv2", "uri": BALANCE, "params": {"trim": -6.0}}, tmp_path, "t")
+    x = noise(3000, 2, seed=11)
+    np.testing.assert_allclose(p(x, SR, block_size=17), x * np.float32(10 ** (-6 / 20)), rtol=0, atol=1e-7)
+    with pytest.raises(MixcoreError, match="expected true or false"):
+        p.set_param("phaseL", 0.5)
