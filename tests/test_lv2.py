@@ -4,9 +4,9 @@
 * x42 ``nodelay`` (a mono delay line of ``delay`` samples that reports it as its latency, or not),
 * LSP ``limiter_stereo`` (a lookahead limiter reporting its latency), ``sc_compressor_stereo``
   (a compressor with a sidechain input),
-* ZAM ``ZamComp`` (mono, with LV2 presets).
+* Calf ``MonoCompressor`` (mono, with LV2 presets; its binary is a symlink to /usr/lib/<triplet>/calf).
 
-.ci/run installs them (x42-plugins lsp-plugins-lv2 zam-plugins liblilv-0-0).
+.ci/run installs them (liblilv-0-0 x42-plugins lsp-plugins-lv2 calf-plugins).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BALANCE = "http://gareus.org/oss/lv2/balance"
 NODELAY = "http://gareus.org/oss/lv2/nodelay"
 LIMITER = "http://lsp-plug.in/plugins/lv2/limiter_stereo"
 SC_COMP = "http://lsp-plug.in/plugins/lv2/sc_compressor_stereo"
-ZAMCOMP = "urn:zamaudio:ZamComp"
+COMP = "http://calf.sourceforge.net/plugins/MonoCompressor"
 
 
 def session(tracks: str, extra: str = "") -> str:
@@ -65,7 +65,7 @@ def test_output_independent_of_block_size_and_threads(tmp_path):
     chain = (f'{{ type = "lv2", uri = "{LIMITER}", params = {{ th = 0.3 }} }}, '
              f'{{ type = "lv2", uri = "{BALANCE}", id = "b", params = {{ trim = 3.0 }} }}, '
              f'{{ type = "lv2", uri = "{NODELAY}", id = "d", params = {{ delay = 77 }} }}')
-    toml = session(track("a", "x.wav", chain) + track("m", "m.wav", f'{{ type = "lv2", uri = "{ZAMCOMP}" }}'))
+    toml = session(track("a", "x.wav", chain) + track("m", "m.wav", f'{{ type = "lv2", uri = "{COMP}" }}'))
     outs = []
     for bs, th in ((64, 1), (512, 2), (16384, 1), (100, 2)):
         r = render(tmp_path, toml, "--block-size", str(bs), "--threads", str(th), name=f"s{bs}")
@@ -123,7 +123,7 @@ def test_stereo_plugin_on_a_mono_track(tmp_path):
      "(did you mean 'Delay and report latency'?)"),
     (f'{{ type = "lv2", uri = "{NODELAY}", params = {{ delay = 2.5 }} }}', "expected a whole number"),
     (f'{{ type = "lv2", uri = "{BALANCE}", sidechain = "a" }}', "'Stereo Balance Control' has no sidechain input"),
-    (f'{{ type = "lv2", uri = "{ZAMCOMP}", preset = "Popy Snare" }}', "(did you mean 'PoppySnare'?)"),
+    (f'{{ type = "lv2", uri = "{COMP}", preset = "Snare Mik" }}', "(did you mean 'Snare Mic'?)"),
     (f'{{ type = "lv2", url = "{BALANCE}" }}', "tracks[0].chain[0].url: unknown key (did you mean 'uri'?)"),
 ])
 def test_entry_errors_are_one_line(tmp_path, entry, message):
@@ -203,24 +203,25 @@ def test_sidechain_compressor_ducks_under_the_kick(tmp_path):
 
 
 def test_preset_by_label_and_by_uri(tmp_path):
-    p = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "PoppySnare"}, tmp_path, "t")
-    assert (p.att, p.rel, p.kn, p.rat, p.thr) == (10.0, 10.0, 1.0, 5.0, -18.0)  # presets.ttl of ZamComp
-    q = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "urn:zamaudio:ZamComp#preset002",
-                     "params": {"thr": -20.0}}, tmp_path, "t")
-    assert (q.att, q.rat, q.thr) == (10.0, 5.0, -20.0)  # params after the preset
+    p = make_hosted({"type": "lv2", "uri": COMP, "preset": "Snare Mic"}, tmp_path, "t")
+    # presets-MonoCompressor.ttl: level_in 1.05702, threshold 0.164939, ratio 3.00697, attack 3.50344
+    assert (p.level_in, p.threshold, p.ratio, p.attack) == (1.05702, 0.164939, 3.00697, 3.50344)
+    q = make_hosted({"type": "lv2", "uri": COMP, "preset": "http://calf.sourceforge.net/factory_presets#"
+                     "monocompressor_SnareMic", "params": {"ratio": 4.0}}, tmp_path, "t")
+    assert (q.attack, q.ratio) == (3.50344, 4.0)  # params after the preset
 
 
 def test_state_round_trip_renders_the_same_bytes(tmp_path):
     write(tmp_path / "x.wav", noise(SR // 4, 1, seed=10, level=0.8))
-    entry = f'{{ type = "lv2", uri = "{ZAMCOMP}", preset = "VocalLeveller", params = {{ rel = 123.0 }} }}'
+    entry = f'{{ type = "lv2", uri = "{COMP}", preset = "Vocal Leveller", params = {{ release = 123.0 }} }}'
     (tmp_path / "s.toml").write_text(session(track("a", "x.wav", entry)))
-    proc = make_hosted({"type": "lv2", "uri": ZAMCOMP, "preset": "VocalLeveller"}, tmp_path, "t")
-    proc.set_param("rel", 123.0)  # changed by hand after the preset
+    proc = make_hosted({"type": "lv2", "uri": COMP, "preset": "Vocal Leveller"}, tmp_path, "t")
+    proc.set_param("release", 123.0)  # changed by hand after the preset
     s = mixcore.Session(sample_rate=SR, tail_s=0.0, base_dir=tmp_path)
     s.add_track("a", "x.wav", chain=[proc])
     s.save(tmp_path / "saved.toml")
     saved = tomllib.loads((tmp_path / "saved.toml").read_text())["tracks"][0]["chain"][0]
-    assert saved["type"] == "lv2" and "preset" not in saved and saved["params"]["rel"] == 123.0
+    assert saved["type"] == "lv2" and "preset" not in saved and saved["params"]["release"] == 123.0
     assert saved["params"] == {k: v for k, v in proc.parameters.items() if k != "sidechain"}
     assert cli("render", "s.toml", "-o", "a.wav", "-q", cwd=tmp_path).returncode == 0
     assert cli("render", "saved.toml", "-o", "b.wav", "-q", cwd=tmp_path).returncode == 0

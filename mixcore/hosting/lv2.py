@@ -45,6 +45,8 @@ from ..render.automation import CONTROL_INTERVAL
 BLOCK = CONTROL_INTERVAL
 #: After a reset, blocks of silence run until the reported latency is the same twice (at most this many).
 PRIME_BLOCKS = 64
+#: Where a plugin's binary may also lead (by a symlink inside its bundle): the system's library folders.
+SYSTEM_LIBRARY_FOLDERS = (Path("/usr/lib"), Path("/usr/local/lib"))
 LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s")
 
 
@@ -350,7 +352,9 @@ def check_trust(info, where: str) -> None:
 
     folders = lv2_folders()
     real = check_folder(info.bundle, f"{where}.uri", folders)
-    check_folder(info.library, f"{where}.uri", folders)
+    # Debian links some bundles' binaries to the system's library folder (calf.lv2/calf.so ->
+    # /usr/lib/<triplet>/calf/calf.so): as trusted as /usr/lib/lv2 itself, and allowed
+    check_folder(info.library, f"{where}.uri", [*folders, *SYSTEM_LIBRARY_FOLDERS])
     reason = denied(real)
     if reason is not None:
         raise MixcoreError(f"{where}.uri: {info.uri} is on the plugin deny-list ({reason}); once it is fixed, "
@@ -389,7 +393,7 @@ def apply_preset(proc: LV2Processor, preset: Any, where: str) -> None:
     for symbol, value in values.items():
         p = proc._values.by_name.get(symbol)
         if isinstance(p, LV2Param):
-            v = min(max(float(value), p.lo), p.hi)  # a preset is the plugin's own: trusted, clamped
+            v = min(max(_f32(float(value)), p.lo), p.hi)  # a preset is the plugin's own: trusted, clamped
             proc.set_param(symbol, v, where=f"{where}.preset.")
 
 
