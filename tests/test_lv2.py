@@ -234,3 +234,27 @@ def test_python_api_one_shot_and_errors(tmp_path):
     np.testing.assert_allclose(p(x, SR, block_size=17), x * np.float32(10 ** (-6 / 20)), rtol=0, atol=1e-7)
     with pytest.raises(MixcoreError, match="expected true or false"):
         p.set_param("phaseL", 0.5)
+
+
+def test_plugin_requiring_a_missing_feature_is_refused_naming_it(tmp_path):
+    write(tmp_path / "x.wav", noise(4800, 2))
+    r = render(tmp_path, session(track("a", "x.wav", '{ type = "lv2", uri = "http://gareus.org/oss/lv2/zeroconvolv#Stereo" }')))
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("mixcore: error: tracks[0].chain[0].uri: 'x42 - Preset Convolver Stereo' ")
+    assert "requires the LV2 feature http://lv2plug.in/ns/ext/worker#schedule, which mixcore does not provide" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_without_liblilv_an_lv2_entry_says_how_to_install_it(tmp_path, monkeypatch):
+    write(tmp_path / "x.wav", noise(4800, 2))
+    (tmp_path / "s.toml").write_text(session(track("a", "x.wav", f'{{ type = "lv2", uri = "{BALANCE}" }}')))
+    monkeypatch.setenv("MIXCORE_LIBLILV", "liblilv-not-installed.so.0")  # what a machine without it has
+    r = cli("render", "s.toml", "-o", "o.wav", cwd=tmp_path)
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert line.startswith("mixcore: error: tracks[0].chain[0]: LV2 hosting needs liblilv: apt-get install "
+                           "liblilv-0-0 (liblilv-not-installed.so.0: cannot open shared object file"), line
+    assert len(line.splitlines()) == 1
+    # a session without lv2 entries does not need it
+    (tmp_path / "t.toml").write_text(session(track("a", "x.wav", '{ type = "gain", gain_db = -1.0 }')))
+    assert cli("render", "t.toml", "-o", "o.wav", "-q", cwd=tmp_path).returncode == 0
