@@ -258,3 +258,70 @@ def test_without_liblilv_an_lv2_entry_says_how_to_install_it(tmp_path, monkeypat
     # a session without lv2 entries does not need it
     (tmp_path / "t.toml").write_text(session(track("a", "x.wav", '{ type = "gain", gain_db = -1.0 }')))
     assert cli("render", "t.toml", "-o", "o.wav", "-q", cwd=tmp_path).returncode == 0
+
+
+CRASH_C = r"""
+#include <signal.h>
+#include <stdint.h>
+typedef struct D {
+  const char* URI;
+  void* (*instantiate)(const struct D*, double, const char*, const void* const*);
+  void (*connect_port)(void*, uint32_t, void*);
+  void (*activate)(void*);
+  void (*run)(void*, uint32_t);
+  void (*deactivate)(void*);
+  void (*cleanup)(void*);
+  const void* (*extension_data)(const char*);
+} D;
+static void* inst(const D* d, double r, const char* b, const void* const* f) { raise(SIGSEGV); return 0; }
+static void conn(void* h, uint32_t p, void* d) {}
+static void run(void* h, uint32_t n) {}
+static void clean(void* h) {}
+static const D desc = {"urn:mixcore:test:crash", inst, conn, 0, run, 0, clean, 0};
+__attribute__((visibility("default"))) const D* lv2_descriptor(uint32_t i) { return i == 0 ? &desc : 0; }
+"""
+CRASH_TTL = """@prefix lv2: <http://lv2plug.in/ns/lv2core#> .
+@prefix doap: <http://usefulinc.com/ns/doap#> .
+<urn:mixcore:test:crash> a lv2:Plugin ; lv2:binary <crash.so> ; doap:name "Crasher" ;
+  lv2:port [ a lv2:AudioPort, lv2:InputPort ; lv2:index 0 ; lv2:symbol "in" ; lv2:name "In" ] ,
+           [ a lv2:AudioPort, lv2:OutputPort ; lv2:index 1 ; lv2:symbol "out" ; lv2:name "Out" ] .
+"""
+
+
+def test_a_crashing_plugin_is_named_then_denied_by_plugins_list(tmp_path, monkeypatch):
+    import subprocess
+
+    bundle = tmp_path / "lv2" / "crash.lv2"
+    bundle.mkdir(parents=True)
+    (bundle / "crash.c").write_text(CRASH_C)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(bundle / "crash.so"), str(bundle / "crash.c")], check=True)
+    (bundle / "manifest.ttl").write_text(CRASH_TTL)
+    monkeypatch.setenv("MIXCORE_CACHE_DIR", str(tmp_path / "cache"))
+    write(tmp_path / "x.wav", noise(4800, 2))
+    (tmp_path / "s.toml").write_text(session(track("a", "x.wav", '{ type = "lv2", uri = "urn:mixcore:test:crash" }')))
+    # not in an LV2 folder: not in the world at all
+    r = cli("render", "s.toml", "-o", "o.wav", cwd=tmp_path)
+    assert r.returncode == 2 and "no LV2 plugin 'urn:mixcore:test:crash' is installed" in r.stderr
+    # allowed, it crashes the render in-process: one line naming it and where it sits
+    r = cli("render", "s.toml", "-o", "o.wav", "--plugin-path", tmp_path / "lv2", cwd=tmp_path)
+    assert r.returncode != 0
+    assert ("mixcore: error: tracks[0].chain[0] (track 'a'): plugin 'Crasher' crashed (SIGSEGV) while loading"
+            in r.stderr), r.stderr
+    # plugins list probes it in a subprocess, denies its bundle and lists the others
+    r = cli("plugins", "list", "--format", "lv2", "--plugin-path", tmp_path / "lv2", "--json")
+    assert r.returncode == 0, r.stderr
+    found = __import__("json").loads(r.stdout)
+    denied = [d for d in found if d["status"] == "denied"]
+    assert denied == [{"format": "lv2", "path": str(bundle), "status": "denied",
+                       "reason": f"{bundle}: plugin crashed while loading (SIGSEGV)"}]
+    bal = next(d for d in found if d.get("uri") == BALANCE)
+    assert (bal["inputs"], bal["outputs"], bal["latency_samples"]) == (2, 2, 0)
+    lim = next(d for d in found if d.get("uri") == LIMITER)
+    assert lim["latency_samples"] > 0
+    sc = next(d for d in found if d.get("uri") == SC_COMP)
+    assert sc["sidechain_inputs"] == 2
+    # and a session naming it is refused before anything of it is loaded
+    r = cli("render", "s.toml", "-o", "o.wav", "--plugin-path", tmp_path / "lv2", cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.startswith("mixcore: error: tracks[0].chain[0].uri: urn:mixcore:test:crash is on the plugin "
+                               "deny-list (plugin crashed while loading (SIGSEGV))"), r.stderr

@@ -194,15 +194,15 @@ def test_plugins_list_and_info_keep_to_the_plugin_folders(vst3_plugins, evil, tm
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "Evil.vst3").symlink_to(bundle)
-    r = cli("plugins", "list", "--json")
+    r = cli("plugins", "list", "--json", "--format", "vst3")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == []  # nothing in the standard folders (HOME is empty) and no variable
-    r = cli("plugins", "list", "--json", "--plugin-path", effect.parent, "--plugin-path", folder)
+    r = cli("plugins", "list", "--json", "--format", "vst3", "--plugin-path", effect.parent, "--plugin-path", folder)
     assert r.returncode == 0, r.stderr
     found = {d["path"]: d for d in json.loads(r.stdout)}
     assert found[str(effect)]["status"] == "ok" and found[str(effect)]["name"] == "MixcoreTestEffect"
     assert found[str(folder / "Evil.vst3")] == {
-        "path": str(folder / "Evil.vst3"), "status": "denied",
+        "format": "vst3", "path": str(folder / "Evil.vst3"), "status": "denied",
         "reason": refusal("", folder / "Evil.vst3", bundle.parent, f" (it leads to {bundle})")[2:]}
     r = cli("plugins", "info", bundle)
     assert r.returncode == 2 and r.stderr == "mixcore: error: " + refusal("", bundle, bundle.parent)[2:] + "\n"

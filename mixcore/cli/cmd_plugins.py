@@ -2,7 +2,7 @@
 ``mixcore plugins info PATH [--plugin-path DIR] [--json]``.
 
 ``list`` probes every VST3 in the plugin folders (the standard ones, ``MIXCORE_PLUGIN_PATH`` and
-``--plugin-path``), each in a subprocess; plugins that crash or hang while loading go to a
+``--plugin-path``), each in a subprocess, and every LV2 bundle in the LV2 folders, one per subprocess; plugins that crash or hang while loading go to a
 persistent deny-list (reason shown) instead of stopping the scan. ``info`` describes one plugin of
 a plugin folder: name, vendor, version, category, parameters (pedalboard's identifiers, with range
 or choices, default and unit) and latency.
@@ -16,7 +16,7 @@ from pathlib import Path
 from . import plugin_path
 
 NAME = "plugins"
-HELP = "find VST3 plugins in the plugin folders (standard ones, MIXCORE_PLUGIN_PATH, --plugin-path) or describe one"
+HELP = "find VST3 and LV2 plugins in the plugin folders (standard ones, MIXCORE_PLUGIN_PATH, --plugin-path) or describe one"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     ls.add_argument("--plugin-path", "--path", dest="plugin_path", type=Path, action="append", default=[],
                     metavar="DIR", help="also scan DIR, a plugin folder for this command (repeatable)")
     ls.add_argument("--rescan", action="store_true", help="probe denied plugins again")
+    ls.add_argument("--format", choices=("all", "vst3", "lv2"), default="all",
+                    help="which plugin formats to list (default: all)")
     ls.add_argument("--json", action="store_true", help="print a JSON list")
     info = sub.add_parser("info", help="name, vendor, version, category, parameters and latency of a plugin",
                           description="Name, vendor, version, category, parameters and latency of a plugin.")
@@ -72,19 +74,23 @@ def run(args: argparse.Namespace) -> int:
             t.add_row(q["name"], _range(q), default, q["unit"] or "")
         console.print(t)
         return 0
-    found = scan(plugin_folders(), rescan=args.rescan)
+    found = scan(plugin_folders(), rescan=args.rescan, formats=("vst3", "lv2") if args.format == "all" else (args.format,))
     if args.json:
         print(json.dumps(found))
         return 0
     ok = sum(d["status"] == "ok" for d in found)
     t = Table(title=f"{ok} plugins ({len(found) - ok} denied)", box=None)
-    for col in ("name", "vendor", "kind", "latency", "path"):
+    for col in ("format", "name", "vendor", "kind", "latency", "path or URI"):
         t.add_column(col)
     for d in found:
-        if d["status"] == "ok":
-            t.add_row(d["name"], d["vendor"], "instrument" if d["is_instrument"] else "effect",
-                      str(d["latency_samples"]), d["path"])
+        if d["status"] != "ok":
+            t.add_row(d.get("format", "vst3"), "[red]denied[/]", "", "", "", f"{d['path']}: {d['reason']}")
+        elif d["format"] == "lv2":
+            sc = f" +{d['sidechain_inputs']} sc" if d["sidechain_inputs"] else ""
+            lat = "-" if d["latency_samples"] is None else str(d["latency_samples"])
+            t.add_row("lv2", d["name"], d["vendor"], f"{d['inputs']}{sc} in, {d['outputs']} out", lat, d["uri"])
         else:
-            t.add_row("[red]denied[/]", "", "", "", f"{d['path']}: {d['reason']}")
+            t.add_row("vst3", d["name"], d["vendor"], "instrument" if d["is_instrument"] else "effect",
+                      str(d["latency_samples"]), d["path"])
     console.print(t)
     return 0

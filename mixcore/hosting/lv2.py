@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .._dsp import crashguard
 from ..errors import MixcoreError, did_you_mean
 from ..params import NameParam, Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
@@ -143,6 +144,8 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_layout", None)  # (sample rate, channels) the instances were made for
         object.__setattr__(self, "_latency", 0)
         object.__setattr__(self, "_measured", False)
+        object.__setattr__(self, "_fed", 0)  # samples processed since the reset (crash reports)
+        object.__setattr__(self, "_crash_text", b"")
         object.__setattr__(self, "_instances", [])
         object.__setattr__(self, "_holder", {})  # the Runner, for the finalizer
         object.__setattr__(self, "_finalizer", weakref.finalize(self, _free, self._instances, self._holder))
@@ -212,7 +215,11 @@ class LV2Processor(Processor):
         features = lv2host.Features(spec.sample_rate, BLOCK)
         object.__setattr__(self, "_features", features)
         for _ in range(K):
-            a = lilv.lib().lilv_plugin_instantiate(info.handle, float(spec.sample_rate), features.address)
+            slot = crashguard.enter(self._guard_text(), b"", crashguard.LOADING, -1, spec.sample_rate)
+            try:
+                a = lilv.lib().lilv_plugin_instantiate(info.handle, float(spec.sample_rate), features.address)
+            finally:
+                crashguard.leave(slot)
             if not a:
                 raise self._fail(f"failed to instantiate at {spec.sample_rate:g} Hz")
             self._instances.append(a)
@@ -267,14 +274,19 @@ class LV2Processor(Processor):
         r = self._runner
         if r is None:
             return
-        r.deactivate()
-        r.activate()
-        lat, prev = float(r.run_silence()), math.nan
-        for _ in range(PRIME_BLOCKS):
-            if lat == prev:
-                break
-            lat, prev = float(r.run_silence()), lat
-        else:
+        slot = crashguard.enter(self._guard_text(), b"", crashguard.PREPARING, 0, self.spec.sample_rate)
+        try:
+            r.deactivate()
+            r.activate()
+            lat, prev = float(r.run_silence()), math.nan
+            for _ in range(PRIME_BLOCKS):
+                if lat == prev:
+                    break
+                lat, prev = float(r.run_silence()), lat
+        finally:
+            crashguard.leave(slot)
+        object.__setattr__(self, "_fed", 0)
+        if lat != prev:
             raise self._fail(f"reports a latency that does not settle ({prev:g}, then {lat:g} samples) in "
                              f"{PRIME_BLOCKS * BLOCK} samples of silence")
         if not (math.isfinite(lat) and 0 <= lat <= 1 << 22):
@@ -283,13 +295,29 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_measured", True)
 
     def process(self, block: np.ndarray) -> None:
-        if self._runner.process(block, None):
+        self.process_with_key(block, None)
+
+    def process_with_key(self, block: np.ndarray, key: np.ndarray | None) -> None:
+        """``block`` with the plugin's sidechain input fed from ``key`` (the router's, 2 rows; None:
+        the block itself). Announced to crashguard: a crash names the plugin, its place and the time."""
+        slot = crashguard.enter(self._crash_text, b"", crashguard.PROCESSING, self._fed, self.spec.sample_rate)
+        try:
+            changed = self._runner.process(block, key)
+        finally:
+            crashguard.leave(slot)
+        object.__setattr__(self, "_fed", self._fed + block.shape[1])
+        if changed:
             self._latency_changed()
 
-    def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
-        """``block`` with the plugin's sidechain input fed from ``key`` (the router's, 2 rows)."""
-        if self._runner.process(block, key):
-            self._latency_changed()
+    def _guard_text(self) -> bytes:
+        """The crash report's words for this plugin (kept alive: crashguard reads them during each call)."""
+        from .pedalboard_adapter import crash_text
+
+        text = crash_text(self.where, self.node, self.name)
+        if text != self._crash_text:
+            object.__setattr__(self, "_crash_text", text)
+        crashguard.install()
+        return self._crash_text
 
     def _latency_changed(self) -> None:
         now = self._controls[0, self.info.latency_port]
