@@ -325,3 +325,25 @@ def test_a_crashing_plugin_is_named_then_denied_by_plugins_list(tmp_path, monkey
     assert r.returncode == 2
     assert r.stderr.startswith("mixcore: error: tracks[0].chain[0].uri: urn:mixcore:test:crash is on the plugin "
                                "deny-list (plugin crashed while loading (SIGSEGV))"), r.stderr
+
+
+def test_isolated_plugin_renders_the_same_bytes_and_a_crash_is_contained(tmp_path):
+    write(tmp_path / "x.wav", noise(SR // 4, 2, seed=12, level=0.8))
+    chain = (f'{{ type = "lv2", uri = "{COMP}", preset = "Snare Mic"ISO }}, '
+             f'{{ type = "lv2", uri = "{LIMITER}", id = "lim", params = {{ th = 0.5 }}ISO }}')
+    a = rendered(tmp_path, session(track("a", "x.wav", chain.replace("ISO", ""))), name="inproc")
+    b = rendered(tmp_path, session(track("a", "x.wav", chain.replace("ISO", ", isolate = true"))), name="iso")
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a).max() > 0.1
+    # a plugin that crashes in its worker: one line, or bypassed with on_crash = "bypass"
+    bundle = tmp_path / "lv2" / "crash.lv2"
+    bundle.mkdir(parents=True)
+    (bundle / "crash.c").write_text(CRASH_C)
+    import subprocess
+
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(bundle / "crash.so"), str(bundle / "crash.c")], check=True)
+    (bundle / "manifest.ttl").write_text(CRASH_TTL)
+    entry = '{ type = "lv2", uri = "urn:mixcore:test:crash", isolate = true }'
+    r = render(tmp_path, session(track("a", "x.wav", entry)), "--plugin-path", tmp_path / "lv2", name="crash")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("mixcore: error: tracks[0].chain[0]") and "crashed" in r.stderr, r.stderr

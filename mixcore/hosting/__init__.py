@@ -37,9 +37,19 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
         raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {entry!r}")
     kind = entry.get("type")
     if kind == "lv2":
-        from .lv2 import LV2_KEYS, make_lv2
+        from .lv2 import LV2_KEYS, find_plugin, make_lv2
 
         check_keys(entry, LV2_KEYS, where)
+        isolate = _isolation(entry, where)
+        if isolate:
+            if entry.get("sidechain") is not None:
+                raise MixcoreError(f"{where}.sidechain: an isolated plugin takes no sidechain yet; "
+                                   f"drop isolate = true to feed it one")
+            from .isolation import IsolatedProcessor
+
+            make_lv2(entry, Path(base_dir), where, node)  # every check first, in this process (no binary loaded)
+            info, _w = find_plugin(entry["uri"], where)
+            return IsolatedProcessor(entry, Path(base_dir), where, node=node, checked=info.bundle.resolve())
         return make_lv2(entry, Path(base_dir), where, node)
     if "sidechain" in entry:
         raise MixcoreError(f"{where}.sidechain: a hosted plugin cannot take a sidechain (pedalboard gives plugins "
@@ -53,14 +63,7 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     check_keys(entry, VST3_KEYS, where)
     if "path" not in entry:
         raise MixcoreError(f"{where}.path: required key is missing (the plugin bundle, e.g. path = \"Comp.vst3\")")
-    isolate = entry.get("isolate", False)
-    if not isinstance(isolate, bool):
-        raise MixcoreError(f"{where}.isolate: expected true or false, got {isolate!r}")
-    if "on_crash" in entry:
-        if entry["on_crash"] not in ON_CRASH:
-            raise MixcoreError(f"{where}.on_crash: {entry['on_crash']!r} is not one of {', '.join(ON_CRASH)}")
-        if not isolate:
-            raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
+    isolate = _isolation(entry, where)
     # the gate: nothing of a bundle outside the plugin folders (or on the deny-list) is ever loaded
     path = resolve(Path(base_dir), entry["path"], f"{where}.path")
     checked = check_plugin(path, f"{where}.path")
@@ -73,6 +76,19 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     return make_vst3(entry, Path(base_dir), where, node, checked=checked)
 
 
+def _isolation(entry: dict, where: str) -> bool:
+    """``isolate`` (checked) and ``on_crash`` (only with it)."""
+    isolate = entry.get("isolate", False)
+    if not isinstance(isolate, bool):
+        raise MixcoreError(f"{where}.isolate: expected true or false, got {isolate!r}")
+    if "on_crash" in entry:
+        if entry["on_crash"] not in ON_CRASH:
+            raise MixcoreError(f"{where}.on_crash: {entry['on_crash']!r} is not one of {', '.join(ON_CRASH)}")
+        if not isolate:
+            raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
+    return isolate
+
+
 def hosted_state(proc: Processor) -> dict[str, Any]:
     """The chain entry that reproduces ``proc`` as it is now.
 
@@ -82,12 +98,12 @@ def hosted_state(proc: Processor) -> dict[str, Any]:
     """
     from .isolation import IsolatedProcessor
 
+    if isinstance(proc, IsolatedProcessor):
+        return proc.state_entry()
     if proc.type_name == "lv2":
         from .lv2 import lv2_state
 
         return lv2_state(proc)
-    if isinstance(proc, IsolatedProcessor):
-        return proc.state_entry()
     if isinstance(proc, VST3Processor):
         return vst3_state(proc)
     if isinstance(proc, PedalboardProcessor):

@@ -48,7 +48,7 @@ BLOCK = CONTROL_INTERVAL
 PRIME_BLOCKS = 64
 #: Where a plugin's binary may also lead (by a symlink inside its bundle): the system's library folders.
 SYSTEM_LIBRARY_FOLDERS = (Path("/usr/lib"), Path("/usr/local/lib"))
-LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s")
+LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s", "isolate", "on_crash")
 
 
 def _f32(x: float) -> float:
@@ -145,6 +145,7 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_latency", 0)
         object.__setattr__(self, "_measured", False)
         object.__setattr__(self, "_fed", 0)  # samples processed since the reset (crash reports)
+        object.__setattr__(self, "_fresh", False)  # instantiated and activated, nothing run yet
         object.__setattr__(self, "_crash_text", b"")
         object.__setattr__(self, "_instances", [])
         object.__setattr__(self, "_holder", {})  # the Runner, for the finalizer
@@ -267,17 +268,25 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_runner", runner)
         self._holder["runner"] = runner
         runner.activate()
+        object.__setattr__(self, "_fresh", True)
 
     def reset(self) -> None:
-        """Deactivate and activate the plugin (clearing its state), then run blocks of silence until
-        the latency it reports is the same twice in a row (some plugins report it a block late)."""
+        """A new instance of the plugin (LV2's activate() does not clear every plugin's state: Calf's
+        smoothed controls survive it), then blocks of silence until the latency it reports is the same
+        twice in a row (some plugins report it a block late)."""
         r = self._runner
         if r is None:
             return
+        if not self._fresh:  # a new instance: some plugins keep state (smoothed controls) across activate()
+            spec = self.spec
+            self.close()
+            object.__setattr__(self, "_finalizer", weakref.finalize(self, _free, self._instances, self._holder))
+            self._instantiate(spec)
+            object.__setattr__(self, "_layout", (spec.sample_rate, spec.num_channels))
+            r = self._runner
+        object.__setattr__(self, "_fresh", False)
         slot = crashguard.enter(self._guard_text(), b"", crashguard.PREPARING, 0, self.spec.sample_rate)
         try:
-            r.deactivate()
-            r.activate()
             lat, prev = float(r.run_silence()), math.nan
             for _ in range(PRIME_BLOCKS):
                 if lat == prev:
