@@ -347,3 +347,27 @@ def test_isolated_plugin_renders_the_same_bytes_and_a_crash_is_contained(tmp_pat
     r = render(tmp_path, session(track("a", "x.wav", entry)), "--plugin-path", tmp_path / "lv2", name="crash")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert r.stderr.startswith("mixcore: error: tracks[0].chain[0]") and "crashed" in r.stderr, r.stderr
+
+
+def test_plugins_check_measures_latency_and_a_session_may_use_it(tmp_path, vst3_plugins):
+    # nodelay delaying by 100 samples without reporting it: caught
+    r = cli("plugins", "check", NODELAY, "--param", "delay=100", "--param", "report_latency=0", "--json")
+    assert r.returncode == 1, r.stderr
+    d = __import__("json").loads(r.stdout)
+    assert (d["reported"], d["impulse"], d["sweep"], d["agrees"]) == (0, 100, 100, False)
+    r = cli("plugins", "check", LIMITER)
+    assert r.returncode == 0 and "latency reported 240 samples; measured 240 (impulse), 240 (sweep): agrees" in r.stdout
+    effect = vst3_plugins["MixcoreTestEffect"]  # a VST3 reporting its latency truthfully
+    r = cli("plugins", "check", effect, "--param", "latency_samples=300", "--json", "--plugin-path", effect.parent)
+    assert r.returncode == 0, r.stderr
+    d = __import__("json").loads(r.stdout)
+    assert (d["reported"], d["impulse"], d["sweep"]) == (300, 300, 300)
+    # a session entry using the measured latency lines up with the dry path although nothing is reported
+    x = noise(SR // 4, 2, seed=13)
+    write(tmp_path / "x.wav", x)
+    nd = (f'{{ type = "lv2", uri = "{NODELAY}", latency_samples = "measured", '
+          f'params = {{ delay = 321, report_latency = 0 }} }}')
+    mix = rendered(tmp_path, session(track("wet", "x.wav", nd) + track("dry", "x.wav", more="polarity_invert = true")))
+    assert np.abs(mix).max() == 0.0
+    r = render(tmp_path, session(track("wet", "x.wav", nd.replace('"measured"', '"guess"'))), name="bad")
+    assert r.returncode == 2 and "tracks[0].chain[0].latency_samples: expected \"reported\"" in r.stderr

@@ -20,7 +20,7 @@ HELP = "find VST3 and LV2 plugins in the plugin folders (standard ones, MIXCORE_
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="plugins_command", metavar="{list,info}", parser_class=type(p))
+    sub = p.add_subparsers(dest="plugins_command", metavar="{list,info,check}", parser_class=type(p))
     sub.required = True
     ls = sub.add_parser("list", help="scan for plugins; crashing or hanging ones go to a deny-list",
                         description="Scan for plugins; crashing or hanging ones go to a deny-list.")
@@ -35,6 +35,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     info.add_argument("path", type=Path, help="a .vst3 bundle")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     plugin_path.add_argument(info)
+    chk = sub.add_parser("check", help="measure a plugin's latency (impulse and sweep) beside what it reports",
+                         description="Measure a plugin's latency with an impulse and a swept sine (cross-correlation) "
+                                     "and print it beside the latency the plugin reports; exit status 1 when they "
+                                     "differ. PLUGIN is an LV2 URI or a .vst3 bundle.")
+    chk.add_argument("plugin", help="an LV2 plugin URI or a .vst3 bundle")
+    chk.add_argument("--channels", type=int, choices=(1, 2), default=None,
+                     help="channels to test with (default: the plugin's own, else 2)")
+    chk.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a parameter first (repeatable; LV2: port symbol)")
+    chk.add_argument("--json", action="store_true", help="print one JSON object")
+    plugin_path.add_argument(chk)
 
 
 def _range(q: dict) -> str:
@@ -56,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     plugin_path.apply(args)
     console = Console(highlight=False)
+    if args.plugins_command == "check":
+        return _check(args, console)
     if args.plugins_command == "info":
         check_folder(args.path, "", plugin_folders())  # before the probe loads anything of it
         d = probe(args.path)
@@ -94,3 +107,45 @@ def run(args: argparse.Namespace) -> int:
                       str(d["latency_samples"]), d["path"])
     console.print(t)
     return 0
+
+
+def _check(args: argparse.Namespace, console) -> int:
+    import tomllib
+
+    from ..errors import MixcoreError
+    from ..hosting import make_hosted
+    from ..hosting.check import check
+
+    params = {}
+    for item in args.param:
+        name, eq, text = item.partition("=")
+        if not eq:
+            raise MixcoreError(f"--param: expected NAME=VALUE, got {item!r}")
+        try:
+            params[name] = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[name] = text
+    if Path(args.plugin).suffix == ".vst3" or Path(args.plugin).exists():
+        entry = {"type": "vst3", "path": str(Path(args.plugin).absolute()), "params": params}
+        where = "plugin"
+    else:
+        entry = {"type": "lv2", "uri": args.plugin, "params": params}
+        where = "plugin"
+    proc = make_hosted(entry, Path.cwd(), where)
+    channels = args.channels
+    if channels is None:
+        info = getattr(proc, "info", None)
+        n = len(info.audio(True)) if info is not None else 2
+        channels = n if n in (1, 2) else 2
+    m = check(proc, channels)
+    name = getattr(proc, "name", args.plugin)
+    if args.json:
+        print(json.dumps({"plugin": args.plugin, "name": name, "channels": channels, "reported": m.reported,
+                          "impulse": m.impulse, "sweep": m.sweep, "agrees": m.agrees}))
+    else:
+        verdict = "[green]agrees[/]" if m.agrees else "[red]DIFFERS[/]"
+        console.print(f"{name}: latency reported {m.reported} samples; measured {m.impulse} (impulse), "
+                      f"{m.sweep} (sweep): {verdict}", soft_wrap=True)
+        if not m.agrees and m.measured is not None:
+            console.print(f"  a session can use the measured value: latency_samples = \"measured\"")
+    return 0 if m.agrees else 1

@@ -48,7 +48,7 @@ BLOCK = CONTROL_INTERVAL
 PRIME_BLOCKS = 64
 #: Where a plugin's binary may also lead (by a symlink inside its bundle): the system's library folders.
 SYSTEM_LIBRARY_FOLDERS = (Path("/usr/lib"), Path("/usr/local/lib"))
-LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s", "isolate", "on_crash")
+LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s", "latency_samples", "isolate", "on_crash")
 
 
 def _f32(x: float) -> float:
@@ -146,6 +146,8 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_measured", False)
         object.__setattr__(self, "_fed", 0)  # samples processed since the reset (crash reports)
         object.__setattr__(self, "_fresh", False)  # instantiated and activated, nothing run yet
+        object.__setattr__(self, "measure_latency", False)  # latency_samples = "measured"
+        object.__setattr__(self, "_measured_latency", None)  # what was measured, per layout
         object.__setattr__(self, "_crash_text", b"")
         object.__setattr__(self, "_instances", [])
         object.__setattr__(self, "_holder", {})  # the Runner, for the finalizer
@@ -176,6 +178,7 @@ class LV2Processor(Processor):
         if isinstance(p, LV2Param) and self._controls is not None:
             self._controls[:, p.index] = v
             object.__setattr__(self, "_measured", False)  # the latency may follow a parameter
+            object.__setattr__(self, "_measured_latency", None)
 
     def close(self) -> None:
         """Free the plugin's instances (prepare makes new ones)."""
@@ -193,6 +196,24 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_finalizer", weakref.finalize(self, _free, self._instances, self._holder))
         self._instantiate(spec)
         object.__setattr__(self, "_layout", layout)
+        object.__setattr__(self, "_measured_latency", None)
+
+    def _measure(self) -> int:
+        """The plugin's latency measured (impulse and sweep agreeing) on a twin with the same settings."""
+        from .check import measure
+
+        if self._measured_latency is None:
+            twin = LV2Processor(self.info, self.world, where=self.where, node=self.node)
+            for p in self.PARAMS:
+                if isinstance(p, LV2Param):
+                    twin.set_param(p.name, self._values.values[p.name])
+            m = measure(twin, self.spec.num_channels, self.spec.sample_rate, BLOCK)
+            twin.close()
+            if m.measured is None:
+                raise self._fail(f"latency could not be measured (impulse: {m.impulse}, sweep: {m.sweep} samples); "
+                                 f"remove latency_samples = \"measured\"")
+            object.__setattr__(self, "_measured_latency", m.measured)
+        return self._measured_latency
 
     def _fail(self, text: str) -> MixcoreError:
         return MixcoreError(f"{self.where + ': ' if self.where else ''}{self.info.name!r} ({self.info.uri}) {text}")
@@ -300,7 +321,7 @@ class LV2Processor(Processor):
                              f"{PRIME_BLOCKS * BLOCK} samples of silence")
         if not (math.isfinite(lat) and 0 <= lat <= 1 << 22):
             raise self._fail(f"reports a latency of {lat:g} samples, which cannot be compensated")
-        object.__setattr__(self, "_latency", int(round(lat)))
+        object.__setattr__(self, "_latency", self._measure() if self.measure_latency else int(round(lat)))
         object.__setattr__(self, "_measured", True)
 
     def process(self, block: np.ndarray) -> None:
@@ -446,6 +467,12 @@ def make_lv2(entry: dict, base_dir: Path, where: str, node: str = "") -> LV2Proc
     from .vst3 import check_tail
 
     object.__setattr__(proc, "tail_s", check_tail(entry, where))
+    lat = entry.get("latency_samples", "reported")
+    if lat not in ("reported", "measured"):
+        raise MixcoreError(f"{where}.latency_samples: expected \"reported\" (the plugin's latency port, the "
+                           f"default) or \"measured\" (an impulse and a sweep, see 'mixcore plugins check'), "
+                           f"got {lat!r}")
+    object.__setattr__(proc, "measure_latency", lat == "measured")
     if entry.get("sidechain") is not None:
         if "sidechain" not in proc._values.by_name:
             raise MixcoreError(f"{where}.sidechain: {info.name!r} has no sidechain input")
@@ -473,6 +500,8 @@ def lv2_state(proc: LV2Processor) -> dict[str, Any]:
     entry["params"] = {p.name: proc._values.values[p.name] for p in proc.PARAMS if isinstance(p, LV2Param)}
     if proc.tail_s:
         entry["tail_s"] = proc.tail_s
+    if proc.measure_latency:
+        entry["latency_samples"] = "measured"
     return entry
 
 
