@@ -125,6 +125,10 @@ def test_stereo_plugin_on_a_mono_track(tmp_path):
     (f'{{ type = "lv2", uri = "{BALANCE}", sidechain = "a" }}', "'Stereo Balance Control' has no sidechain input"),
     (f'{{ type = "lv2", uri = "{COMP}", preset = "Snare Mik" }}', "(did you mean 'Snare Mic'?)"),
     (f'{{ type = "lv2", url = "{BALANCE}" }}', "tracks[0].chain[0].url: unknown key (did you mean 'uri'?)"),
+    ('{ type = "lv2", uri = "http://calf.sourceforge.net/plugins/XOver2Band" }',
+     "tracks[0].chain[0]: 'Calf X-Over 2 Band' (http://calf.sourceforge.net/plugins/XOver2Band) has 2 audio "
+     "input(s) and 4 output(s); mixcore hosts mono (1 in, 1 out) and stereo (2 in, 2 out) plugins"),
+    (f'{{ type = "lv2", uri = "{NODELAY}", params = {{ latency = 3.0 }} }}', "has no control port 'latency'"),
 ])
 def test_entry_errors_are_one_line(tmp_path, entry, message):
     write(tmp_path / "x.wav", noise(4800, 2))
