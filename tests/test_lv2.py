@@ -375,3 +375,16 @@ def test_plugins_check_measures_latency_and_a_session_may_use_it(tmp_path, vst3_
     assert np.abs(mix).max() == 0.0
     r = render(tmp_path, session(track("wet", "x.wav", nd.replace('"measured"', '"guess"'))), name="bad")
     assert r.returncode == 2 and "tracks[0].chain[0].latency_samples: expected \"reported\"" in r.stderr
+
+
+def test_plugins_info_describes_an_lv2_plugin_by_uri():
+    import json
+
+    r = cli("plugins", "info", SC_COMP, "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["name"], d["inputs"], d["outputs"], d["sidechain_inputs"]) == ("LSP Sidechain Compressor Stereo", 2, 2, 2)
+    sct = next(p for p in d["parameters"] if p["symbol"] == "sct")
+    assert sct["labels"] == {"Feed-forward": 0.0, "Feed-back": 1.0, "External": 2.0}
+    r = cli("plugins", "info", NODELAY)
+    assert r.returncode == 0 and "report_latency" in r.stdout and "0 .. 192000" in r.stdout
