@@ -118,6 +118,11 @@ def map_address():
     return <size_t>&_map_feature
 
 
+def unmap_address():
+    """The address of the process's ``LV2_URID_Unmap`` (for lilv's state functions)."""
+    return <size_t>&_unmap_feature
+
+
 cdef class Features:
     """The NULL-terminated ``LV2_Feature*`` array given to every instance at ``sample_rate`` in
     blocks of ``block`` samples (``address``), and the URIs it holds (``uris``)."""

@@ -388,3 +388,28 @@ def test_plugins_info_describes_an_lv2_plugin_by_uri():
     assert sct["labels"] == {"Feed-forward": 0.0, "Feed-back": 1.0, "External": 2.0}
     r = cli("plugins", "info", NODELAY)
     assert r.returncode == 0 and "report_latency" in r.stdout and "0 .. 192000" in r.stdout
+
+
+def test_state_extension_properties_round_trip_through_a_saved_session(tmp_path):
+    fil4 = "http://gareus.org/oss/lv2/fil4#stereo"  # x42-eq keeps UI settings as State properties
+    write(tmp_path / "x.wav", noise(SR // 4, 2, seed=14))
+    p = make_hosted({"type": "lv2", "uri": fil4, "params": {"gain1": 6.0, "sec1": True}}, tmp_path, "t")
+    p.prepare(mixcore.processors.ProcessSpec(SR, 512, 2))
+    text = p.state_text()
+    assert '<http://gareus.org/oss/lv2/fil4#kbtuning> "440.0"' in text
+    changed = text.replace('"440.0"', '"432.5"')
+    q = make_hosted({"type": "lv2", "uri": fil4, "state": changed, "params": {"gain1": 6.0, "sec1": True}}, tmp_path, "t")
+    q.prepare(mixcore.processors.ProcessSpec(SR, 512, 2))
+    assert '"432.5"' in q.state_text()  # restored into the plugin, read back from it
+    s = mixcore.Session(sample_rate=SR, tail_s=0.0, base_dir=tmp_path)
+    s.add_track("a", "x.wav", chain=[q])
+    s.save(tmp_path / "saved.toml")
+    saved = tomllib.loads((tmp_path / "saved.toml").read_text())["tracks"][0]["chain"][0]
+    assert '"432.5"' in saved["state"] and saved["params"]["gain1"] == 6.0
+    (tmp_path / "s.toml").write_text(session(track("a", "x.wav", f'{{ type = "lv2", uri = "{fil4}", '
+                                                                  f'params = {{ gain1 = 6.0, sec1 = true }} }}')))
+    assert cli("render", "s.toml", "-o", "a.wav", "-q", cwd=tmp_path).returncode == 0
+    assert cli("render", "saved.toml", "-o", "b.wav", "-q", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    with pytest.raises(MixcoreError, match=r"t\.state: the state is for http://gareus.org/oss/lv2/fil4#stereo, not "):
+        make_hosted({"type": "lv2", "uri": "http://gareus.org/oss/lv2/fil4#mono", "state": changed}, tmp_path, "t")

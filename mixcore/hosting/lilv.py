@@ -97,10 +97,21 @@ _SIGNATURES = {
     "lilv_state_new_from_world": (P, [P, P, P]),
     "lilv_state_emit_port_values": (None, [P, P, P]),
     "lilv_state_free": (None, [P]),
+    "lilv_state_new_from_instance": (P, [P, P, P, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                         ctypes.c_char_p, P, P, ctypes.c_uint32, P]),
+    "lilv_state_to_string": (P, [P, P, P, P, ctypes.c_char_p, ctypes.c_char_p]),
+    "lilv_state_new_from_string": (P, [P, P, ctypes.c_char_p]),
+    "lilv_state_restore": (None, [P, P, P, P, ctypes.c_uint32, P]),
+    "lilv_state_get_num_properties": (ctypes.c_uint32, [P]),
+    "lilv_state_get_plugin_uri": (P, [P]),
+    "lilv_plugin_has_extension_data": (ctypes.c_bool, [P, P]),
 }
 
 #: ``void set_value(const char* symbol, void* user_data, const void* value, uint32_t size, uint32_t type)``
 SET_VALUE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, P, P, ctypes.c_uint32, ctypes.c_uint32)
+#: ``const void* get_value(const char* symbol, void* user_data, uint32_t* size, uint32_t* type)``
+GET_VALUE = ctypes.CFUNCTYPE(P, ctypes.c_char_p, P, ctypes.POINTER(ctypes.c_uint32), ctypes.POINTER(ctypes.c_uint32))
+STATE_EXT = "http://lv2plug.in/ns/ext/state#interface"
 
 
 def lib() -> ctypes.CDLL:
@@ -327,25 +338,37 @@ class World:
         state = L.lilv_state_new_from_world(self.ptr, map_address, self.node(preset_uri))
         if not state:
             raise MixcoreError(f"preset {preset_uri!r} cannot be read")
-        values: dict[str, float] = {}
-
-        from .._dsp.lv2host import urid
-
-        kinds = {urid(ATOM + "Float"): ctypes.c_float, urid(ATOM + "Double"): ctypes.c_double,
-                 urid(ATOM + "Int"): ctypes.c_int32, urid(ATOM + "Long"): ctypes.c_int64,
-                 urid(ATOM + "Bool"): ctypes.c_int32}
-
-        def take(symbol, _user, value, size, type_):
-            kind = kinds.get(type_)
-            if value and kind is not None and size == ctypes.sizeof(kind):
-                values[symbol.decode()] = float(ctypes.cast(value, ctypes.POINTER(kind))[0])
-
-        cb = SET_VALUE(take)
         try:
-            L.lilv_state_emit_port_values(state, cb, None)
+            return port_values(state)
         finally:
             L.lilv_state_free(state)
-        return values
+
+    def preset_state(self, preset_uri: str, map_address: int) -> int:
+        """A preset as a LilvState (the caller frees it with ``lilv_state_free``)."""
+        state = lib().lilv_state_new_from_world(self.ptr, map_address, self.node(preset_uri))
+        if not state:
+            raise MixcoreError(f"preset {preset_uri!r} cannot be read")
+        return state
+
+
+def port_values(state: int) -> dict[str, float]:
+    """The control port values a LilvState holds, by symbol."""
+    L = lib()
+    from .._dsp.lv2host import urid
+
+    values: dict[str, float] = {}
+    kinds = {urid(ATOM + "Float"): ctypes.c_float, urid(ATOM + "Double"): ctypes.c_double,
+             urid(ATOM + "Int"): ctypes.c_int32, urid(ATOM + "Long"): ctypes.c_int64,
+             urid(ATOM + "Bool"): ctypes.c_int32}
+
+    def take(symbol, _user, value, size, type_):
+        kind = kinds.get(type_)
+        if value and kind is not None and size == ctypes.sizeof(kind):
+            values[symbol.decode()] = float(ctypes.cast(value, ctypes.POINTER(kind))[0])
+
+    cb = SET_VALUE(take)
+    L.lilv_state_emit_port_values(state, cb, None)
+    return values
 
 
 def _is_uri(node: int) -> bool:

@@ -3,9 +3,10 @@
 An entry's keys: ``uri`` (the plugin, from the installed LV2 world), ``params`` (control input ports
 by symbol, in the plugin's own units, checked against the port's range), ``preset`` (one of the
 plugin's LV2 presets, by label or URI), ``sidechain`` (a track or bus feeding the plugin's sidechain
-input), ``tail_s`` and ``id``. Applied in the order preset, params. A saved session stores every
-control port's value in ``params`` (the LV2 State extension, for plugins with state beyond their
-ports, is not used yet).
+input), ``state`` (the LV2 State extension's properties, Turtle, as ``Session.save`` writes them),
+``latency_samples`` (``"measured"``), ``isolate``, ``on_crash``, ``tail_s`` and ``id``. Applied in the
+order state, preset, params. A saved session stores every control port's value in ``params`` and,
+for a plugin with the State extension, its properties in ``state``.
 
 Discovery is :mod:`.lilv` (ctypes over liblilv, loaded at run time); the instances, their host
 features and the per-block ``run`` are :mod:`mixcore._dsp.lv2host` (Cython, ``run`` without the GIL).
@@ -48,7 +49,8 @@ BLOCK = CONTROL_INTERVAL
 PRIME_BLOCKS = 64
 #: Where a plugin's binary may also lead (by a symlink inside its bundle): the system's library folders.
 SYSTEM_LIBRARY_FOLDERS = (Path("/usr/lib"), Path("/usr/local/lib"))
-LV2_KEYS = ("type", "id", "uri", "params", "preset", "sidechain", "tail_s", "latency_samples", "isolate", "on_crash")
+LV2_KEYS = ("type", "id", "uri", "params", "preset", "state", "sidechain", "tail_s", "latency_samples", "isolate",
+            "on_crash")
 
 
 def _f32(x: float) -> float:
@@ -112,6 +114,14 @@ def _params(info) -> tuple[Param, ...]:
     return tuple(out)
 
 
+def _free_states(states: list[int]) -> None:
+    from . import lilv
+
+    for st in states:
+        lilv.lib().lilv_state_free(st)
+    states.clear()
+
+
 def _free(instances: list[int], holder: dict) -> None:
     """Deactivate (if active) and free the instances (also when the processor is collected)."""
     from . import lilv
@@ -151,6 +161,8 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_crash_text", b"")
         object.__setattr__(self, "_instances", [])
         object.__setattr__(self, "_holder", {})  # the Runner, for the finalizer
+        object.__setattr__(self, "_states", [])  # LilvStates (state extension) restored into every new instance
+        weakref.finalize(self, _free_states, self._states)
         object.__setattr__(self, "_finalizer", weakref.finalize(self, _free, self._instances, self._holder))
 
     @property
@@ -215,6 +227,46 @@ class LV2Processor(Processor):
             object.__setattr__(self, "_measured_latency", m.measured)
         return self._measured_latency
 
+    @property
+    def has_state(self) -> bool:
+        """Whether the plugin has the LV2 State extension (properties beyond its ports)."""
+        from . import lilv
+
+        return bool(lilv.lib().lilv_plugin_has_extension_data(self.info.handle, self.world.node(lilv.STATE_EXT)))
+
+    def state_text(self) -> str | None:
+        """The plugin's State-extension properties as Turtle (None: it has none, or no instance to ask
+        and no restored state). Port values are not in it: they are the entry's ``params``."""
+        import ctypes
+
+        from .._dsp import lv2host
+        from . import lilv
+
+        L = lilv.lib()
+        if not self.has_state:
+            return None
+        if self._instances:
+            cb = lilv.GET_VALUE(lambda *_: None)  # ports are saved as params
+            st = L.lilv_state_new_from_instance(self.info.handle, self._instances[0], lv2host.map_address(), None,
+                                                None, None, None, cb, None, 3, self._features.address)
+            owned = True
+        elif self._states:
+            st, owned = self._states[-1], False
+        else:
+            return None
+        try:
+            if not st or not L.lilv_state_get_num_properties(st):
+                return None
+            raw = L.lilv_state_to_string(self.world.ptr, lv2host.map_address(), lv2host.unmap_address(), st,
+                                         b"urn:mixcore:state", None)
+            try:
+                return ctypes.cast(raw, ctypes.c_char_p).value.decode("utf-8")
+            finally:
+                L.lilv_free(raw)
+        finally:
+            if owned and st:
+                L.lilv_state_free(st)
+
     def _fail(self, text: str) -> MixcoreError:
         return MixcoreError(f"{self.where + ': ' if self.where else ''}{self.info.name!r} ({self.info.uri}) {text}")
 
@@ -245,6 +297,12 @@ class LV2Processor(Processor):
             if not a:
                 raise self._fail(f"failed to instantiate at {spec.sample_rate:g} Hz")
             self._instances.append(a)
+            for st in self._states:  # the State extension: properties beyond the ports (before activate)
+                slot = crashguard.enter(self._crash_text, b"", crashguard.STATE, -1, spec.sample_rate)
+                try:
+                    lilv.lib().lilv_state_restore(st, a, None, None, 0, features.address)
+                finally:
+                    crashguard.leave(slot)
         n = len(info.ports)
         controls = np.zeros((K, max(n, 1)), np.float32)
         for p in self.PARAMS:
@@ -447,12 +505,42 @@ def apply_preset(proc: LV2Processor, preset: Any, where: str) -> None:
         raise MixcoreError(f"{where}.preset: {proc.name!r} has no preset {preset!r}"
                            f"{did_you_mean(preset, [*by_label, *presets])}; its presets: "
                            f"{', '.join(map(repr, by_label))}")
-    values = proc.world.preset_values(uri, lv2host.map_address())
+    from . import lilv
+
+    st = proc.world.preset_state(uri, lv2host.map_address())
+    values = lilv.port_values(st)
+    if lilv.lib().lilv_state_get_num_properties(st):
+        proc._states.append(st)  # restored into every instance
+    else:
+        lilv.lib().lilv_state_free(st)
     for symbol, value in values.items():
         p = proc._values.by_name.get(symbol)
         if isinstance(p, LV2Param):
             v = min(max(_f32(float(value)), p.lo), p.hi)  # a preset is the plugin's own: trusted, clamped
             proc.set_param(symbol, v, where=f"{where}.preset.")
+
+
+def apply_state(proc: LV2Processor, text: Any, where: str) -> None:
+    """``state``: the Turtle ``Session.save`` wrote (the State extension's properties, restored into
+    every instance of the plugin)."""
+    from .._dsp import lv2host
+    from . import lilv
+
+    if not isinstance(text, str) or not text.strip():
+        raise MixcoreError(f"{where}.state: expected the plugin's state as Turtle text (as Session.save writes it), "
+                           f"got {type(text).__name__}")
+    if not proc.has_state:
+        raise MixcoreError(f"{where}.state: {proc.name!r} has no LV2 State extension; its settings are its params")
+    L = lilv.lib()
+    st = L.lilv_state_new_from_string(proc.world.ptr, lv2host.map_address(), text.encode("utf-8"))
+    if not st:
+        raise MixcoreError(f"{where}.state: not an LV2 state (Turtle) that lilv can read")
+    node = L.lilv_state_get_plugin_uri(st)
+    applies = L.lilv_node_as_uri(node).decode() if node else ""
+    if applies != proc.uri:
+        L.lilv_state_free(st)
+        raise MixcoreError(f"{where}.state: the state is for {applies or 'no plugin'}, not {proc.uri}")
+    proc._states.append(st)
 
 
 def make_lv2(entry: dict, base_dir: Path, where: str, node: str = "") -> LV2Processor:
@@ -477,6 +565,8 @@ def make_lv2(entry: dict, base_dir: Path, where: str, node: str = "") -> LV2Proc
         if "sidechain" not in proc._values.by_name:
             raise MixcoreError(f"{where}.sidechain: {info.name!r} has no sidechain input")
         proc._values.set("sidechain", entry["sidechain"], where=f"{where}.")
+    if entry.get("state") is not None:
+        apply_state(proc, entry["state"], where)
     if entry.get("preset") is not None:
         apply_preset(proc, entry["preset"], where)
     params = entry.get("params")
@@ -497,6 +587,9 @@ def lv2_state(proc: LV2Processor) -> dict[str, Any]:
         entry["id"] = proc.id
     if proc._values.values.get("sidechain"):
         entry["sidechain"] = proc._values.values["sidechain"]
+    text = proc.state_text()
+    if text is not None:
+        entry["state"] = text
     entry["params"] = {p.name: proc._values.values[p.name] for p in proc.PARAMS if isinstance(p, LV2Param)}
     if proc.tail_s:
         entry["tail_s"] = proc.tail_s
