@@ -11,7 +11,7 @@ descriptor's function pointers: ``run`` is called with the GIL released.
 
 Host features (:class:`Features`): ``urid:map`` and ``urid:unmap`` (one table per process, behind
 the GIL: plugins map their URIs while being instantiated), ``options:options`` (sample rate,
-minimum/maximum/nominal block length, sequence size), ``buf-size:boundedBlockLength``,
+minimum/maximum/nominal block length, sequence size), ``worker:schedule`` (synchronous, see below), ``buf-size:boundedBlockLength``,
 ``buf-size:fixedBlockLength``, ``buf-size:powerOf2BlockLength`` and ``buf-size:coarseBlockLength``
 (the plugin is always run on blocks of exactly ``block`` samples, a power of two),
 ``lv2core:isLive`` and ``lv2core:inPlaceBroken`` (inputs and outputs never share a buffer).
@@ -22,7 +22,8 @@ calls, so the output never depends on the render's block size or threads.
 """
 cimport cython
 from libc.stdint cimport uint32_t, int32_t, int64_t
-from libc.string cimport memset
+from libc.string cimport memset, memcpy
+from libc.stdlib cimport malloc, free
 
 ctypedef void* LV2_Handle
 ctypedef uint32_t LV2_URID
@@ -66,15 +67,73 @@ ctypedef struct LV2_Atom:
     uint32_t size
     uint32_t type
 
+ctypedef int (*LV2_Worker_Respond_Function)(void*, uint32_t, const void*) noexcept nogil
+
+ctypedef struct LV2_Worker_Interface:
+    int (*work)(LV2_Handle, LV2_Worker_Respond_Function, void*, uint32_t, const void*) noexcept nogil
+    int (*work_response)(LV2_Handle, uint32_t, const void*) noexcept nogil
+    int (*end_run)(LV2_Handle) noexcept nogil
+
+ctypedef struct LV2_Worker_Schedule:
+    void* handle
+    int (*schedule_work)(void*, uint32_t, const void*) noexcept nogil
+
+# The worker extension, synchronously: an offline renderer has no deadline to protect, so the work a
+# plugin schedules is done at once, in the calling thread; its responses are queued and handed back
+# (work_response, then end_run) right after the run() that scheduled it -- the same order a host with a
+# worker thread gives, and the same result every time.
+ctypedef struct WorkerCtx:
+    LV2_Handle plugin
+    const LV2_Worker_Interface* iface
+    char* resp
+    uint32_t cap
+    uint32_t used
+    int in_run
+
+cdef int _respond(void* handle, uint32_t size, const void* data) noexcept nogil:
+    cdef WorkerCtx* w = <WorkerCtx*>handle
+    cdef uint32_t need = 8 + ((size + 7) & ~(<uint32_t>7))
+    if w.used + need > w.cap:
+        return 2  # LV2_WORKER_ERR_NO_SPACE
+    (<uint32_t*>(w.resp + w.used))[0] = size
+    memcpy(w.resp + w.used + 8, data, size)
+    w.used += need
+    return 0
+
+cdef void _deliver(WorkerCtx* w) noexcept nogil:
+    cdef uint32_t pos = 0, size
+    if w.iface == NULL:
+        return
+    while pos < w.used:
+        size = (<uint32_t*>(w.resp + pos))[0]
+        if w.iface.work_response != NULL:
+            w.iface.work_response(w.plugin, size, w.resp + pos + 8)
+        pos += 8 + ((size + 7) & ~(<uint32_t>7))
+    w.used = 0
+
+cdef int _schedule(void* handle, uint32_t size, const void* data) noexcept nogil:
+    cdef WorkerCtx* w = <WorkerCtx*>handle
+    cdef int status
+    if w.iface == NULL or w.iface.work == NULL:
+        return 1  # LV2_WORKER_ERR_UNKNOWN
+    status = w.iface.work(w.plugin, _respond, <void*>w, size, data)
+    if not w.in_run:  # scheduled outside run() (e.g. while restoring state): answer at once
+        _deliver(w)
+    return status
+
 URID_MAP = "http://lv2plug.in/ns/ext/urid#map"
 URID_UNMAP = "http://lv2plug.in/ns/ext/urid#unmap"
 OPTIONS = "http://lv2plug.in/ns/ext/options#options"
+WORKER = "http://lv2plug.in/ns/ext/worker#schedule"
+WORKER_IFACE = b"http://lv2plug.in/ns/ext/worker#interface"
+#: Bytes of responses a plugin's worker may queue during one run().
+WORKER_CAPACITY = 1 << 16
 BUF = "http://lv2plug.in/ns/ext/buf-size#"
 #: Features without data that mixcore provides by how it runs plugins.
 FLAG_FEATURES = (BUF + "boundedBlockLength", BUF + "fixedBlockLength", BUF + "powerOf2BlockLength",
                  BUF + "coarseBlockLength", "http://lv2plug.in/ns/lv2core#isLive",
                  "http://lv2plug.in/ns/lv2core#inPlaceBroken", "http://lv2plug.in/ns/lv2core#hardRTCapable")
-SUPPORTED = (URID_MAP, URID_UNMAP, OPTIONS) + FLAG_FEATURES
+SUPPORTED = (URID_MAP, URID_UNMAP, OPTIONS, WORKER) + FLAG_FEATURES
 #: Bytes of an atom port's buffer (an empty sequence in, room for the plugin's messages out).
 ATOM_CAPACITY = 8192
 
@@ -124,9 +183,12 @@ def unmap_address():
 
 
 cdef class Features:
-    """The NULL-terminated ``LV2_Feature*`` array given to every instance at ``sample_rate`` in
-    blocks of ``block`` samples (``address``), and the URIs it holds (``uris``)."""
+    """The NULL-terminated ``LV2_Feature*`` array given to one instance at ``sample_rate`` in blocks
+    of ``block`` samples (``address``), and the URIs it holds (``uris``). After the instance is made,
+    :meth:`bind` connects its worker (if the plugin has the worker interface)."""
 
+    cdef WorkerCtx worker
+    cdef LV2_Worker_Schedule schedule
     cdef LV2_Feature feats[12]
     cdef const LV2_Feature* ptrs[13]
     cdef LV2_Options_Option opts[6]
@@ -139,6 +201,13 @@ cdef class Features:
         cdef int i, n = 0
         self.rate = <float>sample_rate
         self.block_len = block
+        memset(&self.worker, 0, sizeof(WorkerCtx))
+        self.worker.resp = <char*>malloc(WORKER_CAPACITY)
+        if self.worker.resp == NULL:
+            raise MemoryError()
+        self.worker.cap = WORKER_CAPACITY
+        self.schedule.handle = <void*>&self.worker
+        self.schedule.schedule_work = _schedule
         self.seq_size = ATOM_CAPACITY
         self._keep = [u.encode() for u in SUPPORTED]
         keys = [("http://lv2plug.in/ns/lv2core#sampleRate", 0), (BUF + "minBlockLength", 1),
@@ -162,6 +231,8 @@ cdef class Features:
                 self.feats[i].data = <void*>&_unmap_feature
             elif uri == OPTIONS:
                 self.feats[i].data = <void*>self.opts
+            elif uri == WORKER:
+                self.feats[i].data = <void*>&self.schedule
             else:
                 self.feats[i].data = NULL
             self.ptrs[i] = &self.feats[i]
@@ -169,9 +240,25 @@ cdef class Features:
         self.ptrs[n] = NULL
         self.uris = SUPPORTED
 
+    def __dealloc__(self):
+        free(self.worker.resp)
+
     @property
     def address(self):
         return <size_t>&self.ptrs[0]
+
+    @property
+    def worker_address(self):
+        return <size_t>&self.worker
+
+    def bind(self, size_t instance):
+        """Connect the worker to ``instance`` (a LilvInstance*): its handle and worker interface."""
+        cdef LilvInstanceImpl* inst = <LilvInstanceImpl*>instance
+        self.worker.plugin = inst.lv2_handle
+        self.worker.iface = NULL
+        if inst.lv2_descriptor.extension_data != NULL:
+            self.worker.iface = <const LV2_Worker_Interface*>inst.lv2_descriptor.extension_data(WORKER_IFACE)
+        return self.worker.iface != NULL
 
 
 cdef class Runner:
@@ -186,6 +273,7 @@ cdef class Runner:
     """
 
     cdef LilvInstanceImpl* inst[2]
+    cdef WorkerCtx* workers[2]
     cdef int K, C, F, ni, avg_out, avg_key, has_key, lat_port, n_atoms, active
     cdef float[:, ::1] inq, outq, kq, scratch, controls
     cdef LV2_Atom* atoms[64]
@@ -196,7 +284,7 @@ cdef class Runner:
     cdef readonly int latency_changed
     cdef list keep
 
-    def __init__(self, list instances, float[:, ::1] inq, float[:, ::1] outq, float[:, ::1] kq,
+    def __init__(self, list instances, list workers, float[:, ::1] inq, float[:, ::1] outq, float[:, ::1] kq,
                  float[:, ::1] scratch, float[:, ::1] controls, int latency_port, bint avg_out, bint avg_key,
                  bint has_key):
         cdef size_t a
@@ -206,6 +294,8 @@ cdef class Runner:
         for k in range(self.K):
             a = instances[k]
             self.inst[k] = <LilvInstanceImpl*>a
+            a = workers[k]
+            self.workers[k] = <WorkerCtx*>a
         self.inq, self.outq, self.kq, self.scratch, self.controls = inq, outq, kq, scratch, controls
         self.C = inq.shape[0]
         self.F = inq.shape[1]
@@ -294,7 +384,13 @@ cdef class Runner:
             for i in range(F):
                 self.scratch[2, i] = 0.5 * (self.kq[0, i] + self.kq[1, i])
         for k in range(self.K):
+            self.workers[k].in_run = 1
             self.inst[k].lv2_descriptor.run(self.inst[k].lv2_handle, <uint32_t>F)
+            self.workers[k].in_run = 0
+            if self.workers[k].iface != NULL:
+                _deliver(self.workers[k])
+                if self.workers[k].iface.end_run != NULL:
+                    self.workers[k].iface.end_run(self.inst[k].lv2_handle)
         if self.avg_out:
             for i in range(F):
                 self.outq[0, i] = 0.5 * (self.scratch[0, i] + self.scratch[1, i])

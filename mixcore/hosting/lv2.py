@@ -23,6 +23,8 @@ Why the split is explained in :mod:`.lilv`.
 * **Channels.** A plugin with as many audio inputs and outputs as the track has channels runs
   once; a mono plugin on a stereo track runs as two instances (dual mono); a stereo plugin on a
   mono track gets the track on both inputs and gives the mean of its two outputs.
+* **Features.** URID map/unmap, options, fixed/bounded/power-of-two block length and the worker
+  extension, synchronous (:mod:`mixcore._dsp.lv2host`); a plugin requiring anything else is refused.
 * **Trust.** The plugin's bundle and library must lie in the LV2 folders
   (:func:`.folders.lv2_folders`), checked before its binary is loaded.
 """
@@ -132,6 +134,7 @@ def _free(instances: list[int], holder: dict) -> None:
     for a in instances:
         lilv.lib().lilv_instance_free(a)
     instances.clear()
+    holder.pop("features", None)
 
 
 class LV2Processor(Processor):
@@ -286,9 +289,11 @@ class LV2Processor(Processor):
             raise self._fail(f"has {len(ins)} audio input(s) and {len(outs)} output(s); mixcore hosts mono "
                              f"(1 in, 1 out) and stereo (2 in, 2 out) plugins, on mono or stereo tracks, not "
                              f"this one on a {C}-channel track")
-        features = lv2host.Features(spec.sample_rate, BLOCK)
+        all_features = [lv2host.Features(spec.sample_rate, BLOCK) for _ in range(K)]  # one worker each
+        features = all_features[0]
         object.__setattr__(self, "_features", features)
-        for _ in range(K):
+        object.__setattr__(self, "_all_features", all_features)
+        for features in all_features:
             slot = crashguard.enter(self._guard_text(), b"", crashguard.LOADING, -1, spec.sample_rate)
             try:
                 a = lilv.lib().lilv_plugin_instantiate(info.handle, float(spec.sample_rate), features.address)
@@ -297,6 +302,7 @@ class LV2Processor(Processor):
             if not a:
                 raise self._fail(f"failed to instantiate at {spec.sample_rate:g} Hz")
             self._instances.append(a)
+            features.bind(a)
             for st in self._states:  # the State extension: properties beyond the ports (before activate)
                 slot = crashguard.enter(self._crash_text, b"", crashguard.STATE, -1, spec.sample_rate)
                 try:
@@ -317,7 +323,7 @@ class LV2Processor(Processor):
         avg_key = len(sc) == 1 and K == 1
         if len(sc) > 2:
             raise self._fail(f"has {len(sc)} sidechain inputs; mixcore feeds 1 or 2")
-        runner = lv2host.Runner(list(self._instances), inq, outq, kq, scratch, controls, info.latency_port,
+        runner = lv2host.Runner(list(self._instances), [f.worker_address for f in all_features], inq, outq, kq, scratch, controls, info.latency_port,
                                 avg_out, avg_key, bool(sc))
         keep = [inq, outq, kq, scratch, silence, sink, controls]
         for k in range(K):
@@ -346,6 +352,7 @@ class LV2Processor(Processor):
         object.__setattr__(self, "_controls", controls)
         object.__setattr__(self, "_runner", runner)
         self._holder["runner"] = runner
+        self._holder["features"] = all_features  # the workers' memory outlives the instances
         runner.activate()
         object.__setattr__(self, "_fresh", True)
 
