@@ -4,9 +4,10 @@
 * x42 ``nodelay`` (a mono delay line of ``delay`` samples that reports it as its latency, or not),
 * LSP ``limiter_stereo`` (a lookahead limiter reporting its latency), ``sc_compressor_stereo``
   (a compressor with a sidechain input),
-* Calf ``MonoCompressor`` (mono, with LV2 presets; its binary is a symlink to /usr/lib/<triplet>/calf).
+* Calf ``MonoCompressor`` (mono, with LV2 presets; its binary is a symlink to /usr/lib/<triplet>/calf),
+* Dragonfly Hall Reverb (requires the worker extension), x42 ``fil4`` (State extension properties).
 
-.ci/run installs them (liblilv-0-0 x42-plugins lsp-plugins-lv2 calf-plugins).
+.ci/run installs them (liblilv-0-0 x42-plugins lsp-plugins-lv2 calf-plugins dragonfly-reverb-lv2).
 """
 from __future__ import annotations
 
