@@ -439,3 +439,27 @@ def test_a_plugin_requiring_the_worker_extension_runs(tmp_path):
     assert outs[0] == outs[1]
     y = read(tmp_path / "s64.wav")
     assert np.sqrt(np.mean(y[:, SR // 10:] ** 2)) > 1e-5  # a reverb tail long after the impulse
+
+
+def test_midi_cc_maps_onto_a_control_port(tmp_path):
+    import mido
+
+    x = noise(SR // 2, 2, seed=15, level=0.05)
+    write(tmp_path / "x.wav", x)
+    mf = mido.MidiFile(ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mf.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120), time=0))
+    tr.append(mido.Message("control_change", control=7, value=0, time=0))
+    tr.append(mido.Message("control_change", control=7, value=127, time=240))  # 0.25 s
+    mf.save(tmp_path / "m.mid")
+    s = mixcore.Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0,
+                        tracks=[{"name": "a", "source": "x.wav", "chain": [{"type": "lv2", "uri": BALANCE, "id": "g"}]}],
+                        midi=[{"file": "m.mid", "map": [{"cc": 7, "target": "a.g.trim"}]}])
+    _plan, lanes, _ = s.compile()
+    lane = lanes[("a", 0, "trim")]
+    assert (lane.at(0, SR), lane.at(SR // 2 - 1, SR)) == (-20.0, 20.0)  # the port's own range, linear
+    s.render(tmp_path / "o.wav")
+    y = read(tmp_path / "o.wav")
+    settled = slice(SR // 4 - 2000, SR // 4 - 100)
+    np.testing.assert_allclose(y[:, settled], x[:, settled] * 10 ** (-20 / 20), rtol=0, atol=2e-7)
