@@ -55,7 +55,8 @@ def test_gain_plugin_matches_its_formula(tmp_path):
     x = noise(SR // 4, 2, seed=1)
     write(tmp_path / "x.wav", x)
     dry = rendered(tmp_path, session(track("a", "x.wav")), name="dry")
-    wet = rendered(tmp_path, session(track("a", "x.wav", f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = -7.5 }} }}')))
+    gain = f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = -7.5 }} }}'
+    wet = rendered(tmp_path, session(track("a", "x.wav", gain)))
     assert np.abs(dry).max() > 0.1
     np.testing.assert_allclose(wet, dry * 10 ** (-7.5 / 20), rtol=0, atol=2e-7)
 
@@ -79,7 +80,8 @@ def test_reported_latency_is_compensated_against_a_dry_parallel_path(tmp_path):
     x = noise(SR // 4, 2, seed=4)
     write(tmp_path / "x.wav", x)
     # nodelay delays by 1234 samples and reports it: with the dry path inverted the mix is silence
-    nd = f'{{ type = "lv2", uri = "{NODELAY}", params = {{ delay = 1234, report_latency = "Delay and report latency" }} }}'
+    nd = (f'{{ type = "lv2", uri = "{NODELAY}", '
+          f'params = {{ delay = 1234, report_latency = "Delay and report latency" }} }}')
     mix = rendered(tmp_path, session(track("wet", "x.wav", nd) + track("dry", "x.wav", more="polarity_invert = true")))
     assert np.abs(mix).max() == 0.0
     # the same delay not reported: a 1234-sample offset (the check would catch a wrong report)
@@ -108,7 +110,8 @@ def test_stereo_plugin_on_a_mono_track(tmp_path):
     x = noise(SR // 4, 1, seed=6)
     write(tmp_path / "m.wav", x)
     dry = rendered(tmp_path, session(track("a", "m.wav")), name="dry")
-    wet = rendered(tmp_path, session(track("a", "m.wav", f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = 6.0 }} }}')))
+    gain = f'{{ type = "lv2", uri = "{BALANCE}", params = {{ trim = 6.0 }} }}'
+    wet = rendered(tmp_path, session(track("a", "m.wav", gain)))
     np.testing.assert_allclose(wet, dry * 10 ** (6 / 20), rtol=0, atol=4e-7)
 
 
@@ -155,7 +158,7 @@ def test_plugin_whose_bundle_leads_outside_the_lv2_folders_is_refused(tmp_path):
     import subprocess
     import sys
 
-    env = dict(os.environ, HOME=str(home), PYTHONPATH=str(tmp_path.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, HOME=str(home))
     env["PYTHONPATH"] = str(__import__("pathlib").Path(mixcore.__file__).resolve().parent.parent)
     r = subprocess.run([sys.executable, "-m", "mixcore", "render", "s.toml", "-o", "o.wav"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=120)
@@ -408,7 +411,8 @@ def test_state_extension_properties_round_trip_through_a_saved_session(tmp_path)
     text = p.state_text()
     assert '<http://gareus.org/oss/lv2/fil4#kbtuning> "440.0"' in text
     changed = text.replace('"440.0"', '"432.5"')
-    q = make_hosted({"type": "lv2", "uri": fil4, "state": changed, "params": {"gain1": 6.0, "sec1": True}}, tmp_path, "t")
+    q = make_hosted({"type": "lv2", "uri": fil4, "state": changed, "params": {"gain1": 6.0, "sec1": True}},
+                    tmp_path, "t")
     q.prepare(mixcore.processors.ProcessSpec(SR, 512, 2))
     assert '"432.5"' in q.state_text()  # restored into the plugin, read back from it
     s = mixcore.Session(sample_rate=SR, tail_s=0.0, base_dir=tmp_path)
@@ -454,7 +458,8 @@ def test_midi_cc_maps_onto_a_control_port(tmp_path):
     tr.append(mido.Message("control_change", control=7, value=127, time=240))  # 0.25 s
     mf.save(tmp_path / "m.mid")
     s = mixcore.Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0,
-                        tracks=[{"name": "a", "source": "x.wav", "chain": [{"type": "lv2", "uri": BALANCE, "id": "g"}]}],
+                        tracks=[{"name": "a", "source": "x.wav",
+                                 "chain": [{"type": "lv2", "uri": BALANCE, "id": "g"}]}],
                         midi=[{"file": "m.mid", "map": [{"cc": 7, "target": "a.g.trim"}]}])
     _plan, lanes, _ = s.compile()
     lane = lanes[("a", 0, "trim")]

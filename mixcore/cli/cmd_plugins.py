@@ -2,7 +2,8 @@
 ``mixcore plugins info PATH [--plugin-path DIR] [--json]``.
 
 ``list`` probes every VST3 in the plugin folders (the standard ones, ``MIXCORE_PLUGIN_PATH`` and
-``--plugin-path``), each in a subprocess, and every LV2 bundle in the LV2 folders, one per subprocess; plugins that crash or hang while loading go to a
+``--plugin-path``), each in a subprocess, and every LV2 bundle in the LV2 folders (one subprocess
+for them all, a new one after a crash); plugins that crash or hang while loading go to a
 persistent deny-list (reason shown) instead of stopping the scan. ``info`` describes one plugin of
 a plugin folder: name, vendor, version, category, parameters (pedalboard's identifiers, with range
 or choices, default and unit) and latency.
@@ -16,7 +17,8 @@ from pathlib import Path
 from . import plugin_path
 
 NAME = "plugins"
-HELP = "find VST3 and LV2 plugins in the plugin folders (standard ones, MIXCORE_PLUGIN_PATH, --plugin-path) or describe one"
+HELP = ("find VST3 and LV2 plugins in the plugin folders (standard ones, MIXCORE_PLUGIN_PATH, --plugin-path), "
+        "describe one or check its latency")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
             t.add_row(q["name"], _range(q), default, q["unit"] or "")
         console.print(t)
         return 0
-    found = scan(plugin_folders(), rescan=args.rescan, formats=("vst3", "lv2") if args.format == "all" else (args.format,))
+    formats = ("vst3", "lv2") if args.format == "all" else (args.format,)
+    found = scan(plugin_folders(), rescan=args.rescan, formats=formats)
     if args.json:
         print(json.dumps(found))
         return 0

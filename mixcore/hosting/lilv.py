@@ -253,7 +253,8 @@ class World:
         atom_port = self.node(ATOM + "AtomPort")
         prop = {k: self.node(LV2 + k) for k in ("integer", "toggled", "enumeration", "connectionOptional",
                                                 "isSideChain")}
-        group_pred, side_of, unit_pred = self.node(PG + "group"), self.node(PG + "sideChainOf"), self.node(UNITS + "unit")
+        group_pred, side_of = self.node(PG + "group"), self.node(PG + "sideChainOf")
+        unit_pred = self.node(UNITS + "unit")
         ports = []
         for i in range(n):
             port = L.lilv_plugin_get_port_by_index(plug, i)

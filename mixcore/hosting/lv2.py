@@ -323,7 +323,8 @@ class LV2Processor(Processor):
         avg_key = len(sc) == 1 and K == 1
         if len(sc) > 2:
             raise self._fail(f"has {len(sc)} sidechain inputs; mixcore feeds 1 or 2")
-        runner = lv2host.Runner(list(self._instances), [f.worker_address for f in all_features], inq, outq, kq, scratch, controls, info.latency_port,
+        workers = [f.worker_address for f in all_features]
+        runner = lv2host.Runner(list(self._instances), workers, inq, outq, kq, scratch, controls, info.latency_port,
                                 avg_out, avg_key, bool(sc))
         keep = [inq, outq, kq, scratch, silence, sink, controls]
         for k in range(K):
