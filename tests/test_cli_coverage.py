@@ -97,7 +97,7 @@ def test_plugins_list_rescan_probes_a_denied_plugin_again(vst3_plugins, tmp_path
     monkeypatch.setenv("MIXCORE_CACHE_DIR", str(tmp_path / "cache"))
 
     def status(*args):
-        r = cli("plugins", "list", "--path", str(folder), "--json", *args)
+        r = cli("plugins", "list", "--path", str(folder), "--json", "--format", "vst3", *args)
         assert r.returncode == 0, r.stderr
         (d,) = [d for d in json.loads(r.stdout) if Path(d["path"]).parent == folder]  # not the system's
         return d["status"]

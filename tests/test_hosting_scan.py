@@ -74,7 +74,8 @@ def test_scan_denies_crashing_and_broken_plugins_and_remembers(vst3_plugins, tmp
     monkeypatch.setenv("MIXCORE_TEST_CRASH_ON_LOAD", "1")
     found = names(scan.scan([folder]))
     assert found["MixcoreTestEffect.vst3"]["status"] == "ok" and found["MixcoreTestEffect.vst3"]["vendor"] == "mixcore"
-    assert found["MixcoreCrash.vst3"] == {"path": str(folder / "vendor" / "MixcoreCrash.vst3"), "status": "denied",
+    assert found["MixcoreCrash.vst3"] == {"format": "vst3", "path": str(folder / "vendor" / "MixcoreCrash.vst3"),
+                                          "status": "denied",
                                           "reason": f"{folder / 'vendor' / 'MixcoreCrash.vst3'}: plugin crashed "
                                                     f"while loading (SIGSEGV)"}
     assert found["Broken.vst3"]["status"] == "denied" and "cannot load plugin" in found["Broken.vst3"]["reason"]

@@ -195,17 +195,17 @@ def test_plugins_list_and_info_keep_to_the_plugin_folders(vst3_plugins, evil, tm
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "Evil.vst3").symlink_to(bundle)
-    r = cli("plugins", "list", "--json")
+    r = cli("plugins", "list", "--json", "--format", "vst3")
     assert r.returncode == 0, r.stderr
     # only the standard system folders (HOME is empty, no variable): whatever Debian installed there
     listed = [Path(d["path"]) for d in json.loads(r.stdout)]
     assert all(p.parent in (Path("/usr/lib/vst3"), Path("/usr/local/lib/vst3")) for p in listed), listed
-    r = cli("plugins", "list", "--json", "--plugin-path", effect.parent, "--plugin-path", folder)
+    r = cli("plugins", "list", "--json", "--format", "vst3", "--plugin-path", effect.parent, "--plugin-path", folder)
     assert r.returncode == 0, r.stderr
     found = {d["path"]: d for d in json.loads(r.stdout)}
     assert found[str(effect)]["status"] == "ok" and found[str(effect)]["name"] == "MixcoreTestEffect"
     assert found[str(folder / "Evil.vst3")] == {
-        "path": str(folder / "Evil.vst3"), "status": "denied",
+        "format": "vst3", "path": str(folder / "Evil.vst3"), "status": "denied",
         "reason": refusal("", folder / "Evil.vst3", bundle.parent, f" (it leads to {bundle})")[2:]}
     r = cli("plugins", "info", bundle)
     assert r.returncode == 2 and r.stderr == "mixcore: error: " + refusal("", bundle, bundle.parent)[2:] + "\n"

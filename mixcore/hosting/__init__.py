@@ -3,6 +3,7 @@
 * :mod:`.pedalboard_adapter` -- :class:`PedalboardProcessor`, any pedalboard plugin with mixcore's
   lifecycle, fixed-size in-place blocks and an exactly known latency.
 * :mod:`.vst3` -- :func:`load_plugin` and ``{ type = "vst3" }`` entries (params, preset, state).
+* :mod:`.lv2` -- ``{ type = "lv2", uri = "..." }`` entries: LV2 plugins through liblilv (:mod:`.lilv`).
 * :mod:`.builtin` -- ``{ type = "pedalboard", name = "Chorus" }`` entries.
 * :mod:`.isolation` -- ``isolate = true``: the plugin in a worker process, crashes contained.
 * :mod:`.scan` -- ``mixcore plugins list|info``: probing in subprocesses, a persistent deny-list.
@@ -23,11 +24,11 @@ from .folders import add_plugin_path, check_plugin, plugin_folders, plugin_path
 from .pedalboard_adapter import PedalboardProcessor
 from .vst3 import ON_CRASH, VST3_KEYS, VST3Processor, check_keys, load_plugin, make_vst3, resolve, vst3_state
 
-HOSTED_TYPES = ("vst3", "pedalboard")
+HOSTED_TYPES = ("vst3", "pedalboard", "lv2")
 
 
 def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Processor:
-    """Build a session chain entry of ``type`` ``vst3`` or ``pedalboard``.
+    """Build a session chain entry of ``type`` ``vst3``, ``pedalboard`` or ``lv2``.
 
     ``base_dir`` resolves relative paths; ``where`` (e.g. ``tracks[2].chain[1]``) starts every
     error message; ``node`` (the track or bus name) goes into an isolated plugin's crash report.
@@ -35,6 +36,21 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     if not isinstance(entry, dict):
         raise MixcoreError(f"{where}: a chain entry is a table with a 'type', got {short(entry)}")
     kind = entry.get("type")
+    if kind == "lv2":
+        from .lv2 import LV2_KEYS, find_plugin, make_lv2
+
+        check_keys(entry, LV2_KEYS, where)
+        isolate = _isolation(entry, where)
+        if isolate:
+            if entry.get("sidechain") is not None:
+                raise MixcoreError(f"{where}.sidechain: an isolated plugin takes no sidechain yet; "
+                                   f"drop isolate = true to feed it one")
+            from .isolation import IsolatedProcessor
+
+            make_lv2(entry, Path(base_dir), where, node)  # every check first, in this process (no binary loaded)
+            info, _w = find_plugin(entry["uri"], where)
+            return IsolatedProcessor(entry, Path(base_dir), where, node=node, checked=info.bundle.resolve())
+        return make_lv2(entry, Path(base_dir), where, node)
     if "sidechain" in entry:
         raise MixcoreError(f"{where}.sidechain: a hosted plugin cannot take a sidechain (pedalboard gives plugins "
                            f"no auxiliary input); use a native processor such as 'compressor'")
@@ -47,14 +63,7 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
     check_keys(entry, VST3_KEYS, where)
     if "path" not in entry:
         raise MixcoreError(f"{where}.path: required key is missing (the plugin bundle, e.g. path = \"Comp.vst3\")")
-    isolate = entry.get("isolate", False)
-    if not isinstance(isolate, bool):
-        raise MixcoreError(f"{where}.isolate: expected true or false, got {short(isolate)}")
-    if "on_crash" in entry:
-        if entry["on_crash"] not in ON_CRASH:
-            raise MixcoreError(f"{where}.on_crash: {short(entry['on_crash'])} is not one of {', '.join(ON_CRASH)}")
-        if not isolate:
-            raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
+    isolate = _isolation(entry, where)
     # the gate: nothing of a bundle outside the plugin folders (or on the deny-list) is ever loaded
     path = resolve(Path(base_dir), entry["path"], f"{where}.path")
     checked = check_plugin(path, f"{where}.path")
@@ -65,6 +74,19 @@ def make_hosted(entry: dict, base_dir: Path, where: str, node: str = "") -> Proc
             raise MixcoreError(f"{where}.path: plugin not found: {path}")
         return IsolatedProcessor(entry, Path(base_dir), where, node=node, checked=checked)
     return make_vst3(entry, Path(base_dir), where, node, checked=checked)
+
+
+def _isolation(entry: dict, where: str) -> bool:
+    """``isolate`` (checked) and ``on_crash`` (only with it)."""
+    isolate = entry.get("isolate", False)
+    if not isinstance(isolate, bool):
+        raise MixcoreError(f"{where}.isolate: expected true or false, got {short(isolate)}")
+    if "on_crash" in entry:
+        if entry["on_crash"] not in ON_CRASH:
+            raise MixcoreError(f"{where}.on_crash: {short(entry['on_crash'])} is not one of {', '.join(ON_CRASH)}")
+        if not isolate:
+            raise MixcoreError(f"{where}.on_crash: only applies with isolate = true")
+    return isolate
 
 
 def hosted_state(proc: Processor) -> dict[str, Any]:
@@ -78,6 +100,10 @@ def hosted_state(proc: Processor) -> dict[str, Any]:
 
     if isinstance(proc, IsolatedProcessor):
         return proc.state_entry()
+    if proc.type_name == "lv2":
+        from .lv2 import lv2_state
+
+        return lv2_state(proc)
     if isinstance(proc, VST3Processor):
         return vst3_state(proc)
     if isinstance(proc, PedalboardProcessor):

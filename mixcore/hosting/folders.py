@@ -44,6 +44,22 @@ def standard_folders() -> list[Path]:
     return [home / ".vst3", Path("/usr/lib/vst3"), Path("/usr/local/lib/vst3")]
 
 
+def lv2_standard_folders() -> list[Path]:
+    """LV2's standard folders on Linux (lilv's default ``LV2_PATH`` plus Debian's multiarch ones),
+    then every folder in the ``LV2_PATH`` environment variable."""
+    home = Path.home()
+    std = [home / ".lv2", Path("/usr/local/lib/lv2"), Path("/usr/lib/lv2")]
+    std += sorted(Path("/usr/lib").glob("*-linux-gnu*/lv2")) + sorted(Path("/usr/local/lib").glob("*-linux-gnu*/lv2"))
+    env = [Path(p).expanduser() for p in os.environ.get("LV2_PATH", "").split(os.pathsep) if p.strip()]
+    return _unique([*std, *env])
+
+
+def lv2_folders(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Where LV2 plugins may come from: :func:`lv2_standard_folders`, then ``MIXCORE_PLUGIN_PATH``
+    and the folders this process allowed (``--plugin-path``), then ``extra``."""
+    return _unique([*lv2_standard_folders(), *extra_folders(extra)])
+
+
 def env_folders() -> list[Path]:
     """The folders in ``MIXCORE_PLUGIN_PATH``, in order."""
     return [Path(p).expanduser() for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
@@ -141,5 +157,5 @@ def _key(where: str) -> str:
     return f"{where}: " if where else ""
 
 
-__all__ = ["ENV", "standard_folders", "env_folders", "extra_folders", "plugin_folders", "add_plugin_path",
+__all__ = ["ENV", "standard_folders", "lv2_standard_folders", "lv2_folders", "env_folders", "extra_folders", "plugin_folders", "add_plugin_path",
            "plugin_path", "check_folder", "check_plugin"]

@@ -235,20 +235,28 @@ def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str
     ``checked`` is the bundle's real path, already checked by the host against the plugin
     ``folders``; it is checked again here, before anything of it is loaded.
     """
-    from .folders import check_plugin
+    from .folders import add_plugin_path, check_plugin
     from .pedalboard_adapter import one_line
     from .vst3 import make_vst3, vst3_state
 
+    lv2 = entry.get("type") == "lv2"
     try:
-        real = check_plugin(checked, f"{where}.path", [Path(f) for f in folders])
-        proc = make_vst3(entry, Path(base_dir), where, checked=real)
+        if lv2:  # the LV2 folders and the trust check are make_lv2's (the host's extra folders allowed here)
+            from .lv2 import lv2_state, make_lv2
+
+            add_plugin_path(*folders)
+            proc = make_lv2(entry, Path(base_dir), where)
+            vst3_state = lv2_state  # noqa: F811 -- the state of whichever kind was built
+        else:
+            real = check_plugin(checked, f"{where}.path", [Path(f) for f in folders])
+            proc = make_vst3(entry, Path(base_dir), where, checked=real)
     except MixcoreError as e:
         conn.send(("error", str(e)))
         return
     except Exception as e:
         conn.send(("error", f"{where}: cannot load the plugin: {one_line(e)}"))
         return
-    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples, proc.is_instrument))
+    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples, getattr(proc, "is_instrument", False)))
     ctrl = side.ctrl
     shm: shared_memory.SharedMemory | None = None
     slots: list[np.ndarray] = []
@@ -401,27 +409,30 @@ def _unwrap_signals() -> None:
 
 
 class IsolatedProcessor(Processor):
-    """A ``vst3`` entry running in a worker process, with the same lifecycle as every processor."""
+    """A ``vst3`` or ``lv2`` entry running in a worker process, with the same lifecycle as every processor."""
 
     type_name = "vst3"
 
     def __init__(self, entry: dict, base_dir: Path, where: str, *, node: str = "", checked: Path) -> None:
         """``checked``: the bundle's real path, as :func:`.folders.check_plugin` returned it."""
-        from .folders import plugin_folders
+        from .folders import extra_folders, plugin_folders
 
         d = self.__dict__
+        lv2 = entry.get("type") == "lv2"
+        d["type_name"] = "lv2" if lv2 else "vst3"
         d["_checked"] = str(checked)  # what the worker loads (after checking it again)
-        d["_folders"] = [str(f) for f in plugin_folders()]
+        # an LV2 worker finds its plugin in the LV2 folders plus the folders this process allowed
+        d["_folders"] = [str(f) for f in (extra_folders() if lv2 else plugin_folders())]
         d["entry"] = {k: v for k, v in entry.items() if k not in ("isolate", "on_crash")}
         d["where"] = where
         d["node"] = node
         d["on_crash"] = entry.get("on_crash", "error")
-        d["id"] = entry.get("id", "vst3")
+        d["id"] = entry.get("id", d["type_name"])
         d["spec"] = None
         d["PARAMS"] = ()
         d["_values"] = ParamSet(())
         d["_base_dir"] = str(base_dir)
-        d["_name"] = Path(str(entry.get("path", "plugin"))).stem
+        d["_name"] = (str(entry.get("uri")) if lv2 else Path(str(entry.get("path", "plugin"))).stem)
         d["_worker"] = None
         d["_ctrl"] = None
         d["_ctrl_shm"] = None
@@ -947,7 +958,8 @@ class IsolatedProcessor(Processor):
         if reply[0] != "ok":
             raise MixcoreError(f"{self.where}: cannot read the state of plugin {self._name!r}")
         entry = dict(reply[1])
-        entry["path"] = self.entry["path"]
+        if self.type_name == "vst3":
+            entry["path"] = self.entry["path"]
         entry["isolate"] = True
         if self.on_crash != "error":
             entry["on_crash"] = self.on_crash

@@ -6,7 +6,12 @@ that fails is written to a persistent deny-list (``$MIXCORE_CACHE_DIR`` or ``~/.
 file ``plugin-denylist.json``) with the reason, and skipped by later scans until its bundle
 changes or ``--rescan`` is given.
 
-Folders scanned: the plugin folders (:mod:`.folders`): ``~/.vst3``, ``/usr/lib/vst3``,
+LV2 plugins are found through liblilv in the LV2 folders (:func:`.folders.lv2_folders`: ``~/.lv2``,
+``/usr/lib/lv2``, ``/usr/local/lib/lv2``, ``LV2_PATH``, ``MIXCORE_PLUGIN_PATH``, ``--plugin-path``) and
+probed one bundle per subprocess (a bundle may hold many plugins in one binary); the deny-list holds
+bundles of both formats.
+
+VST3 folders scanned: the plugin folders (:mod:`.folders`): ``~/.vst3``, ``/usr/lib/vst3``,
 ``/usr/local/lib/vst3`` (the VST3 standard locations on Linux), every folder in
 ``MIXCORE_PLUGIN_PATH`` (separated by ``os.pathsep``) and those given with ``--plugin-path``. A
 bundle found there whose real path leads outside them (a symlink) is reported, never probed. A
@@ -122,6 +127,38 @@ def describe(path: Path) -> dict[str, Any]:
     }
 
 
+def describe_lv2_bundle(bundle: Path) -> list[dict[str, Any]]:
+    """Describe every LV2 plugin of ``bundle`` in *this* process: URI, name, author, audio ports and the
+    latency each reports once instantiated at 48 kHz (None where it cannot be run: an instrument, a
+    layout or a feature mixcore does not host, with the reason in ``note``)."""
+    from ..processors.base import ProcessSpec
+    from .lv2 import LV2Processor, check_features, lv2_world
+
+    w = lv2_world()
+    out = []
+    for uri in w.uris():
+        info = w.plugin(uri)
+        if info is None or info.bundle != bundle:
+            continue
+        ins, outs, sc = info.audio(True), info.audio(False), info.audio(True, sidechain=True)
+        d: dict[str, Any] = {"format": "lv2", "uri": uri, "name": info.name, "vendor": info.author,
+                             "path": str(bundle), "inputs": len(ins), "outputs": len(outs),
+                             "sidechain_inputs": len(sc), "latency_samples": None, "note": None,
+                             "presets": sorted(info.presets.values())}
+        try:
+            check_features(info, "")
+            if not (len(ins) == len(outs) and len(ins) in (1, 2)):
+                raise MixcoreError(f"{len(ins)} audio input(s), {len(outs)} output(s): not hosted")
+            proc = LV2Processor(info, w)
+            proc.prepare(ProcessSpec(PROBE_SAMPLE_RATE, PROBE_BLOCK, len(ins)))
+            d["latency_samples"] = proc.plugin_latency
+            proc.close()
+        except MixcoreError as e:
+            d["note"] = str(e).removeprefix(".uri: ")
+        out.append(d)
+    return out
+
+
 def probe(path: Path, timeout: float | None = None) -> dict[str, Any]:
     """``describe`` in a subprocess; a crash, a hang or a load error becomes a one-line MixcoreError."""
     timeout = PROBE_TIMEOUT_S if timeout is None else timeout
@@ -167,8 +204,10 @@ def find_bundles(folders: list[Path]) -> list[Path]:
     return found
 
 
-def scan(folders: list[Path] | None = None, rescan: bool = False, timeout: float | None = None) -> list[dict[str, Any]]:
-    """Probe every bundle in ``folders`` (default: :func:`default_folders`).
+def scan(folders: list[Path] | None = None, rescan: bool = False, timeout: float | None = None,
+         formats: tuple[str, ...] = ("vst3",)) -> list[dict[str, Any]]:
+    """Probe every VST3 bundle in ``folders`` (default: :func:`default_folders`) and, with ``"lv2"`` in
+    ``formats`` (as ``mixcore plugins list`` asks), every LV2 bundle of the LV2 folders.
 
     Each result is a description with ``status = "ok"``, or ``{"path", "status": "denied",
     "reason"}``. Failures are added to the deny-list; denied bundles are not probed again unless
@@ -180,39 +219,146 @@ def scan(folders: list[Path] | None = None, rescan: bool = False, timeout: float
     deny = load_denylist()
     out = []
     changed = False
-    for path in find_bundles(folders):
+    for path in find_bundles(folders) if "vst3" in formats else []:
         try:
             check_folder(path, "", folders)
         except MixcoreError as e:  # a symlink out of the plugin folders: not probed, not remembered
-            out.append({"path": str(path), "status": "denied", "reason": str(e)})
+            out.append({"format": "vst3", "path": str(path), "status": "denied", "reason": str(e)})
             continue
         key = str(path.resolve())
         sig = _signature(path)
         known = deny.get(key)
         if known and not rescan and known.get("signature") == sig:
-            out.append({"path": str(path), "status": "denied", "reason": known["reason"]})
+            out.append({"format": "vst3", "path": str(path), "status": "denied", "reason": known["reason"]})
             continue
         try:
             info = probe(path, timeout)
         except MixcoreError as e:
             deny[key] = {"reason": str(e), "signature": sig}
             changed = True
-            out.append({"path": str(path), "status": "denied", "reason": str(e)})
+            out.append({"format": "vst3", "path": str(path), "status": "denied", "reason": str(e)})
             continue
         if deny.pop(key, None) is not None:
             changed = True
         info["status"] = "ok"
+        info["format"] = "vst3"
         out.append(info)
+    todo = []
+    for path in _lv2_bundles() if "lv2" in formats else []:
+        key = str(path.resolve())
+        known = deny.get(key)
+        if known and not rescan and known.get("signature") == _signature(path):
+            out.append({"format": "lv2", "path": str(path), "status": "denied", "reason": known["reason"]})
+        else:
+            todo.append(path)
+    for path, result in probe_lv2(todo, timeout).items():
+        key = str(path.resolve())
+        if isinstance(result, MixcoreError):
+            deny[key] = {"reason": str(result), "signature": _signature(path)}
+            changed = True
+            out.append({"format": "lv2", "path": str(path), "status": "denied", "reason": str(result)})
+            continue
+        if deny.pop(key, None) is not None:
+            changed = True
+        out += [{**d, "status": "ok"} for d in result]
     if changed:
         save_denylist(deny)
     return out
+
+
+def probe_lv2(bundles: list[Path], timeout: float | None = None) -> dict[Path, Any]:
+    """:func:`describe_lv2_bundle` of each bundle, in one subprocess that answers a line per bundle
+    (an LV2 scan loads dozens of bundles: one process each would cost seconds apiece). A bundle that
+    crashes or hangs the subprocess gets a MixcoreError; a new subprocess goes on with the next."""
+    import select
+    import time
+
+    timeout = PROBE_TIMEOUT_S if timeout is None else timeout
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    from .folders import ENV, extra_folders
+
+    env[ENV] = os.pathsep.join(str(f) for f in extra_folders())  # the child's LV2 world: the same folders
+    results: dict[Path, Any] = {}
+    remaining = list(bundles)
+    while remaining:
+        p = subprocess.Popen([sys.executable, "-m", "mixcore.hosting.scan", "--lv2", *map(str, remaining)],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                             env=env, text=True)
+        deadline = time.monotonic() + timeout
+        try:
+            while remaining:
+                ready, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
+                line = p.stdout.readline() if ready else None
+                if not line:
+                    break
+                try:
+                    answer = json.loads(line)
+                except ValueError:
+                    continue
+                bundle = remaining.pop(0)
+                results[bundle] = (MixcoreError(f"{bundle}: cannot load plugin: {answer['error']}")
+                                   if "error" in answer else answer["plugins"])
+                deadline = time.monotonic() + timeout
+            if not remaining:
+                break
+            bundle = remaining.pop(0)  # the one the subprocess was working on
+            if line is None:
+                p.kill()
+                p.wait()
+                results[bundle] = MixcoreError(f"{bundle}: plugin hung while loading (no answer within {timeout:g} s)")
+            else:
+                code = p.wait()
+                try:
+                    sig = signal.Signals(-code).name if code < 0 else f"exit status {code}"
+                except ValueError:
+                    sig = f"signal {-code}"
+                results[bundle] = MixcoreError(f"{bundle}: plugin crashed while loading ({sig})")
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+    return results
+
+
+def _lv2_bundles() -> list[Path]:
+    """The bundles of the LV2 world (LV2 folders only) whose real paths stay in them; none without liblilv."""
+    from .folders import check_folder, lv2_folders
+    from .lilv import available
+
+    if not available():
+        return []
+    from .lv2 import lv2_world
+
+    w = lv2_world()
+    folders = lv2_folders()
+    bundles: list[Path] = []
+    for uri in w.uris():
+        info = w.plugin(uri)
+        if info is not None and info.bundle not in bundles:
+            try:
+                check_folder(info.bundle, "", folders)
+            except MixcoreError:
+                continue
+            bundles.append(info.bundle)
+    return bundles
 
 
 if __name__ == "__main__":
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # whatever the plugin prints goes to stderr; stdout carries only the description
     try:
-        print(json.dumps(describe(Path(sys.argv[1]))), file=out, flush=True)
+        if sys.argv[1] == "--lv2":  # one line per bundle, each as soon as it is described
+            for arg in sys.argv[2:]:
+                try:
+                    answer = {"plugins": describe_lv2_bundle(Path(arg))}
+                except Exception as e:  # noqa: BLE001 -- a plugin's failure, reported for its bundle
+                    answer = {"error": " ".join(str(e).split())}
+                print(json.dumps(answer), file=out, flush=True)
+        else:
+            print(json.dumps(describe(Path(sys.argv[1]))), file=out, flush=True)
     except MixcoreError as e:
         print(f"mixcore: error: {e}", file=sys.stderr)
         sys.exit(2)

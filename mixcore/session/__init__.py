@@ -61,7 +61,7 @@ class RenderResult:
 
 def processor_entry(proc: Processor) -> dict[str, Any]:
     """A chain entry (dict) that rebuilds ``proc`` with its current parameters."""
-    if proc.type_name in ("vst3", "pedalboard"):
+    if proc.type_name in ("vst3", "pedalboard", "lv2"):
         from ..hosting import hosted_state
 
         return hosted_state(proc)

@@ -19,7 +19,7 @@ from ..render.automation import Lane
 from ..render.sources import SourceReader, check_regular, plan_readers, probe
 from .model import SessionModel
 
-HOSTED_TYPES = ("vst3", "pedalboard")
+HOSTED_TYPES = ("vst3", "pedalboard", "lv2")
 STRIP_PARAMS = {"gain_db": (-120.0, 24.0), "pan": (-1.0, 1.0)}
 #: The strips' parameters as data (ranges as in STRIP_PARAMS): what a MIDI map's taper follows.
 STRIP_PARAM_DEFS = {"gain_db": Param("gain_db", 0.0, -120.0, 24.0, "dB", taper="fader"),

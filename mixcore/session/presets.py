@@ -51,7 +51,7 @@ def expand(entries: list[Any], where: str, base_dir: Path) -> list[tuple[str, An
     out: list[tuple[str, Any]] = []
     for i, e in enumerate(entries):
         w = f"{where}[{i}]"
-        if not isinstance(e, dict) or "preset" not in e or e.get("type") in ("vst3",):
+        if not isinstance(e, dict) or "preset" not in e or e.get("type") in ("vst3", "lv2"):
             out.append((w, e))
             continue
         path = preset_path(e["preset"], base_dir, w)
