@@ -112,7 +112,7 @@ def cluster():
     procs: list[subprocess.Popen] = []
     try:
         procs.append(_start_node(["--head", "--node-ip-address", HEAD_IP, "--port", str(port), "--num-cpus", "2",
-                                  "--ray-client-server-port", str(_free_port()), "--include-dashboard", "false",
+                                  "--include-dashboard", "false",
                                   "--temp-dir", str(temp)], env, temp / "head.log"))
         procs.append(_start_node(["--address", address, "--node-ip-address", NODE_IP, "--num-cpus", "1",
                                   "--resources", '{"gpuish": 1}', "--temp-dir", str(temp)], env, temp / "node.log"))
