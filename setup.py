@@ -6,6 +6,10 @@ A module named ``*_avx2.pyx`` is the same kernel as its baseline twin built with
 only; elsewhere it is not built): mixcore picks it at run time when the CPU has AVX2
 (``mixcore._dsp.cpu``). AVX2 adds wider vectors, not FMA, so both give the same bits.
 Set ``MIXCORE_CYTHON_DEBUG=1`` to turn on bounds/wraparound/initialisation checks.
+
+Cython and the C compiler run on every core (``MIXCORE_BUILD_JOBS=N`` to use N), also under
+``pip install .``, where setuptools has no ``-j`` option to pass. ``pip install -v .`` shows the
+progress (pip hides a build's output otherwise).
 """
 import os
 import platform
@@ -14,10 +18,12 @@ from pathlib import Path
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("MIXCORE_CYTHON_DEBUG", "0") == "1"
 HERE = Path(__file__).parent
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+JOBS = max(1, int(os.environ.get("MIXCORE_BUILD_JOBS") or os.cpu_count() or 1))
 
 
 def _flags(stem: str) -> list[str]:
@@ -45,29 +51,56 @@ STAMPS = HERE / "build" / "cython-mode"
 MODE = "debug" if DEBUG else "release"
 
 
-def _cythonize(ext: Extension) -> list:
+def _stale(ext: Extension) -> bool:
     stamp = STAMPS / ext.name
-    force = not stamp.exists() or stamp.read_text() != MODE
-    out = cythonize(
-        [ext],
-        force=force,
-        compiler_directives={
-            "language_level": 3,
-            "boundscheck": DEBUG,
-            "wraparound": DEBUG,
-            "initializedcheck": DEBUG,
-            "cdivision": True,
-            "embedsignature": True,
-        },
-        include_path=["pyx"],
-    )
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(MODE)
+    return not stamp.exists() or stamp.read_text() != MODE
+
+
+def _cythonize(exts: list[Extension]) -> list:
+    """Generate the C of every module, JOBS at a time; a module last generated in the other mode is forced."""
+    out = []
+    for force in (True, False):
+        group = [ext for ext in exts if _stale(ext) == force]
+        if not group:
+            continue
+        print(f"mixcore: cythonizing {len(group)} modules ({JOBS} at a time)", flush=True)
+        out += cythonize(
+            group,
+            force=force,
+            nthreads=JOBS if len(group) > 1 else 0,
+            compiler_directives={
+                "language_level": 3,
+                "boundscheck": DEBUG,
+                "wraparound": DEBUG,
+                "initializedcheck": DEBUG,
+                "cdivision": True,
+                "embedsignature": True,
+            },
+            include_path=["pyx"],
+        )
+    for ext in exts:
+        stamp = STAMPS / ext.name
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(MODE)
     return out
 
 
+class ParallelBuildExt(build_ext):
+    """build_ext compiling JOBS extensions at once unless ``-j`` says otherwise (pip passes no -j)."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = JOBS
+
+    def build_extension(self, ext: Extension) -> None:
+        print(f"mixcore: compiling {ext.name}", flush=True)
+        super().build_extension(ext)
+
+
 setup(
-    ext_modules=[m for ext in extensions for m in _cythonize(ext)],
+    ext_modules=_cythonize(extensions),
+    cmdclass={"build_ext": ParallelBuildExt},
     packages=["mixcore", "mixcore._dsp"] + [
         f"mixcore.{p.name}" for p in (HERE / "mixcore").iterdir()
         if p.is_dir() and (p / "__init__.py").exists() and p.name != "_dsp"

@@ -133,8 +133,8 @@ def start_ray(opts: RayOptions) -> bool:
     if opts.address is not None:
         try:
             ray.init(address=opts.address, logging_level=logging.ERROR, log_to_driver=False)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise MixcoreError(f"--address: cannot connect to Ray at {opts.address}: {one_line(e)}") from None
+        except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as e:
+            raise MixcoreError(connect_error(opts.address, e)) from None
         return True
     # Local workers run the mixcore this process runs (a source tree on PYTHONPATH included): Ray's
     # processes take their environment from this one when they start.
@@ -151,6 +151,32 @@ def start_ray(opts: RayOptions) -> bool:
         else:
             os.environ["PYTHONPATH"] = old
     return True
+
+
+def connect_error(address: str, e: BaseException) -> str:
+    """The one line for a failed ``ray.init(address=...)``, naming token authentication when Ray refused us.
+
+    Ray reports a refused token only deep in the chain (``Failed to connect to Ray cluster at ...``
+    caused by a RuntimeError quoting an ``AuthenticationError``); a client with ``RAY_AUTH_MODE=token``
+    but no token gets the ``AuthenticationError`` itself.
+    """
+    head = f"--address: cannot connect to Ray at {address}"
+    chain, x = [], e
+    while x is not None and len(chain) < 8:
+        chain.append(x)
+        x = x.__cause__ or x.__context__
+    texts = [f"{type(x).__name__}: {x}" for x in chain]
+    if not any("AuthenticationError" in t or "InvalidAuthToken" in t or "Unauthenticated" in t for t in texts):
+        return f"{head}: {one_line(e)}"
+    get = "`ray get-auth-token` on the head node prints it"
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        return (f"{head}: the cluster uses token authentication and this process sends no token: "
+                f"set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN to the cluster's token ({get}); see docs/BATCH.md")
+    if any("no authentication token was found" in t for t in texts):
+        return (f"{head}: RAY_AUTH_MODE=token but no token found: set RAY_AUTH_TOKEN to the cluster's token "
+                f"({get})")
+    return (f"{head}: the cluster refused this process's token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or "
+            f"~/.ray/auth_token): use the cluster's token ({get})")
 
 
 def infeasible(job: Job, nodes: list[dict[str, float]]) -> str | None:
