@@ -120,7 +120,7 @@ def test_master_draws_a_bar_per_pass_on_a_terminal_and_nothing_on_a_pipe(tmp_pat
 def test_plugins_list_names_the_folders_it_scanned_and_folds_long_paths(tmp_path, vst3_plugins):
     folder = vst3_plugins["MixcoreTestEffect"].parent
     env = dict(HOME=str(tmp_path), COLUMNS="80")
-    r = cli("plugins", "list", "--plugin-path", folder, env=env)
+    r = cli("plugins", "list", "--format", "vst3", "--plugin-path", folder, env=env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "scanned:"
@@ -129,4 +129,9 @@ def test_plugins_list_names_the_folders_it_scanned_and_folds_long_paths(tmp_path
     assert all(len(line) <= 80 for line in lines if not line.startswith("  /")), lines
     # the bundle's path is folded over lines, never cut with an ellipsis: without the line breaks it is whole
     assert "…" not in r.stdout
-    assert str(vst3_plugins["MixcoreTestEffect"]) in "".join(r.stdout.split())
+    header = next(i for i, line in enumerate(lines) if " path" in line and "name" in line)
+    col = lines[header].index("path")
+    start = next((i for i, line in enumerate(lines) if line[col:].strip().startswith(str(folder)[:20])), None)
+    assert start is not None, r.stdout
+    pieces = "".join(line[col:].strip() for line in lines[start:start + 8])
+    assert pieces.startswith(str(vst3_plugins["MixcoreTestEffect"])), (pieces, r.stdout)

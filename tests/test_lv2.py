@@ -269,7 +269,7 @@ def test_without_liblilv_an_lv2_entry_says_how_to_install_it(tmp_path, monkeypat
     r = cli("render", "s.toml", "-o", "o.wav", cwd=tmp_path)
     assert r.returncode == 2
     line = r.stderr.strip()
-    assert line.startswith("mixcore: error: tracks[0].chain[0]: LV2 hosting needs liblilv: apt-get install "
+    assert line.startswith("mixcore: error: s.toml: tracks[0].chain[0]: LV2 hosting needs liblilv: apt-get install "
                            "liblilv-0-0 (liblilv-not-installed.so.0: cannot open shared object file"), line
     assert len(line.splitlines()) == 1
     # a session without lv2 entries does not need it
@@ -340,7 +340,7 @@ def test_a_crashing_plugin_is_named_then_denied_by_plugins_list(tmp_path, monkey
     # and a session naming it is refused before anything of it is loaded
     r = cli("render", "s.toml", "-o", "o.wav", "--plugin-path", tmp_path / "lv2", cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr.startswith("mixcore: error: tracks[0].chain[0].uri: urn:mixcore:test:crash is on the plugin "
+    assert r.stderr.startswith("mixcore: error: s.toml: tracks[0].chain[0].uri: urn:mixcore:test:crash is on the plugin "
                                "deny-list (plugin crashed while loading (SIGSEGV))"), r.stderr
 
 
@@ -363,7 +363,7 @@ def test_isolated_plugin_renders_the_same_bytes_and_a_crash_is_contained(tmp_pat
     entry = '{ type = "lv2", uri = "urn:mixcore:test:crash", isolate = true }'
     r = render(tmp_path, session(track("a", "x.wav", entry)), "--plugin-path", tmp_path / "lv2", name="crash")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert r.stderr.startswith("mixcore: error: tracks[0].chain[0]") and "crashed" in r.stderr, r.stderr
+    assert r.stderr.startswith("mixcore: error: crash.toml: tracks[0].chain[0]") and "crashed" in r.stderr, r.stderr
 
 
 def test_plugins_check_measures_latency_and_a_session_may_use_it(tmp_path, vst3_plugins):

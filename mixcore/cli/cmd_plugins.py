@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     print_folders(console, [*(folders if "vst3" in formats else []), *(lv2_folders() if "lv2" in formats else [])],
                   found)
     ok = sum(d["status"] == "ok" for d in found)
-    t = Table(title=f"{ok} plugins ({len(found) - ok} denied)", box=None)
+    t = Table(title=f"{ok} plugin{'' if ok == 1 else 's'} ({len(found) - ok} denied)", box=None)
     for col in ("format", "name", "vendor", "kind", "latency", "path or URI"):
         t.add_column(col, overflow="fold")  # a path is folded over lines, never cut: users copy it
     for d in found:
