@@ -4,7 +4,7 @@ The path of the audio: session file -> :class:`SessionModel` (validated) ->
 :class:`~mixcore.graph.Graph` (processors made by :mod:`.build`, connected by
 the graph) -> :class:`~mixcore.graph.plan.RenderPlan` (compiled once) ->
 :class:`~mixcore.render.engine.Engine` (Cython kernels, block by block) ->
-:class:`~mixcore.render.writer.AtomicWriter`.
+:class:`~mixcore.render.stream.Stream` (trim, sinks) -> :class:`~mixcore.render.writer.AtomicWriter`.
 """
 from __future__ import annotations
 
