@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MixcoreError
 from ..render.automation import Lane
-from ..render.engine import Engine, Trim, view
+from ..render.engine import Engine
+from ..render.stream import EngineSource, Stream
 from ..session import Session
 from ..session.build import resolve_target, target_param
 from ..session.midi import scaler
@@ -168,29 +170,22 @@ class LivePlayer:
             lane_for(target)  # every lane exists before the engine starts (learned ones too)
         engine = Engine(plan, lanes, threads=1, interval=s.model.automation_interval)
         sr = plan.sample_rate
-        total = frames + plan.total_latency
-        trim = Trim(plan.total_latency, frames)
+
+        def before_block(e0: int) -> None:  # the moves that arrived before this block: points at e0
+            pending = () if self.port is None else self.port.iter_pending_until(e0 / sr) \
+                if hasattr(self.port, "iter_pending_until") else self.port.iter_pending()
+            for msg in pending:
+                self._handle(msg, e0 / sr, lane_for, graph)
+
+        source = EngineSource(engine, frames, before_block=before_block)
         t_start = time.perf_counter()
-        try:
-            engine.reset()
-            e0 = 0
-            while e0 < total:
-                pending = () if self.port is None else self.port.iter_pending_until(e0 / sr) \
-                    if hasattr(self.port, "iter_pending_until") else self.port.iter_pending()
-                for msg in pending:
-                    self._handle(msg, e0 / sr, lane_for, graph)
-                n = min(self.block_size, total - e0)
-                engine.run_block(e0, n)
-                out = trim(view(engine.states["master"].out, 2, n))
-                e0 += n
+        with closing(iter(Stream(source))) as blocks:
+            for out in blocks:
                 if self.realtime:
-                    ahead = e0 / sr - (time.perf_counter() - t_start)
+                    ahead = source.position / sr - (time.perf_counter() - t_start)
                     if ahead > 0:
                         time.sleep(ahead)
-                if out.shape[1]:
-                    yield out.copy()
-        finally:
-            engine.close()
+                yield out
 
     def _handle(self, msg, t: float, lane_for, graph) -> None:
         if self.learn and msg.type in ("control_change", "pitchwheel"):

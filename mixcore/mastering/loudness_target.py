@@ -23,11 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MixcoreError
-from ..processors.base import ProcessSpec, Processor
+from ..processors.base import Processor
 from ..processors.chain import Chain
 from .chain import resolve_chain
-from ..render.engine import Trim
-from ..render.finite import all_finite, clock, first_bad
+from ..render.stream import ChainSource, MeterSink, Stream
 from ..render.sources import SourceReader, probe
 from ..render.commit import CommitSet, outputs_of
 from ..render.writer import AtomicWriter, output_format
@@ -82,48 +81,27 @@ def _run(path: Path, chain: Processor | None, sample_rate: int, channels: int, o
     ``progress(done, total, label)`` is called after every block (frames of the input)."""
     from ..metering import LoudnessMeter
 
-    reader = SourceReader(path, sample_rate, "input", quality="VHQ")
-    reader.open()
     meter = LoudnessMeter(sample_rate, channels)
-    L = 0
-    if chain is not None:
-        chain.prepare(ProcessSpec(float(sample_rate), BLOCK, channels))
-        chain.reset()
-        L = int(chain.latency_samples)
-    trim = Trim(L, reader.frames)
-    buf = np.zeros((channels, BLOCK), dtype=np.float32)
-    writer = (AtomicWriter(out, sample_rate, channels, bit_depth, seed, where="-o", dither=dither, commit=commit)
-              if out is not None else None)
-    try:
-        if writer is not None:
-            writer.__enter__()
-        done = 0
-        while done < reader.frames + L:
-            n = min(BLOCK, reader.frames + L - done)
-            blk = buf[:, :n] if n == BLOCK else np.zeros((channels, n), dtype=np.float32)
-            reader.read_into(blk)
-            if chain is not None:
-                chain.process(blk)
-                if not all_finite(blk):  # never written nor metered (the input itself was checked when read)
-                    i, ch, what = first_bad(blk)
-                    raise MixcoreError(f"{path}: the mastering chain made a non-finite sample ({what}) at "
-                                       f"{clock(max(done + i - L, 0) / sample_rate)} (channel {ch + 1})")
-            y = trim(blk)
-            if y.shape[1]:
-                meter.process(np.ascontiguousarray(y))
-                if writer is not None:
-                    writer.write(y)
-            done += n
-            if progress is not None:
-                progress(min(done, reader.frames), reader.frames, label)
-    except BaseException as e:
-        if writer is not None:
-            writer.__exit__(type(e), e, None)
-        raise
-    finally:
-        reader.close()
-    if writer is not None:
-        writer.__exit__(None, None, None)
+    sinks: list = [("out", MeterSink(meter))]
+    if out is not None:
+        sinks.append(("out", AtomicWriter(out, sample_rate, channels, bit_depth, seed, where="-o", dither=dither,
+                                          commit=commit)))
+
+    def open_source() -> ChainSource:
+        reader = SourceReader(path, sample_rate, "input", quality="VHQ")
+        reader.open()
+        try:  # the input itself was checked when read; the chain's non-finite samples name the file
+            return ChainSource(reader.read_into, reader.frames, channels, sample_rate, BLOCK, chain, where=str(path),
+                               close=reader.close)
+        except BaseException:
+            reader.close()
+            raise
+
+    def report(done: int, total: int) -> None:  # frames of the input read
+        progress(min(done + stream.source.L, total), total, label)
+
+    stream = Stream(open_source, sinks, report if progress is not None else None)
+    stream.run()
     return meter.result()
 
 

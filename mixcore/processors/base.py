@@ -198,24 +198,17 @@ def process_whole(proc: Processor, audio: np.ndarray, sample_rate: float, *, blo
     squeeze = x.ndim == 1
     x2 = np.ascontiguousarray(x.reshape(1, -1) if squeeze else x, dtype=np.float32)
     n_ch, n = x2.shape
-    proc.prepare(ProcessSpec(float(sample_rate), int(block_size), int(n_ch)))
-    proc.reset()
-    lat = int(proc.latency_samples)
-    total = n + lat
-    out = np.empty((n_ch, total), dtype=np.float32)
-    flat = np.zeros(n_ch * block_size, dtype=np.float32)
+    from ..render.stream import ArraySink, ChainSource, Stream
+
     pos = 0
-    while pos < total:
-        m = min(block_size, total - pos)
-        blk = flat[: n_ch * m].reshape(n_ch, m)  # C-contiguous, as process() requires
-        if pos < n:
-            k = min(m, n - pos)
-            blk[:, :k] = x2[:, pos:pos + k]
-            blk[:, k:] = 0.0
-        else:
-            blk[...] = 0.0
-        proc.process(blk)
-        out[:, pos:pos + m] = blk
-        pos += m
-    y = out[:, lat:lat + n]
-    return np.ascontiguousarray(y[0] if squeeze else y)
+
+    def read(blk: np.ndarray) -> None:
+        nonlocal pos
+        k = min(blk.shape[1], max(n - pos, 0))
+        blk[:, :k] = x2[:, pos:pos + k]
+        blk[:, k:] = 0.0
+        pos += blk.shape[1]
+
+    out = ArraySink(n_ch, n)
+    Stream(ChainSource(read, n, n_ch, sample_rate, int(block_size), proc), [("out", out)]).run()
+    return out.out[0] if squeeze else out.out

@@ -52,6 +52,7 @@ from ..errors import MixcoreError
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
 from .finite import all_finite, clock, first_bad
+from .stream import Trim  # noqa: F401 (moved to render/stream.py)
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
@@ -282,6 +283,11 @@ class Engine:
                     proc = st.plan.node.processors[index]
                     proc.set_param(param, lane.at(last_grid, sr))
                     proc.reset()  # start at the value, not ramping towards it
+
+    def output(self, name: str, n: int) -> np.ndarray:
+        """Node ``name``'s output (post-fader, (2, n)) of the block just run: a view, valid until the
+        next block runs (or, in :meth:`blocks`, until the generator is resumed)."""
+        return view(self.states[name].out, 2, n)
 
     # -- scheduling -------------------------------------------------------
     def run_block(self, e0: int, n: int) -> None:
@@ -698,22 +704,6 @@ class _Unlocated(Exception):
         super().__init__(st.plan.node.name)
         self.st = st
         self.e0 = e0
-
-
-class Trim:
-    """Drop the first ``skip`` samples of a stream of blocks and stop after ``total``."""
-
-    def __init__(self, skip: int, total: int) -> None:
-        self.skip = skip
-        self.total = total
-        self.pos = 0  # stream samples seen
-
-    def __call__(self, block: np.ndarray) -> np.ndarray:
-        n = block.shape[1]
-        a = min(max(self.skip - self.pos, 0), n)
-        b = min(max(self.skip + self.total - self.pos, 0), n)
-        self.pos += n
-        return block[:, a:b]
 
 
 __all__ = ["Engine", "Trim", "pan_gains", "DelayLine", "EdgePlan"]

@@ -4,7 +4,7 @@ The path of the audio: session file -> :class:`SessionModel` (validated) ->
 :class:`~mixcore.graph.Graph` (processors made by :mod:`.build`, connected by
 the graph) -> :class:`~mixcore.graph.plan.RenderPlan` (compiled once) ->
 :class:`~mixcore.render.engine.Engine` (Cython kernels, block by block) ->
-:class:`~mixcore.render.writer.AtomicWriter`.
+:class:`~mixcore.render.stream.Stream` (trim, sinks) -> :class:`~mixcore.render.writer.AtomicWriter`.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from ..errors import MixcoreError
 from ..graph.plan import RenderPlan, compile_plan
 from ..processors.base import Processor
 from ..render.commit import CommitSet, outputs_of
-from ..render.engine import Engine, Trim, view
+from ..render.engine import Engine
+from ..render.stream import EngineSource, MeterSink, Stream
 from ..render.writer import AtomicWriter, output_format
 from .build import (affordable_threads, build_graph, build_lanes, default_block_size, resampled_sources, resolve,
                     session_output, session_sample_rate)
@@ -204,27 +205,22 @@ class Session:
 
     def stream(self, block_size: int = 512, *, threads: int = 1) -> Iterator[np.ndarray]:
         """Yield the mix as float32 blocks of shape (2, block_size) (the last may be shorter)."""
-        for master, _taps in self._run(block_size, threads, taps=()):
-            yield master
+        yield from Stream(self.engine_source(block_size, threads))
 
-    def _run(self, block_size: int | None, threads: int, taps: tuple[str, ...] = ()):
-        plan, lanes, frames = self.compile(block_size)
+    def engine_source(self, block_size: int | None = None, threads: int = 1, *,
+                      before_block: Callable[[int], None] | None = None) -> Callable[[], EngineSource]:
+        """A function that compiles the session and returns its engine as a stream's source
+        (:class:`~mixcore.render.stream.Stream` calls it once its sinks are open)."""
+        def open_source() -> EngineSource:
+            plan, lanes, frames = self.compile(block_size)
+            return self._engine_source(plan, lanes, frames, threads, before_block)
+        return open_source
+
+    def _engine_source(self, plan: RenderPlan, lanes: dict, frames: int, threads: int,
+                       before_block: Callable[[int], None] | None = None) -> EngineSource:
         engine = Engine(plan, lanes, threads=affordable_threads(plan, threads), interval=self.model.automation_interval)
-        L = plan.total_latency
-        trims = {"master": Trim(L, frames)}
-        for name in taps:
-            trims[name] = Trim(plan.nodes[name].out_latency, frames)
-        self._last = (plan, frames)
-        try:
-            with self._named_errors():  # a source's NaN, a processor's non-finite output: named with the file
-                engine.reset()
-                for e0, n in engine.blocks(frames + L):
-                    master = trims["master"](view(engine.states["master"].out, 2, n))
-                    tapped = {name: trims[name](view(engine.states[name].out, 2, n)).copy() for name in taps}
-                    if master.shape[1] or any(v.shape[1] for v in tapped.values()):
-                        yield master.copy(), tapped
-        finally:
-            engine.close()
+        # a source's NaN, a processor's non-finite output: named with the session file
+        return EngineSource(engine, frames, guard=self._named_errors, before_block=before_block)
 
     def input_paths(self) -> list[Path]:
         paths = [resolve(self.base_dir, t.source) for t in self.model.tracks]
@@ -284,38 +280,19 @@ class Session:
         sr = self.sample_rate
         loud = _make_meter(sr) if meter else None
         t0 = time.perf_counter()
-        frames_done = 0
-        from contextlib import ExitStack
-
         with outputs_of(commit) as outputs:
-            with ExitStack() as stack:
-                writer = stack.enter_context(AtomicWriter(out, sr, 2, self.model.bit_depth, self.model.seed,
-                                                          commit=outputs))
-                stem_writers = {n: stack.enter_context(AtomicWriter(p, sr, 2, self.model.bit_depth,
-                                                                    self.model.seed + 1 + i, where="--stems",
-                                                                    commit=outputs))
-                                for i, (n, p) in enumerate(stem_paths.items())}
-                node_meters = {n: _make_meter(sr) for n in meter_nodes}
-                runner = self._run(block_size, threads, taps=tuple(dict.fromkeys([*track_names, *meter_nodes])))
-                total = None
-                for master, tapped in runner:
-                    if total is None:
-                        total = self._last[1]
-                    writer.write(master)
-                    if loud is not None and master.shape[1]:
-                        loud.process(master)
-                    for name, blk in tapped.items():
-                        if name in stem_writers:
-                            stem_writers[name].write(blk)
-                        if name in node_meters and blk.shape[1]:
-                            node_meters[name].process(blk)
-                    frames_done += master.shape[1]
-                    if progress is not None:
-                        progress(frames_done, total)
+            sinks: list[tuple[str, Any]] = [("master", AtomicWriter(out, sr, 2, self.model.bit_depth, self.model.seed,
+                                                                    commit=outputs))]
+            sinks += [(n, AtomicWriter(p, sr, 2, self.model.bit_depth, self.model.seed + 1 + i, where="--stems",
+                                       commit=outputs)) for i, (n, p) in enumerate(stem_paths.items())]
+            if loud is not None:
+                sinks.append(("master", MeterSink(loud)))
+            node_meters = {n: _make_meter(sr) for n in meter_nodes}
+            sinks += [(n, MeterSink(m)) for n, m in node_meters.items()]
+            source = Stream(self.engine_source(block_size, threads), sinks, progress).run().source
             seconds = time.perf_counter() - t0
-            plan, frames = self._last
-            result = RenderResult(path=out, sample_rate=sr, frames=frames, latency_samples=plan.total_latency,
-                                  seconds=seconds, stems=stem_paths,
+            result = RenderResult(path=out, sample_rate=sr, frames=source.length,
+                                  latency_samples=source.plan.total_latency, seconds=seconds, stems=stem_paths,
                                   loudness=loud.result() if loud is not None else None,
                                   node_loudness={n: m.result(n) for n, m in node_meters.items()})
         return result
