@@ -164,7 +164,7 @@ def test_plugin_whose_bundle_leads_outside_the_lv2_folders_is_refused(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     line = r.stderr.strip()
-    assert line.startswith("mixcore: error: tracks[0].chain[0].uri: ") and "is not in a plugin folder" in line, line
+    assert line.startswith("mixcore: error: s.toml: tracks[0].chain[0].uri: ") and "is not in a plugin folder" in line, line
     assert f"(it leads to {outside})" in line and "--plugin-path" in line
 
 
@@ -258,7 +258,7 @@ def test_plugin_requiring_a_missing_feature_is_refused_naming_it(tmp_path):
     r = render(tmp_path, session(track("a", "x.wav", '{ type = "lv2", uri = "urn:mixcore:test:crash" }')),
                "--plugin-path", tmp_path / "lv2")
     assert r.returncode == 2
-    assert r.stderr == ("mixcore: error: tracks[0].chain[0].uri: 'Crasher' requires the LV2 feature "
+    assert r.stderr == ("mixcore: error: s.toml: tracks[0].chain[0].uri: 'Crasher' requires the LV2 feature "
                         "http://example.org/ns#teleport, which mixcore does not provide\n")
 
 

@@ -199,18 +199,29 @@ def _path(uri_node: int) -> Path:
         L.lilv_free(raw)
 
 
+def _holds_lv2(folder: Path) -> bool:
+    """Whether ``folder`` holds an LV2 bundle (a folder with a ``manifest.ttl``)."""
+    try:
+        return any((b / "manifest.ttl").is_file() for b in Path(folder).iterdir() if b.is_dir())
+    except OSError:
+        return False
+
+
 class World:
     """A lilv world over ``folders`` (the LV2 path); plugins by URI, described on demand."""
 
     def __init__(self, folders: list[Path]) -> None:
+        from ..render.sources import quiet_stderr
+
         L = lib()
-        self.folders = list(folders)
+        self.folders = [f for f in folders if _holds_lv2(f)]  # a VST3 folder in the path is not lilv's business
         self.ptr = L.lilv_world_new()
         path = os.pathsep.join(str(f) for f in self.folders).encode()
         value = L.lilv_new_string(self.ptr, path)
         L.lilv_world_set_option(self.ptr, LV2_PATH_OPTION, value)
         L.lilv_node_free(value)
-        L.lilv_world_load_all(self.ptr)
+        with quiet_stderr():  # lilv prints a line for every folder without a manifest.ttl
+            L.lilv_world_load_all(self.ptr)
         self._nodes: dict[str, int] = {}
         self._infos: dict[str, PluginInfo] = {}
         self.plugins = L.lilv_world_get_all_plugins(self.ptr)

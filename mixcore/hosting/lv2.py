@@ -406,14 +406,9 @@ class LV2Processor(Processor):
             self._latency_changed()
 
     def _guard_text(self) -> bytes:
-        """The crash report's words for this plugin (kept alive: crashguard reads them during each call)."""
-        from .pedalboard_adapter import crash_text
+        from .pedalboard_adapter import guard_text
 
-        text = crash_text(self.where, self.node, self.name)
-        if text != self._crash_text:
-            object.__setattr__(self, "_crash_text", text)
-        crashguard.install()
-        return self._crash_text
+        return guard_text(self)
 
     def _latency_changed(self) -> None:
         now = self._controls[0, self.info.latency_port]

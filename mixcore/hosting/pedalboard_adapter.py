@@ -354,12 +354,7 @@ class PedalboardProcessor(Processor):
 
     # -- lifecycle ---------------------------------------------------------------
     def _guard_text(self) -> bytes:
-        """The crash report's words for this plugin (kept: crashguard reads them during each call)."""
-        text = crash_text(self.where, self.node, self.name)
-        if text != self._crash_text:
-            object.__setattr__(self, "_crash_text", text)
-        crashguard.install()
-        return self._crash_text
+        return guard_text(self)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._guard_text()
@@ -467,3 +462,13 @@ class PedalboardProcessor(Processor):
 
 
 __all__ = ["PedalboardProcessor", "HostedParam", "describe_params", "constructor_args", "HOST_BLOCK"]
+
+
+def guard_text(proc) -> bytes:
+    """The crash report's words for a hosted plugin (``where``, ``node``, ``name``), kept on the processor
+    as ``_crash_text`` because crashguard reads them during each call; installs the handler."""
+    text = crash_text(proc.where, proc.node, proc.name)
+    if text != proc._crash_text:
+        object.__setattr__(proc, "_crash_text", text)
+    crashguard.install()
+    return proc._crash_text
