@@ -163,7 +163,7 @@ def test_failed_jobs_are_reported_and_the_others_succeed(ray_address, tmp_path):
     assert not (tmp_path / "out/crash.wav").exists() and not (tmp_path / "out/missing.wav").exists()
     lines = failure_lines(results)
     assert len(lines) == 2 and all("\n" not in line for line in lines)
-    assert lines[0].startswith("mixcore: job 'missing' (jobs[1], ") and "failed: tracks[0].source" in lines[0]
+    assert lines[0].startswith("mixcore: job 'missing' (jobs[1], ") and "broken.toml: tracks[0].source" in lines[0]
     assert lines[1].startswith("mixcore: job 'crash' (jobs[2], ") and "crashed after 3 attempts" in lines[1]
 
 
