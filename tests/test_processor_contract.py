@@ -29,6 +29,24 @@ def test_parameter_names_carry_their_unit(kind):
             assert p.unit == UNIT_SUFFIXES[suffix], f"{kind}.{p.name}: unit {p.unit!r}"
 
 
+@pytest.mark.parametrize("kind", NATIVE)
+def test_capabilities_are_declared_class_constants(kind):
+    """The engine and the session builder read TAKES_SIDECHAIN, USES_TEMPO and SAMPLE_ACCURATE only;
+    each must match what the class implements."""
+    import inspect
+
+    from mixcore.processors.base import Processor
+
+    cls = processor_types()[kind]
+    names = {p.name for p in cls.PARAMS}
+    overrides = cls.process_with_key is not Processor.process_with_key
+    assert cls.TAKES_SIDECHAIN == ("sidechain" in names) == overrides, kind
+    assert cls.USES_TEMPO == isinstance(getattr(cls, "tempo_bpm", None), property), kind
+    assert cls.SAMPLE_ACCURATE == (cls.process_automated is not Processor.process_automated), kind
+    if cls.SAMPLE_ACCURATE and cls.TAKES_SIDECHAIN:  # the engine passes key= to process_automated
+        assert "key" in inspect.signature(cls.process_automated).parameters, kind
+
+
 #: Non-trivial parameters for every processor (the defaults of eq, gain and width are pass-throughs, a
 #: 250 ms delay would not reach the 9000 samples below): each changes the signal and keeps state.
 PARAMS = {

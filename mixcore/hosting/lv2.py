@@ -141,6 +141,7 @@ class LV2Processor(Processor):
     """A hosted LV2 plugin with mixcore's lifecycle (see the module docstring)."""
 
     type_name = "lv2"
+    TAKES_SIDECHAIN = True  # used when the plugin has a sidechain input (its ``sidechain`` parameter)
 
     def __init__(self, info, world, *, id: str | None = None, where: str = "", node: str = "") -> None:
         object.__setattr__(self, "info", info)

@@ -45,6 +45,13 @@ class Processor:
     #: True when ``process_automated`` takes per-sample parameter arrays (sample-accurate automation);
     #: otherwise the engine sets parameters on its automation grid and the processor smooths.
     SAMPLE_ACCURATE: ClassVar[bool] = False
+    #: True when the processor has ``process_with_key(block, key)``: a ``sidechain`` parameter naming a
+    #: track or bus feeds ``key`` (the router aligns it). A processor that is both SAMPLE_ACCURATE and
+    #: TAKES_SIDECHAIN takes the key in ``process_automated(block, values, key=...)`` too.
+    TAKES_SIDECHAIN: ClassVar[bool] = False
+    #: True when the processor has a settable ``tempo_bpm`` (e.g. a delay time in beats); the session
+    #: sets it to the session's tempo.
+    USES_TEMPO: ClassVar[bool] = False
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
         object.__setattr__(self, "_values", ParamSet(self.PARAMS))
@@ -128,6 +135,10 @@ class Processor:
         for proc, block in zip(procs, blocks):
             proc.process(block)
 
+    def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
+        """Process ``block`` with ``key`` as the sidechain input (only when ``TAKES_SIDECHAIN``)."""
+        raise NotImplementedError(f"{type(self).__name__} takes no sidechain")
+
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Process ``block`` with parameters given per sample (``values[name][i]`` at sample i)."""
         raise NotImplementedError(f"{type(self).__name__} has no sample-accurate automation")
@@ -172,7 +183,8 @@ class Processor:
 
     @property
     def latency_samples(self) -> int:
-        """Delay this processor adds to its output, in samples (after prepare)."""
+        """Delay this processor adds to its output, in samples (after prepare). A property, not a
+        constant: it may follow the parameters and the spec (a limiter's lookahead, an IR's length)."""
         return 0
 
     @property

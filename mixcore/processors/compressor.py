@@ -43,6 +43,7 @@ class Compressor(Processor):
 
     type_name = "compressor"
     SAMPLE_ACCURATE = True
+    TAKES_SIDECHAIN = True
     PARAMS = (
         Param("threshold_db", -20.0, -60.0, 0.0, "dB", taper="linear"),
         Param("ratio", 4.0, 1.0, 100.0, taper="log"),

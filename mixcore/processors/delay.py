@@ -60,6 +60,7 @@ class Delay(Processor):
 
     type_name = "delay"
     SAMPLE_ACCURATE = True
+    USES_TEMPO = True
     PARAMS = (
         Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time", taper="log"),
         Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0,

@@ -38,7 +38,6 @@ dropped, so the output is aligned with the sources.
 """
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 from collections.abc import Iterator
@@ -640,7 +639,7 @@ class Engine:
         n = work.shape[1]
         sr = self.plan.sample_rate
         song0 = e0 - st.plan.arrival - st.plan.pre_latency[k]
-        if getattr(proc, "SAMPLE_ACCURATE", False) and (key is None or _takes_key(proc)):
+        if proc.SAMPLE_ACCURATE:  # with a key: also TAKES_SIDECHAIN, so process_automated takes key=
             pos = np.arange(song0, song0 + n)
             values = {param: lane.at_samples(pos, sr) for param, lane in lanes}
             if key is None:
@@ -677,18 +676,6 @@ def _proc_label(proc) -> str:
     kind = getattr(proc, "type_name", "") or type(proc).__name__
     name = getattr(proc, "name", None) if kind in ("vst3", "pedalboard") else getattr(proc, "id", None)
     return f"{kind} {name!r}" if isinstance(name, str) and name and name != kind else kind
-
-
-def _takes_key(proc) -> bool:
-    """Whether ``proc.process_automated`` accepts a sidechain ``key`` (else the engine uses the grid)."""
-    cls = type(proc)
-    known = _TAKES_KEY.get(cls)
-    if known is None:
-        known = _TAKES_KEY[cls] = "key" in inspect.signature(proc.process_automated).parameters
-    return known
-
-
-_TAKES_KEY: dict[type, bool] = {}
 
 
 def _unlocated_error(st: _NodeState, e0: int, sample_rate: int) -> MixcoreError:

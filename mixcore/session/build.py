@@ -62,7 +62,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
             check_regular(path, f"{where}.{cut(key)}")  # only regular files are read (not a FIFO or device)
             value = str(path)
         proc._values.set(key, value, where=f"{where}.")
-    if "tempo_bpm" in getattr(cls, "__dict__", {}) or hasattr(type(proc), "tempo_bpm"):
+    if proc.USES_TEMPO:
         proc.tempo_bpm = tempo_bpm
     return proc
 
@@ -223,7 +223,7 @@ def build_graph(model: SessionModel, base_dir: Path, sample_rate: int) -> Graph:
             key_src = proc.get_param("sidechain") if "sidechain" in proc._values.by_name else None
             if key_src:
                 where = f"{node.where}.chain[{k}].sidechain"
-                if not hasattr(proc, "process_with_key"):
+                if not proc.TAKES_SIDECHAIN:
                     raise MixcoreError(f"{where}: {short(proc.type_name)} takes no sidechain")
                 g.connect(Edge(src=key_src, dst=node.name, kind="sidechain", processor_index=k, where=where))
     return g
