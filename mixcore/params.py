@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from .errors import MixcoreError, cut, did_you_mean, short
 
@@ -41,6 +42,9 @@ class Param:
     #: How a controller's travel (0..1) maps onto lo..hi: "linear", "fader" (console fader law, dB) or
     #: "log" (equal travel, equal ratio: Hz, times). None: not declared (linear).
     taper: str | None = None
+    #: True for a parameter naming a file: a relative path written in a session file is resolved
+    #: against the session's folder (and checked to be a regular file) by the session builder.
+    IS_FILE: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if self.taper is not None and (problem := taper_problem(self.taper, self.lo, self.hi)):
@@ -169,6 +173,17 @@ class NameParam(Param):
 
     def describe_range(self) -> str:
         return "a track or bus name"
+
+
+class PathParam(Param):
+    """A file path (resolved against the session's folder by the session builder), or None."""
+
+    IS_FILE = True
+
+    def validate(self, value: Any, where: str = "") -> Any:
+        if value is not None and not isinstance(value, (str, Path)):
+            raise MixcoreError(f"{where}{self.name}: expected a file path, got {short(value)}")
+        return None if value is None else str(value)
 
 
 @dataclass

@@ -41,3 +41,26 @@ def test_in_a_session_with_pdc_and_tail(tmp_path):
     with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.ir: file not found"):
         list(Session(base_dir=tmp_path, sample_rate=48000, tracks=[
             {"name": "a", "source": "a.wav", "chain": [{"type": "convolution", "ir": "nope.wav"}]}]).stream(512))
+
+
+def test_a_file_parameter_is_known_by_its_declaration_not_its_class_name(tmp_path):
+    """The session builder resolves every parameter declared IS_FILE against the session's folder,
+    whatever its class is called (it used to look for the class name 'PathParam')."""
+    from mixcore.params import PathParam
+    from mixcore.processors.base import Processor
+    from mixcore.processors.registry import register
+    from mixcore.session.build import build_processor
+
+    class SampleFile(PathParam):
+        pass
+
+    @register
+    class Sampler(Processor):
+        type_name = "test_file_param"
+        PARAMS = (SampleFile("sample", None, automatable=False),)
+
+    (tmp_path / "hit.wav").write_bytes(b"")
+    proc = build_processor({"type": "test_file_param", "sample": "hit.wav"}, "tracks[0].chain[0]", tmp_path)
+    assert proc.sample == str(tmp_path / "hit.wav")
+    with pytest.raises(MixcoreError, match=r"tracks\[0\]\.chain\[0\]\.sample"):
+        build_processor({"type": "test_file_param", "sample": "missing.wav"}, "tracks[0].chain[0]", tmp_path)

@@ -12,26 +12,16 @@ frame, never per sample.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import MixcoreError, short
-from ..params import Param
+from ..errors import MixcoreError
+from ..params import Param, PathParam  # noqa: F401  (PathParam: also imported from here)
 from .base import ProcessSpec, Processor
 from .registry import register
 
 PARTITION = 1024
 MAX_IR_S = 30.0
-
-
-class PathParam(Param):
-    """A file path (resolved against the session's folder by the session builder)."""
-
-    def validate(self, value: Any, where: str = "") -> Any:
-        if value is not None and not isinstance(value, (str, Path)):
-            raise MixcoreError(f"{where}{self.name}: expected a file path, got {short(value)}")
-        return None if value is None else str(value)
 
 
 @register

@@ -57,7 +57,7 @@ def build_processor(entry: Any, where: str, base_dir: Path, tempo_bpm: float = 1
         if key in ("type", "id"):
             continue
         param = proc._values.by_name.get(key)
-        if param is not None and type(param).__name__ == "PathParam" and isinstance(value, str):
+        if param is not None and param.IS_FILE and isinstance(value, str):
             path = resolve(base_dir, value)
             check_regular(path, f"{where}.{cut(key)}")  # only regular files are read (not a FIFO or device)
             value = str(path)
