@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import MixcoreError
 from ..params import Param, ParamSet
+from .smoothing import Ramp
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ class Processor:
     def param_for(self, name: str) -> Param | None:
         """The Param that automation of ``name`` is checked against (None: not a parameter)."""
         return self._values.by_name.get(name)
+
+    def _param_ramp(self, name: str, value: float | None = None) -> Ramp:
+        """A ramp for parameter ``name`` (in ``_prepare``): at ``value`` (default: the parameter's value),
+        gliding to each new target over the parameter's declared ``smoothing_ms``."""
+        ramp = Ramp(self._values.values[name] if value is None else value)
+        ramp.configure(self.spec.sample_rate, self._values.by_name[name].smoothing_ms)
+        return ramp
 
     @property
     def parameters(self) -> dict[str, Any]:

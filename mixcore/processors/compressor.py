@@ -12,7 +12,6 @@ from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .filters import highpass_coeffs
 from .registry import register
-from .smoothing import Ramp
 
 RMS_WINDOW_MS = 10.0
 
@@ -67,8 +66,7 @@ class Compressor(Processor):
         self._hpf_state = np.zeros((spec.num_channels, 1, 2), dtype=np.float64)
         self._key = np.zeros(spec.num_channels * spec.max_block_size, dtype=np.float32)
         self._params = np.zeros((7, 1), dtype=np.float64)  # see pyx/compressor.pyx: one column of constants
-        self._makeup = Ramp(self.makeup_db)
-        self._makeup.configure(spec.sample_rate, 20.0)
+        self._makeup = self._param_ramp("makeup_db")
 
     def _update(self) -> None:
         fs = self.spec.sample_rate

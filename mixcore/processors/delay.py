@@ -11,7 +11,6 @@ from ..errors import MixcoreError
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
-from .smoothing import Ramp
 
 MAX_TIME_S = 5.0
 MAX_TAIL_S = 30.0
@@ -124,13 +123,9 @@ class Delay(Processor):
         self._buf = np.zeros((spec.num_channels, size), dtype=np.float64)
         self._lp = np.zeros(spec.num_channels, dtype=np.float64)
         self._w = np.zeros(1, dtype=np.int64)
-        by_name = self._values.by_name
-        self._d = Ramp(self._delay_samples(spec.sample_rate))
-        self._d.configure(spec.sample_rate, by_name["time_ms"].smoothing_ms)
-        self._fb = Ramp(self.feedback)
-        self._fb.configure(spec.sample_rate, by_name["feedback"].smoothing_ms)
-        self._mix = Ramp(self.mix)
-        self._mix.configure(spec.sample_rate, by_name["mix"].smoothing_ms)
+        self._d = self._param_ramp("time_ms", self._delay_samples(spec.sample_rate))
+        self._fb = self._param_ramp("feedback")
+        self._mix = self._param_ramp("mix")
 
     def _update(self) -> None:
         fs = self.spec.sample_rate

@@ -7,7 +7,6 @@ from .._dsp.gain import process_gain
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
-from .smoothing import Ramp
 
 
 @register
@@ -23,8 +22,7 @@ class Gain(Processor):
     PARAMS = (Param("gain_db", 0.0, -120.0, 48.0, "dB", smoothing_ms=20.0, doc="gain", taper="fader"),)
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._ramp = Ramp(10.0 ** (self.gain_db / 20.0))
-        self._ramp.configure(spec.sample_rate, self.PARAMS[0].smoothing_ms)
+        self._ramp = self._param_ramp("gain_db", 10.0 ** (self.gain_db / 20.0))
 
     def _update(self) -> None:
         self._ramp.set_target(10.0 ** (self.gain_db / 20.0))

@@ -10,7 +10,6 @@ from ..params import Param
 from ..simd import kernel
 from .base import ProcessSpec, Processor
 from .registry import register
-from .smoothing import Ramp
 
 _K = kernel("reverb")
 process_reverb = _K.process_reverb
@@ -133,8 +132,7 @@ class Reverb(Processor):
         self._pd = np.zeros(_pow2(int(math.ceil(MAX_PREDELAY_MS * 1e-3 * fs)) + 1), dtype=np.float64)
         self._counters = np.zeros(2, dtype=np.int64)
         self._d = None
-        self._mix = Ramp(self.mix)
-        self._mix.configure(fs, self._values.by_name["mix"].smoothing_ms)
+        self._mix = self._param_ramp("mix")
         self._coef_samples = int(round(COEF_SMOOTHING_MS * 1e-3 * fs))
         self._prm = np.zeros(7, dtype=np.float64)
         self._prm[:4] = [2.0 * math.sin(math.pi * f * LFO_STEP / fs) for f in LFO_HZ]

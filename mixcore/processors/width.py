@@ -8,7 +8,6 @@ from ..params import Param
 from .base import ProcessSpec, Processor
 from .filters import highpass_coeffs
 from .registry import register
-from .smoothing import Ramp
 
 
 @register
@@ -28,8 +27,7 @@ class Width(Processor):
                     automatable=False, taper="log"))
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._ramp = Ramp(self.width)
-        self._ramp.configure(spec.sample_rate, 20.0)
+        self._ramp = self._param_ramp("width")
         self._z = np.zeros(2, dtype=np.float64)
 
     def _update(self) -> None:
