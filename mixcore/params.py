@@ -8,7 +8,7 @@ walks every processor and checks its names against this vocabulary.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,10 +27,12 @@ class Param:
 
     ``smoothing_ms`` > 0 means the processor ramps linearly to a new value over
     that many milliseconds, so automation never clicks. ``choices`` makes a
-    parameter categorical (its value is a string).
+    parameter categorical (its value is a string). Every field but ``name`` is keyword-only:
+    ``Param("ratio", default=4.0, lo=1.0, hi=100.0, taper="log")``.
     """
 
     name: str
+    _: KW_ONLY
     default: Any
     lo: float = -math.inf
     hi: float = math.inf

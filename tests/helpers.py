@@ -22,7 +22,7 @@ class AddLatency(Processor):
     """
 
     type_name = "test_latency"
-    PARAMS = (Param("samples", 0, 0, 100000, automatable=False),)
+    PARAMS = (Param("samples", default=0, lo=0, hi=100000, automatable=False),)
 
     def _prepare(self, spec):
         self._hist = np.zeros((spec.num_channels, int(self.samples)), dtype=np.float32)
@@ -45,7 +45,7 @@ class Tail(Processor):
     """For testing purposes: a pass-through that reports a tail of ``samples``."""
 
     type_name = "test_tail"
-    PARAMS = (Param("samples", 0, 0, 10**7, automatable=False),)
+    PARAMS = (Param("samples", default=0, lo=0, hi=10**7, automatable=False),)
 
     def process(self, block):
         pass
@@ -126,7 +126,7 @@ class Poison(Processor):
     of channel 0 (counted from its first processed sample): a processor gone wrong."""
 
     type_name = "test_poison"
-    PARAMS = (Param("at", 0, 0, 10**9, automatable=False), Param("level", 1.0, 0.0, 2.0))
+    PARAMS = (Param("at", default=0, lo=0, hi=10**9, automatable=False), Param("level", default=1.0, lo=0.0, hi=2.0))
 
     def _prepare(self, spec):
         self._pos = 0

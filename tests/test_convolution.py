@@ -57,7 +57,7 @@ def test_a_file_parameter_is_known_by_its_declaration_not_its_class_name(tmp_pat
     @register
     class Sampler(Processor):
         type_name = "test_file_param"
-        PARAMS = (SampleFile("sample", None, automatable=False),)
+        PARAMS = (SampleFile("sample", default=None, automatable=False),)
 
     (tmp_path / "hit.wav").write_bytes(b"")
     proc = build_processor({"type": "test_file_param", "sample": "hit.wav"}, "tracks[0].chain[0]", tmp_path)

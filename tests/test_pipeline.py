@@ -24,7 +24,7 @@ class FailAt(Processor):
     """For testing purposes: passes audio through, raises once it has seen ``at`` samples."""
 
     type_name = "test_fail_at"
-    PARAMS = (Param("at", 0, 0, 10**9, automatable=False),)
+    PARAMS = (Param("at", default=0, lo=0, hi=10**9, automatable=False),)
 
     def _prepare(self, spec):
         self._seen = 0

@@ -115,3 +115,13 @@ def test_processors_command_lists_every_type():
     assert {"threshold_db", "ratio", "attack_ms", "release_ms", "knee_db", "makeup_db", "detector", "sidechain", "mix"} <= names
     r = cli("processors", "compresor")
     assert r.returncode == 2 and "did you mean 'compressor'" in r.stderr
+
+
+def test_a_param_is_declared_with_keywords():
+    """Only the name is positional: ``Param("ratio", default=4.0, lo=1.0, hi=100.0)``, never a row of bare numbers."""
+    from mixcore.params import Param
+
+    with pytest.raises(TypeError):
+        Param("ratio", 4.0, 1.0, 100.0)
+    p = Param("ratio", default=4.0, lo=1.0, hi=100.0, taper="log")
+    assert (p.default, p.lo, p.hi, p.smoothing_ms) == (4.0, 1.0, 100.0, 0.0)

@@ -122,17 +122,17 @@ def signature_params(cls: type) -> dict[str, tuple[HostedParam, bool]]:
     out = {}
     for name, type_text, has_default in constructor_args(cls):
         if type_text == "bool":
-            p = HostedParam(name, None, 0.0, 1.0, kind="bool")
+            p = HostedParam(name, default=None, lo=0.0, hi=1.0, kind="bool")
         elif type_text == "float":
-            p = HostedParam(name, None)
+            p = HostedParam(name, default=None)
         elif type_text.startswith("Optional[float]"):
-            p = HostedParam(name, None, kind="optional_float")
+            p = HostedParam(name, default=None, kind="optional_float")
         elif "str" in type_text:
-            p = HostedParam(name, None, kind="path")
+            p = HostedParam(name, default=None, kind="path")
         else:  # an enumeration such as pedalboard_native.LadderFilter.Mode
             enum = getattr(cls, type_text.rsplit(".", 1)[-1], None)
             members = tuple(getattr(enum, "__members__", {}))
-            p = HostedParam(name, None, choices=members or None, kind="enum" if members else "any")
+            p = HostedParam(name, default=None, choices=members or None, kind="enum" if members else "any")
         out[name] = (p, not has_default)
     return out
 

@@ -60,7 +60,7 @@ def _f32(x: float) -> float:
     return float(str(np.float32(x))) if math.isfinite(x) else x
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LV2Param(Param):
     """A control input port, named by its symbol. ``points``: its scale points (label -> value)."""
 
@@ -107,11 +107,11 @@ def _params(info) -> tuple[Param, ...]:
         hi = _f32(p.hi) if math.isfinite(p.hi) else math.inf
         default = _f32(p.default) if math.isfinite(p.default) else (lo if math.isfinite(lo) else 0.0)
         default = min(max(default, lo), hi)
-        out.append(LV2Param(p.symbol, default, lo, hi, p.unit, doc=p.name, index=p.index, integer=p.integer,
-                            toggled=p.toggled, enumeration=p.enumeration,
+        out.append(LV2Param(p.symbol, default=default, lo=lo, hi=hi, unit=p.unit, doc=p.name, index=p.index,
+                            integer=p.integer, toggled=p.toggled, enumeration=p.enumeration,
                             points=tuple((k, _f32(v)) for k, v in p.points.items())))
     if any(p.sidechain for p in info.audio(True, sidechain=True)) and "sidechain" not in {p.name for p in out}:
-        out.append(NameParam("sidechain", None, doc="track or bus feeding the plugin's sidechain input",
+        out.append(NameParam("sidechain", default=None, doc="track or bus feeding the plugin's sidechain input",
                              automatable=False))
     return tuple(out)
 

@@ -93,7 +93,7 @@ ISOLATE_TAIL = crashguard.ISOLATE
 BUILTIN_TAIL = b""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HostedParam(Param):
     """A hosted plugin's parameter, named by pedalboard's Python identifier.
 
@@ -156,15 +156,15 @@ def external_params(plugin: Any) -> tuple[HostedParam, ...]:
         value = _plain(getattr(plugin, name))
         unit = p.label or ""
         if p.type is bool:
-            out.append(HostedParam(name, value, 0.0, 1.0, kind="bool", doc=p.name))
+            out.append(HostedParam(name, default=value, lo=0.0, hi=1.0, kind="bool", doc=p.name))
         elif p.type is str:
             choices = tuple(str(v) for v in p.valid_values)
-            out.append(HostedParam(name, value, choices=choices, kind="choice", doc=p.name))
+            out.append(HostedParam(name, default=value, choices=choices, kind="choice", doc=p.name))
         else:
             lo = -math.inf if p.min_value is None else float(p.min_value)
             hi = math.inf if p.max_value is None else float(p.max_value)
-            out.append(HostedParam(name, float(value) if isinstance(value, (int, float)) else value, lo, hi,
-                                   unit, doc=p.name))
+            out.append(HostedParam(name, default=float(value) if isinstance(value, (int, float)) else value,
+                                   lo=lo, hi=hi, unit=unit, doc=p.name))
     return tuple(out)
 
 
@@ -208,16 +208,16 @@ def builtin_params(plugin: Any) -> tuple[HostedParam, ...]:
         current = getattr(plugin, name, None) if isinstance(prop, property) else None
         settable = isinstance(prop, property) and prop.fset is not None
         if type_text == "bool":
-            out.append(HostedParam(name, bool(current), 0.0, 1.0, kind="bool", automatable=settable))
+            out.append(HostedParam(name, default=bool(current), lo=0.0, hi=1.0, kind="bool", automatable=settable))
         elif type_text == "float":
-            out.append(HostedParam(name, _plain(current), automatable=settable))
+            out.append(HostedParam(name, default=_plain(current), automatable=settable))
         elif type_text.startswith("Optional[float]"):
-            out.append(HostedParam(name, _plain(current), kind="optional_float", automatable=False))
+            out.append(HostedParam(name, default=_plain(current), kind="optional_float", automatable=False))
         elif current is not None and hasattr(type(current), "__members__"):
-            out.append(HostedParam(name, current.name, choices=tuple(type(current).__members__), kind="enum",
+            out.append(HostedParam(name, default=current.name, choices=tuple(type(current).__members__), kind="enum",
                                    automatable=settable))
         elif "str" in type_text:
-            out.append(HostedParam(name, current if isinstance(current, str) else None, kind="path",
+            out.append(HostedParam(name, default=current if isinstance(current, str) else None, kind="path",
                                    automatable=False))
     return tuple(out)
 

@@ -44,20 +44,20 @@ class Compressor(Processor):
     SAMPLE_ACCURATE = True
     TAKES_SIDECHAIN = True
     PARAMS = (
-        Param("threshold_db", -20.0, -60.0, 0.0, "dB", taper="linear"),
-        Param("ratio", 4.0, 1.0, 100.0, taper="log"),
-        Param("attack_ms", 10.0, 0.01, 1000.0, "ms", taper="log"),
-        Param("release_ms", 100.0, 1.0, 5000.0, "ms", taper="log"),
-        Param("knee_db", 0.0, 0.0, 24.0, "dB", taper="linear"),
-        Param("makeup_db", 0.0, -24.0, 48.0, "dB", smoothing_ms=20.0, taper="linear"),
-        Param("detector", "peak", choices=("peak", "rms")),
-        NameParam("sidechain", None, doc="track or bus feeding the detector", automatable=False),
-        Param("mix", 1.0, 0.0, 1.0, taper="linear"),
-        Param("auto_makeup", 0.0, 0.0, 1.0, taper="linear",
+        Param("threshold_db", default=-20.0, lo=-60.0, hi=0.0, unit="dB", taper="linear"),
+        Param("ratio", default=4.0, lo=1.0, hi=100.0, taper="log"),
+        Param("attack_ms", default=10.0, lo=0.01, hi=1000.0, unit="ms", taper="log"),
+        Param("release_ms", default=100.0, lo=1.0, hi=5000.0, unit="ms", taper="log"),
+        Param("knee_db", default=0.0, lo=0.0, hi=24.0, unit="dB", taper="linear"),
+        Param("makeup_db", default=0.0, lo=-24.0, hi=48.0, unit="dB", smoothing_ms=20.0, taper="linear"),
+        Param("detector", default="peak", choices=("peak", "rms")),
+        NameParam("sidechain", default=None, doc="track or bus feeding the detector", automatable=False),
+        Param("mix", default=1.0, lo=0.0, hi=1.0, taper="linear"),
+        Param("auto_makeup", default=0.0, lo=0.0, hi=1.0, taper="linear",
               doc="1: add half the gain reduction the curve gives a 0 dBFS input"),
-        Param("sidechain_hpf_hz", 0.0, 0.0, 1000.0, "Hz", taper="log",
+        Param("sidechain_hpf_hz", default=0.0, lo=0.0, hi=1000.0, unit="Hz", taper="log",
               doc="high-pass the detector (0: off), so bass does not pump"),
-        Param("link", 1.0, 0.0, 1.0, taper="linear",
+        Param("link", default=1.0, lo=0.0, hi=1.0, taper="linear",
               doc="1: one gain for all channels (the loudest drives it); 0: per channel"),
     )
 

@@ -39,9 +39,9 @@ class Convolution(Processor):
     type_name = "convolution"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        PathParam("ir", None, automatable=False, doc="impulse-response file"),
-        Param("mix", 1.0, 0.0, 1.0, taper="linear"),
-        Param("gain_db", 0.0, -60.0, 24.0, "dB", taper="fader"),
+        PathParam("ir", default=None, automatable=False, doc="impulse-response file"),
+        Param("mix", default=1.0, lo=0.0, hi=1.0, taper="linear"),
+        Param("gain_db", default=0.0, lo=-60.0, hi=24.0, unit="dB", taper="fader"),
     )
 
     def _load_ir(self, sample_rate: float, channels: int) -> np.ndarray:

@@ -66,11 +66,13 @@ class DeEsser(Processor):
     type_name = "deesser"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("freq_hz", 6500.0, 2000.0, 16000.0, "Hz", doc="lower edge (-3 dB) of the sibilance band", taper="log"),
-        Param("threshold_db", -30.0, -60.0, 0.0, "dB", taper="linear",
+        Param("freq_hz", default=6500.0, lo=2000.0, hi=16000.0, unit="Hz", taper="log",
+              doc="lower edge (-3 dB) of the sibilance band"),
+        Param("threshold_db", default=-30.0, lo=-60.0, hi=0.0, unit="dB", taper="linear",
               doc="peak level of the band where reduction starts"),
-        Param("ratio", 4.0, 1.0, 20.0, doc="compression ratio of the band above the threshold", taper="log"),
-        Param("listen", 0.0, 0.0, 1.0, doc="1: hear only the sibilance band", taper="linear"),
+        Param("ratio", default=4.0, lo=1.0, hi=20.0, taper="log",
+              doc="compression ratio of the band above the threshold"),
+        Param("listen", default=0.0, lo=0.0, hi=1.0, doc="1: hear only the sibilance band", taper="linear"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:

@@ -61,15 +61,17 @@ class Delay(Processor):
     SAMPLE_ACCURATE = True
     USES_TEMPO = True
     PARAMS = (
-        Param("time_ms", 250.0, 0.0, MAX_TIME_S * 1000, "ms", smoothing_ms=50.0, doc="delay time", taper="log"),
-        Param("time_beats", None, 0.0, 16.0, "beats", smoothing_ms=50.0,
+        Param("time_ms", default=250.0, lo=0.0, hi=MAX_TIME_S * 1000, unit="ms", smoothing_ms=50.0, taper="log",
+              doc="delay time"),
+        Param("time_beats", default=None, lo=0.0, hi=16.0, unit="beats", smoothing_ms=50.0,
               doc="delay time in beats of tempo_bpm; wins over time_ms when given", taper="log"),
-        Param("feedback", 0.3, 0.0, 0.98, smoothing_ms=20.0, taper="linear",
+        Param("feedback", default=0.3, lo=0.0, hi=0.98, smoothing_ms=20.0, taper="linear",
               doc="level of each echo relative to the one before"),
-        Param("mix", 0.5, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only", taper="linear"),
-        Param("lowpass_hz", LOWPASS_OFF_HZ, 20.0, 96000.0, "Hz",
+        Param("mix", default=0.5, lo=0.0, hi=1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only", taper="linear"),
+        Param("lowpass_hz", default=LOWPASS_OFF_HZ, lo=20.0, hi=96000.0, unit="Hz",
               doc="one-pole low-pass in the feedback loop; 20000 or above: off", taper="log"),
-        Param("ping_pong", 0.0, 0.0, 1.0, doc="1: echoes alternate between left and right", taper="linear"),
+        Param("ping_pong", default=0.0, lo=0.0, hi=1.0, taper="linear",
+              doc="1: echoes alternate between left and right"),
     )
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:

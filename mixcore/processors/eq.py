@@ -112,7 +112,7 @@ class EQ(Processor):
 
     type_name = "eq"
     SAMPLE_ACCURATE = True
-    PARAMS = (BandsParam("bands", (), unit="", doc=(
+    PARAMS = (BandsParam("bands", default=(), unit="", doc=(
         f"list of {{kind, freq_hz, q, gain_db, slope_db}} tables; kind: {', '.join(KINDS)}; "
         f"freq_hz {FREQ[0]:g} .. {FREQ[1]:g} Hz (log taper), q {Q[0]:g} .. {Q[1]:g} (log), "
         f"gain_db {GAIN[0]:g} .. {GAIN[1]:g} dB (linear; peak and shelves), slope_db "
@@ -120,7 +120,7 @@ class EQ(Processor):
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
         super().__init__(id=id, **params)
-        self._values.values["bands"] = BandsParam("bands", ()).validate(self._values.values["bands"])
+        self._values.values["bands"] = BandsParam("bands", default=()).validate(self._values.values["bands"])
 
     def _set_param(self, name: str, value: Any) -> None:
         m = _BAND_PARAM.match(name)
@@ -154,7 +154,7 @@ class EQ(Processor):
             return None
         lo, hi, unit, taper = {"freq_hz": (*FREQ, "Hz", "log"), "q": (*Q, "", "log"),
                                "gain_db": (*GAIN, "dB", "linear")}[m.group(2)]
-        return Param(name, self.bands[int(m.group(1))][m.group(2)], lo, hi, unit, taper=taper)
+        return Param(name, default=self.bands[int(m.group(1))][m.group(2)], lo=lo, hi=hi, unit=unit, taper=taper)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._pos = 0  # samples processed since reset, for the filters' flush phase (pyx/biquad.pyx)

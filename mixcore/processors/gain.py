@@ -19,7 +19,8 @@ class Gain(Processor):
 
     type_name = "gain"
     SAMPLE_ACCURATE = True
-    PARAMS = (Param("gain_db", 0.0, -120.0, 48.0, "dB", smoothing_ms=20.0, doc="gain", taper="fader"),)
+    PARAMS = (Param("gain_db", default=0.0, lo=-120.0, hi=48.0, unit="dB", smoothing_ms=20.0, taper="fader",
+                    doc="gain"),)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._ramp = self._param_ramp("gain_db", 10.0 ** (self.gain_db / 20.0))

@@ -39,13 +39,16 @@ class Gate(Processor):
     type_name = "gate"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("threshold_db", -40.0, -100.0, 0.0, "dB", doc="opens at or above this peak level", taper="linear"),
-        Param("range_db", 80.0, 0.0, 100.0, "dB", doc="attenuation when closed (positive dB)", taper="linear"),
-        Param("attack_ms", 1.0, 0.01, 500.0, "ms", doc="time constant of opening", taper="log"),
-        Param("hold_ms", 20.0, 0.0, 5000.0, "ms", doc="stays open this long after the level drops", taper="log"),
-        Param("release_ms", 100.0, 1.0, 5000.0, "ms", doc="time constant of closing", taper="log"),
-        Param("mode", "gate", choices=("gate", "expander")),
-        Param("ratio", 2.0, 1.0, 20.0, taper="log",
+        Param("threshold_db", default=-40.0, lo=-100.0, hi=0.0, unit="dB", taper="linear",
+              doc="opens at or above this peak level"),
+        Param("range_db", default=80.0, lo=0.0, hi=100.0, unit="dB", taper="linear",
+              doc="attenuation when closed (positive dB)"),
+        Param("attack_ms", default=1.0, lo=0.01, hi=500.0, unit="ms", doc="time constant of opening", taper="log"),
+        Param("hold_ms", default=20.0, lo=0.0, hi=5000.0, unit="ms", taper="log",
+              doc="stays open this long after the level drops"),
+        Param("release_ms", default=100.0, lo=1.0, hi=5000.0, unit="ms", doc="time constant of closing", taper="log"),
+        Param("mode", default="gate", choices=("gate", "expander")),
+        Param("ratio", default=2.0, lo=1.0, hi=20.0, taper="log",
               doc="expander mode: dB of output change per dB of input below the threshold"),
     )
 

@@ -66,9 +66,9 @@ class Limiter(Processor):
     type_name = "limiter"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("ceiling_dbtp", -1.0, -20.0, 0.0, "dBTP", taper="linear"),
-        Param("release_ms", 100.0, 1.0, 2000.0, "ms", taper="log"),
-        Param("lookahead_ms", 5.0, 0.5, 20.0, "ms", automatable=False, taper="log",
+        Param("ceiling_dbtp", default=-1.0, lo=-20.0, hi=0.0, unit="dBTP", taper="linear"),
+        Param("release_ms", default=100.0, lo=1.0, hi=2000.0, unit="ms", taper="log"),
+        Param("lookahead_ms", default=5.0, lo=0.5, hi=20.0, unit="ms", automatable=False, taper="log",
               doc="sets the latency (not automatable)"),
     )
 

@@ -98,9 +98,9 @@ class Multiband(Processor):
 
     type_name = "multiband"
     PARAMS = (
-        CrossoversParam("crossovers_hz", [200.0, 2000.0], unit="Hz", automatable=False,
+        CrossoversParam("crossovers_hz", default=[200.0, 2000.0], unit="Hz", automatable=False,
                         doc="2 or 3 crossover frequencies, 20 .. 20000 Hz, each above 1.5 x the one before"),
-        BandSettingsParam("bands", [], automatable=False,
+        BandSettingsParam("bands", default=[], automatable=False,
                           doc="one table per band, lowest first: {threshold_db, ratio, attack_ms, release_ms, "
                               "knee_db, makeup_db} (compressor parameters; missing keys: its defaults, "
                               "missing bands: no compression)"),

@@ -109,14 +109,14 @@ class Reverb(Processor):
     type_name = "reverb"
     SAMPLE_ACCURATE = True
     PARAMS = (
-        Param("room_size", 0.5, 0.0, 1.0, automatable=False, taper="linear",
+        Param("room_size", default=0.5, lo=0.0, hi=1.0, automatable=False, taper="linear",
               doc="scales the delay lines (0.5 .. 1.5 x)"),
-        Param("decay_s", 1.5, 0.1, 20.0, "s", smoothing_ms=COEF_SMOOTHING_MS, taper="log",
+        Param("decay_s", default=1.5, lo=0.1, hi=20.0, unit="s", smoothing_ms=COEF_SMOOTHING_MS, taper="log",
               doc="RT60 at low frequencies"),
-        Param("damping", 0.5, 0.0, 1.0, smoothing_ms=COEF_SMOOTHING_MS,
+        Param("damping", default=0.5, lo=0.0, hi=1.0, smoothing_ms=COEF_SMOOTHING_MS,
               doc="high-frequency decay: RT60 at 8 kHz = decay_s (1 - 0.9 damping)", taper="linear"),
-        Param("predelay_ms", 0.0, 0.0, MAX_PREDELAY_MS, "ms", automatable=False, taper="log"),
-        Param("mix", 0.3, 0.0, 1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only", taper="linear"),
+        Param("predelay_ms", default=0.0, lo=0.0, hi=MAX_PREDELAY_MS, unit="ms", automatable=False, taper="log"),
+        Param("mix", default=0.3, lo=0.0, hi=1.0, smoothing_ms=20.0, doc="0 dry .. 1 wet only", taper="linear"),
     )
 
     def _prepare(self, spec: ProcessSpec) -> None:

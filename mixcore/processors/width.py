@@ -22,9 +22,9 @@ class Width(Processor):
 
     type_name = "width"
     SAMPLE_ACCURATE = True
-    PARAMS = (Param("width", 1.0, 0.0, 2.0, smoothing_ms=20.0, taper="linear"),
-              Param("bass_mono_hz", 0.0, 0.0, 500.0, "Hz", doc="below this the side signal is removed (0: off)",
-                    automatable=False, taper="log"))
+    PARAMS = (Param("width", default=1.0, lo=0.0, hi=2.0, smoothing_ms=20.0, taper="linear"),
+              Param("bass_mono_hz", default=0.0, lo=0.0, hi=500.0, unit="Hz", automatable=False, taper="log",
+                    doc="below this the side signal is removed (0: off)"))
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._ramp = self._param_ramp("width")

@@ -22,9 +22,9 @@ from .model import SessionModel
 HOSTED_TYPES = ("vst3", "pedalboard", "lv2")
 STRIP_PARAMS = {"gain_db": (-120.0, 24.0), "pan": (-1.0, 1.0)}
 #: The strips' parameters as data (ranges as in STRIP_PARAMS): what a MIDI map's taper follows.
-STRIP_PARAM_DEFS = {"gain_db": Param("gain_db", 0.0, -120.0, 24.0, "dB", taper="fader"),
-                    "pan": Param("pan", 0.0, -1.0, 1.0, taper="linear")}
-SEND_LEVEL_PARAM = Param("level_db", 0.0, -120.0, 24.0, "dB", taper="fader")
+STRIP_PARAM_DEFS = {"gain_db": Param("gain_db", default=0.0, lo=-120.0, hi=24.0, unit="dB", taper="fader"),
+                    "pan": Param("pan", default=0.0, lo=-1.0, hi=1.0, taper="linear")}
+SEND_LEVEL_PARAM = Param("level_db", default=0.0, lo=-120.0, hi=24.0, unit="dB", taper="fader")
 
 
 def known_types() -> list[str]:
