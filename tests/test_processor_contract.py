@@ -125,3 +125,21 @@ def test_a_param_is_declared_with_keywords():
         Param("ratio", 4.0, 1.0, 100.0)
     p = Param("ratio", default=4.0, lo=1.0, hi=100.0, taper="log")
     assert (p.default, p.lo, p.hi, p.smoothing_ms) == (4.0, 1.0, 100.0, 0.0)
+
+
+@pytest.mark.parametrize("kind", NATIVE)
+def test_every_parameter_is_visible_to_type_checkers(kind):
+    """Parameters are read as attributes through ``__getattr__``, which type checkers and IDEs cannot see
+    into; each class annotates every name in its PARAMS (``threshold_db: float``), and nothing else."""
+    import types
+    import typing
+
+    cls = processor_types()[kind]
+    hints = {k: v for k, v in typing.get_type_hints(cls).items() if k in cls.__dict__.get("__annotations__", {})
+             and typing.get_origin(v) is not typing.ClassVar}
+    assert set(hints) == {p.name for p in cls.PARAMS}, kind
+    proc = cls()
+    for p in cls.PARAMS:  # the default value has the annotated type
+        hint = hints[p.name]
+        allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (typing.get_origin(hint) or hint,)
+        assert isinstance(getattr(proc, p.name), allowed), (kind, p.name)

@@ -43,6 +43,19 @@ class Compressor(Processor):
     type_name = "compressor"
     SAMPLE_ACCURATE = True
     TAKES_SIDECHAIN = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    threshold_db: float
+    ratio: float
+    attack_ms: float
+    release_ms: float
+    knee_db: float
+    makeup_db: float
+    detector: str
+    sidechain: str | None
+    mix: float
+    auto_makeup: float
+    sidechain_hpf_hz: float
+    link: float
     PARAMS = (
         Param("threshold_db", default=-20.0, lo=-60.0, hi=0.0, unit="dB", taper="linear"),
         Param("ratio", default=4.0, lo=1.0, hi=100.0, taper="log"),

@@ -38,6 +38,10 @@ class Convolution(Processor):
 
     type_name = "convolution"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    ir: str | None
+    mix: float
+    gain_db: float
     PARAMS = (
         PathParam("ir", default=None, automatable=False, doc="impulse-response file"),
         Param("mix", default=1.0, lo=0.0, hi=1.0, taper="linear"),

@@ -65,6 +65,11 @@ class DeEsser(Processor):
 
     type_name = "deesser"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    freq_hz: float
+    threshold_db: float
+    ratio: float
+    listen: float
     PARAMS = (
         Param("freq_hz", default=6500.0, lo=2000.0, hi=16000.0, unit="Hz", taper="log",
               doc="lower edge (-3 dB) of the sibilance band"),

@@ -60,6 +60,13 @@ class Delay(Processor):
     type_name = "delay"
     SAMPLE_ACCURATE = True
     USES_TEMPO = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    time_ms: float
+    time_beats: float | None
+    feedback: float
+    mix: float
+    lowpass_hz: float
+    ping_pong: float
     PARAMS = (
         Param("time_ms", default=250.0, lo=0.0, hi=MAX_TIME_S * 1000, unit="ms", smoothing_ms=50.0, taper="log",
               doc="delay time"),

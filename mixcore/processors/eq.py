@@ -112,6 +112,8 @@ class EQ(Processor):
 
     type_name = "eq"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    bands: list[dict[str, Any]]
     PARAMS = (BandsParam("bands", default=(), unit="", doc=(
         f"list of {{kind, freq_hz, q, gain_db, slope_db}} tables; kind: {', '.join(KINDS)}; "
         f"freq_hz {FREQ[0]:g} .. {FREQ[1]:g} Hz (log taper), q {Q[0]:g} .. {Q[1]:g} (log), "

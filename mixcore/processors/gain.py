@@ -19,6 +19,8 @@ class Gain(Processor):
 
     type_name = "gain"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    gain_db: float
     PARAMS = (Param("gain_db", default=0.0, lo=-120.0, hi=48.0, unit="dB", smoothing_ms=20.0, taper="fader",
                     doc="gain"),)
 

@@ -38,6 +38,14 @@ class Gate(Processor):
 
     type_name = "gate"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    threshold_db: float
+    range_db: float
+    attack_ms: float
+    hold_ms: float
+    release_ms: float
+    mode: str
+    ratio: float
     PARAMS = (
         Param("threshold_db", default=-40.0, lo=-100.0, hi=0.0, unit="dB", taper="linear",
               doc="opens at or above this peak level"),

@@ -65,6 +65,10 @@ class Limiter(Processor):
 
     type_name = "limiter"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    ceiling_dbtp: float
+    release_ms: float
+    lookahead_ms: float
     PARAMS = (
         Param("ceiling_dbtp", default=-1.0, lo=-20.0, hi=0.0, unit="dBTP", taper="linear"),
         Param("release_ms", default=100.0, lo=1.0, hi=2000.0, unit="ms", taper="log"),

@@ -97,6 +97,9 @@ class Multiband(Processor):
     """
 
     type_name = "multiband"
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    crossovers_hz: list[float]
+    bands: list[dict[str, Any]]
     PARAMS = (
         CrossoversParam("crossovers_hz", default=[200.0, 2000.0], unit="Hz", automatable=False,
                         doc="2 or 3 crossover frequencies, 20 .. 20000 Hz, each above 1.5 x the one before"),

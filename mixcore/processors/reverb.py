@@ -108,6 +108,12 @@ class Reverb(Processor):
 
     type_name = "reverb"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    room_size: float
+    decay_s: float
+    damping: float
+    predelay_ms: float
+    mix: float
     PARAMS = (
         Param("room_size", default=0.5, lo=0.0, hi=1.0, automatable=False, taper="linear",
               doc="scales the delay lines (0.5 .. 1.5 x)"),

@@ -22,6 +22,9 @@ class Width(Processor):
 
     type_name = "width"
     SAMPLE_ACCURATE = True
+    # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
+    width: float
+    bass_mono_hz: float
     PARAMS = (Param("width", default=1.0, lo=0.0, hi=2.0, smoothing_ms=20.0, taper="linear"),
               Param("bass_mono_hz", default=0.0, lo=0.0, hi=500.0, unit="Hz", automatable=False, taper="log",
                     doc="below this the side signal is removed (0: off)"))
