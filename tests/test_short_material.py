@@ -30,6 +30,7 @@ def test_a_short_source_renders(tmp_path, n):
     y = read(tmp_path / "out.wav")
     assert y.shape == (2, n)
     np.testing.assert_array_equal(y, x)  # a stereo track at 0 dB, centre: the samples themselves
+    assert "no loudness (shorter than 400 ms)" in r.stdout and "-inf LUFS" not in r.stdout, r.stdout
 
 
 @pytest.mark.parametrize("n", LENGTHS)

@@ -103,7 +103,9 @@ def summary_line(result) -> str:
     text = f"wrote {result.path}: {result.duration_s:.2f} s at {result.sample_rate} Hz"
     if result.loudness is not None:
         lo = result.loudness
-        text += f", {_fmt(lo.integrated_lufs)} LUFS, true peak {_fmt(lo.true_peak_dbtp)} dBTP"
+        loud = ("no loudness (shorter than 400 ms)" if result.duration_s < 0.4
+                else f"{_fmt(lo.integrated_lufs)} LUFS")  # BS.1770 gates 400 ms blocks
+        text += f", {loud}, true peak {_fmt(lo.true_peak_dbtp)} dBTP"
     text += f"; rendered in {result.seconds:.2f} s ({result.realtime_factor:.0f}x realtime)"
     if result.stems:
         text += f"; {len(result.stems)} stems"
