@@ -1,6 +1,6 @@
 """``isolate = true``: a hosted plugin in its own worker process, audio through shared memory.
 
-The worker (``python -m mixcore.hosting.isolation``, started with :mod:`subprocess`, so the
+The worker (``python -m mixcore.hosting.isolation_worker``, started with :mod:`subprocess`, so the
 user's script is never re-imported) builds the plugin exactly as in-process hosting does -- the
 same :func:`~.vst3.make_vst3` and :class:`~.pedalboard_adapter.PedalboardProcessor` -- and receives
 the same calls in the same order, so isolated output is bit-identical to in-process output (the
@@ -38,12 +38,13 @@ of its wait instead of at the timeout; closing kills a worker that is busy inste
 it. A worker dies with its host: ``PR_SET_PDEATHSIG`` on Linux (the worker is always started from
 a thread that lives as long as the host, the main thread or a spawner thread, since the signal
 follows the thread that started it), and a watchdog thread that sees the parent change elsewhere.
+
+This module is the host's side, :class:`IsolatedProcessor`; the channel (control segment layout,
+attach, handshake) is :mod:`.isolation_ipc` and the worker's main loop :mod:`.isolation_worker`.
 """
 from __future__ import annotations
 
 import os
-import platform
-import select
 import signal
 import socket
 import subprocess
@@ -64,6 +65,10 @@ from ..errors import MixcoreError
 from ..params import Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
 from .pedalboard_adapter import place
+from .isolation_ipc import (  # noqa: F401  (re-exported: the channel's names, as before the split)
+    CTRL_BYTES, H_SLEEP, HOST_SPIN, LENS, OP_MESSAGE, OP_PROCESS, OPS, PURE_SPIN, REQ, RESP, SLICE_S, W_SLEEP,
+    WORKER_SPIN, _ORDERED, _attach, _Side)
+from .isolation_worker import WATCH_S, _die_with_host, _serve, _worker_main  # noqa: F401  (re-exported)
 
 #: Seconds a plugin may take for one block or control message before it is considered hung
 #: (environment: MIXCORE_PLUGIN_TIMEOUT_S).
@@ -74,265 +79,6 @@ START_TIMEOUT_S = 60.0
 STOP_S = 1.0
 #: Seconds closing waits for the block in flight (the last of a render) before the worker is killed.
 FINISH_S = 0.1
-#: Longest single sleep of a waiting side, in seconds (bounds the cost of a lost wake-up).
-SLICE_S = 0.01
-#: Looks at the counter (about 50 ns each) before a waiting side starts yielding the CPU.
-PURE_SPIN = 400
-#: Then turns with a sched_yield each (well under a microsecond when the CPU is free) before a side
-#: sleeps: the host waiting for a block, the worker waiting for the next request.
-HOST_SPIN = 2000
-WORKER_SPIN = 200
-
-# The control segment (int32 words). The host writes line 0, the worker line 1 (no false sharing).
-# Request ``seq`` uses slot ``seq % 2``: its operation in OPS[slot], its block length in LENS[slot].
-REQ, H_SLEEP = 0, 1
-OPS, LENS = (4, 6), (5, 7)
-RESP, W_SLEEP = 16, 17
-OP_PROCESS, OP_MESSAGE = 1, 2
-CTRL_BYTES = 128
-#: x86 keeps loads in order and stores in order (TSO): only the store -> load fence of the sleep
-#: handshake is needed there; elsewhere acquire and release fences order the audio around the counters.
-_ORDERED = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-
-
-def _attach(name: str) -> shared_memory.SharedMemory:
-    shm = shared_memory.SharedMemory(name=name)
-    try:  # the host owns the segment: the worker's resource tracker must not unlink it
-        from multiprocessing import resource_tracker
-
-        resource_tracker.unregister(shm._name, "shared_memory")  # type: ignore[attr-defined]
-    except Exception:
-        pass
-    return shm
-
-
-class _Side:
-    """One end of the handshake: publish a counter, spin on the other's, sleep on a socket."""
-
-    def __init__(self, ctrl: memoryview, wake: socket.socket, my_flag: int, other_flag: int) -> None:
-        self.ctrl = ctrl
-        self.wake = wake
-        self.my_flag = my_flag
-        self.other_flag = other_flag
-        self.lock = threading.Lock()
-        self.poller = select.poll()
-        self.poller.register(wake.fileno(), select.POLLIN)
-
-    def fence(self) -> None:
-        """A full memory barrier: an uncontended lock round trip is a locked instruction."""
-        self.lock.acquire()
-        self.lock.release()
-
-    def ordered(self) -> None:
-        """An acquire or release fence: free on x86, a full fence elsewhere."""
-        if not _ORDERED:
-            self.fence()
-
-    def publish(self, word: int, value: int) -> None:
-        """Store ``value`` (after everything written before: release) and wake the other side if asleep."""
-        if not _ORDERED:
-            self.fence()
-        ctrl = self.ctrl
-        ctrl[word] = value
-        self.lock.acquire()  # store -> load: the other side's sleep flag is read after the counter is visible
-        self.lock.release()
-        if ctrl[self.other_flag]:
-            try:
-                self.wake.send(b"\0")
-            except OSError:
-                pass  # the other side is gone; its waiting partner finds out
-
-    def wait(self, word: int, target: int, spins: int, timeout: float) -> bool | None:
-        """Wait until ``ctrl[word] >= target``: True; False after ``timeout``; None if the other side is gone."""
-        ctrl = self.ctrl
-        for _ in range(spins and PURE_SPIN):  # a few microseconds of pure spinning: the usual case
-            if ctrl[word] >= target:
-                self.ordered()  # acquire: what the other side wrote before the counter is visible
-                return True
-        for _ in range(spins):  # then let other processes on this CPU run between looks
-            if ctrl[word] >= target:
-                self.ordered()
-                return True
-            os.sched_yield()
-        deadline = time.monotonic() + timeout
-        while True:
-            ctrl[self.my_flag] = 1
-            self.fence()
-            try:
-                if ctrl[word] >= target:
-                    self.ordered()
-                    return True
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                if self.poller.poll(max(1, int(min(left, SLICE_S) * 1000))):
-                    try:
-                        if self.wake.recv(4096) == b"":
-                            return None
-                    except BlockingIOError:
-                        pass
-                    except OSError:  # ECONNRESET: the other side died with wake-up bytes unread
-                        return None
-            finally:
-                ctrl[self.my_flag] = 0
-
-
-# -- the worker process -------------------------------------------------------------------
-#: Seconds between two looks of a worker's watchdog at its parent.
-WATCH_S = 0.2
-
-
-def _die_with_host(host: int) -> None:
-    """End this worker when the host process ``host`` ends, even while the plugin hangs.
-
-    Linux: the kernel sends SIGKILL when the thread that started the worker ends (the host starts
-    workers from threads that live as long as it does). Elsewhere, and as a second line, a daemon
-    thread looks at the parent's pid (a worker whose host died is adopted by another process).
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != host:  # the host died before the line above
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == host:
-            time.sleep(WATCH_S)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="mixcore-watchdog", daemon=True).start()
-
-
-def _worker_main(msg_fd: int, wake_fd: int, host: int = 0) -> None:
-    """Entry point of ``python -m mixcore.hosting.isolation MSG_FD WAKE_FD HOST_PID``."""
-    if host:
-        _die_with_host(host)
-    conn = Connection(msg_fd)
-    wake = socket.socket(fileno=wake_fd)
-    wake.setblocking(False)
-    entry, base_dir, where, ctrl_name, checked, folders = conn.recv()
-    ctrl_shm = _attach(ctrl_name)
-    ctrl = ctrl_shm.buf.cast("i")
-    try:
-        _serve(conn, _Side(ctrl, wake, W_SLEEP, H_SLEEP), entry, base_dir, where, checked, folders)
-    finally:
-        try:
-            ctrl.release()
-            ctrl_shm.close()
-        except BufferError:
-            pass
-
-
-def _serve(conn: Connection, side: _Side, entry: dict, base_dir: str, where: str, checked: str,
-           folders: list[str]) -> None:
-    """Build the plugin, then serve requests in order until told to stop or the host is gone.
-
-    ``checked`` is the bundle's real path, already checked by the host against the plugin
-    ``folders``; it is checked again here, before anything of it is loaded.
-    """
-    from .folders import add_plugin_path, check_plugin
-    from .pedalboard_adapter import one_line
-    from .vst3 import make_vst3, vst3_state
-
-    lv2 = entry.get("type") == "lv2"
-    try:
-        if lv2:  # the LV2 folders and the trust check are make_lv2's (the host's extra folders allowed here)
-            from .lv2 import lv2_state, make_lv2
-
-            add_plugin_path(*folders)
-            proc = make_lv2(entry, Path(base_dir), where)
-            vst3_state = lv2_state  # noqa: F811 -- the state of whichever kind was built
-        else:
-            real = check_plugin(checked, f"{where}.path", [Path(f) for f in folders])
-            proc = make_vst3(entry, Path(base_dir), where, checked=real)
-    except MixcoreError as e:
-        conn.send(("error", str(e)))
-        return
-    except Exception as e:
-        conn.send(("error", f"{where}: cannot load the plugin: {one_line(e)}"))
-        return
-    conn.send(("loaded", proc.name, proc.PARAMS, proc.latency_samples, getattr(proc, "is_instrument", False)))
-    ctrl = side.ctrl
-    shm: shared_memory.SharedMemory | None = None
-    slots: list[np.ndarray] = []
-    views: list[dict[int, np.ndarray]] = [{}, {}]
-    ch = 0
-    last = 0
-    process = proc.process
-    try:
-        while True:
-            if ctrl[REQ] > last:  # the next request is already there (the host runs ahead: pipelining)
-                side.ordered()
-            else:
-                state = side.wait(REQ, last + 1, WORKER_SPIN, 1.0)
-                if state is None:
-                    return  # the host is gone
-                if not state:
-                    continue
-            target = ctrl[REQ]
-            while last < target:
-                seq = last + 1
-                s = seq & 1
-                if ctrl[OPS[s]] == OP_PROCESS:  # the hot path: a block in shared memory, in place
-                    n = ctrl[LENS[s]]
-                    v = views[s].get(n)
-                    if v is None:
-                        v = views[s][n] = slots[s][: ch * n].reshape(ch, n)
-                    process(v)
-                else:
-                    msg = conn.recv()
-                    cmd = msg[0]
-                    try:
-                        if cmd == "attach":
-                            views = [{}, {}]
-                            v = None
-                            slots = []
-                            if shm is not None:
-                                shm.close()
-                            shm = _attach(msg[1])
-                            ch, cap = msg[2], msg[3]
-                            flat = np.ndarray((2 * ch * cap,), dtype=np.float32, buffer=shm.buf)
-                            slots = [flat[i * ch * cap:(i + 1) * ch * cap] for i in range(2)]
-                            del flat
-                            conn.send(("ok",))
-                        elif cmd == "prepare":
-                            proc.prepare(ProcessSpec(*msg[1]))
-                            conn.send(("ok", proc.latency_samples))
-                        elif cmd == "reset":
-                            proc.reset()
-                            conn.send(("ok", proc.latency_samples))
-                        elif cmd == "set":
-                            proc.set_param(msg[1], msg[2], where=msg[3])
-                            conn.send(("ok", proc.get_param(msg[1])))
-                        elif cmd == "params":
-                            conn.send(("ok", proc.parameters))
-                        elif cmd == "state":
-                            conn.send(("ok", vst3_state(proc)))
-                        elif cmd == "play":  # an instrument renders a chunk of MIDI (render/instrument.py)
-                            _, msgs, duration, sr, channels, fresh = msg
-                            audio = proc.plugin(msgs, duration=duration, sample_rate=sr,
-                                                num_channels=channels, reset=fresh)
-                            conn.send(("ok", np.ascontiguousarray(audio, dtype=np.float32)))
-                        elif cmd == "stop":
-                            conn.send(("ok",))
-                            return
-                    except MixcoreError as e:
-                        conn.send(("error", str(e)))
-                last = seq
-                side.publish(RESP, seq)
-    finally:
-        views = [{}, {}]
-        slots = []
-        if shm is not None:
-            try:
-                shm.close()
-            except BufferError:  # an exception's traceback may still hold a view; the process ends anyway
-                pass
 
 
 # -- the host side ------------------------------------------------------------------------
@@ -497,8 +243,8 @@ class IsolatedProcessor(Processor):
         errors = tempfile.TemporaryFile()
         _wrap_signals()
         worker = _popen(
-            [sys.executable, "-m", "mixcore.hosting.isolation", str(msg_worker.fileno()), str(wake_worker.fileno()),
-             str(os.getpid())],
+            [sys.executable, "-m", "mixcore.hosting.isolation_worker", str(msg_worker.fileno()),
+             str(wake_worker.fileno()), str(os.getpid())],
             pass_fds=(msg_worker.fileno(), wake_worker.fileno()), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=errors, env=env, start_new_session=True)
         _LIVE.add(self)
