@@ -64,6 +64,7 @@ import numpy as np
 from ..errors import MixcoreError
 from ..params import Param, ParamSet
 from ..processors.base import Processor, ProcessSpec
+from ..render.finite import clock
 from .pedalboard_adapter import place
 from .isolation_ipc import (  # noqa: F401  (re-exported: the channel's names, as before the split)
     CTRL_BYTES, H_SLEEP, HOST_SPIN, LENS, OP_MESSAGE, OP_PROCESS, OPS, PURE_SPIN, REQ, RESP, SLICE_S, W_SLEEP,
@@ -376,8 +377,7 @@ class IsolatedProcessor(Processor):
         sr = self.spec.sample_rate if self.spec else self.__dict__.get("_play_rate", 0)
         t = pos / sr if sr else 0.0
         where = place(self.where, self.node)
-        message = (f"{where}: plugin {self._name!r} {failure} while {what} at "
-                   f"{int(t // 60)}:{t % 60:06.3f} in the song")
+        message = f"{where}: plugin {self._name!r} {failure} while {what} at {clock(t)} in the song"
         if self.on_crash != "bypass":
             self.close()  # a later reset (a new render) starts a fresh worker
             raise MixcoreError(message)

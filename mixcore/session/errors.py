@@ -86,12 +86,8 @@ def format_validation_error(err: ValidationError, model: type[BaseModel], prefix
         if len(same) > 1:
             text = " or ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in same))
         text = text.removeprefix("Value error, ")
-        msg = f"{path}: {text[0].lower() + text[1:] if text else text}, got {_short(given)}"
+        msg = f"{path}: {text[0].lower() + text[1:] if text else text}, got {short(given)}"
     return prefix + msg
-
-
-def _short(value: Any) -> str:
-    return short(value)
 
 
 __all__ = ["format_validation_error", "key_path"]
