@@ -42,6 +42,9 @@ class Processor:
     """
 
     type_name: ClassVar[str] = ""
+    #: Bumped whenever any processor's parameters change or it is prepared: the engine's prepared
+    #: native operations (``bank_op``) hold addresses of derived values and are re-planned then.
+    _epoch: ClassVar[int] = 0
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     #: True when ``process_automated`` takes per-sample parameter arrays (sample-accurate automation);
     #: otherwise the engine sets parameters on its automation grid and the processor smooths.
@@ -77,6 +80,7 @@ class Processor:
     def set_param(self, name: str, value: Any) -> None:
         """Set one parameter (validated); smoothed processors ramp to it."""
         self._values.set(name, value)
+        Processor._epoch += 1
         if self.spec is not None:
             self._update()
 
@@ -111,6 +115,7 @@ class Processor:
         if spec.num_channels < 1 or spec.max_block_size < 1 or spec.sample_rate <= 0:
             raise MixcoreError(f"{type(self).__name__}: invalid process spec {spec}")
         object.__setattr__(self, "spec", spec)
+        Processor._epoch += 1
         self._prepare(spec)
         self._update()
         self.reset()
@@ -142,6 +147,15 @@ class Processor:
         bit-identical to ``procs[i].process(blocks[i])`` for each i."""
         for proc, block in zip(procs, blocks):
             proc.process(block)
+
+    @classmethod
+    def bank_op(cls, procs: Sequence[Processor], works: list[list[np.ndarray]], channels: list[int]) -> Any:
+        """A native operation doing ``process_bank`` for ``procs`` (all of one ``bank_key``) on the engine's
+        flat buffers, prepared once: ``works[slot][i]`` is member i's flat float32 buffer for that slot,
+        its block the C-contiguous ``(channels[i], n)`` front. It has ``run(slot, n)`` and stays valid
+        until a parameter of any processor changes (``Processor._epoch``). None: no such operation
+        (the engine calls ``process_bank``)."""
+        return None
 
     def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
         """Process ``block`` with ``key`` as the sidechain input (only when ``TAKES_SIDECHAIN``)."""

@@ -131,6 +131,14 @@ class Compressor(Processor):
         _KERNEL.compress_bank(list(blocks), [p._state[0] for p in procs], [p._params for p in procs],
                               [p._makeup.state for p in procs])
 
+    @classmethod
+    def bank_op(cls, procs, works, channels):
+        keys = {p.bank_key() for p in procs}
+        if None in keys or len(keys) != 1:
+            return None
+        return _KERNEL.CompressorBankOp(works, channels[0], [p._state[0] for p in procs], [p._params for p in procs],
+                                        [p._makeup.state for p in procs])
+
     def process_with_key(self, block: np.ndarray, key: np.ndarray) -> None:
         """Compress ``block`` with the detector listening to ``key`` (external sidechain)."""
         self._run(block, self._detector_key(key), self._params, self._makeup.state)

@@ -229,6 +229,13 @@ class EQ(Processor):
         for p in procs:
             p._pos = phase + n
 
+    @classmethod
+    def bank_op(cls, procs, works, channels):
+        keys = {p.bank_key() for p in procs}
+        if None in keys or len(keys) != 1:
+            return None
+        return _BANK.CascadeBankOp(works, channels, [p._coeffs for p in procs], [p._state for p in procs], list(procs))
+
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """Band values (``bands[i].freq_hz`` / ``q`` / ``gain_db``) per sample: the coefficients are
         designed for every sample (vectorised RBJ formulas) and the cascade follows them exactly."""

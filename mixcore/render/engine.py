@@ -48,6 +48,7 @@ import numpy as np
 
 from ..graph.plan import EdgePlan, NodePlan, RenderPlan
 from ..errors import MixcoreError
+from ..processors.base import Processor
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
 from .finite import all_finite, clock, first_bad
@@ -132,6 +133,8 @@ class _NodeState:
     plain_gains: np.ndarray | None = None  # their edge gains
     guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
     locate: bool = False  # check after every processor (set while locating a non-finite output)
+    sum_op: object = None  # mix.SumOp: the plain sum of the inputs into the work buffer, prepared
+    gain_op: object = None  # mix.GainsOp: fader and pan into the output slot, prepared (no gain/pan lanes)
 
     def __post_init__(self) -> None:
         self.guarded = frozenset(k for k, p in enumerate(self.plan.node.processors)
@@ -155,13 +158,73 @@ class _NodeState:
 @dataclass
 class _Bank:
     """Nodes of one layer run together: inputs one by one, each chain position in one call per
-    ``bank_key``, outputs one by one (see the module's docstring)."""
+    ``bank_key``, the faders in one call (see the module's docstring)."""
     members: list[_NodeState]
     started: int = 0  # from here on every member's processors run on whole blocks
+    steps: list = field(default_factory=list)  # the chains as calls run(slot, n), planned by _plan_bank
+    epoch: int = -1  # Processor._epoch when the steps were planned (-1: not planned)
+    provisional: bool = True  # planned while a member could not join its bank (plan again next block)
+    gain_op: object = None  # the faders of the members without gain/pan lanes (mix.GainsOp)
+    faded: list = field(default_factory=list)  # those members, in the order of gain_op
+    others: list = field(default_factory=list)  # the members with gain or pan lanes
 
     def __post_init__(self) -> None:
         self.started = max(st.started for st in self.members)
         self.depth = max(len(st.plan.node.processors) for st in self.members)
+        self.faded = [st for st in self.members if st.gain_op is not None]
+        self.others = [st for st in self.members if st.gain_op is None]
+        if self.faded:
+            self.gain_op = mix.GainsOp(
+                [[st.works[s] for st in self.faded] for s in range(len(self.faded[0].works))],
+                [[st.outs[s] for st in self.faded] for s in range(len(self.faded[0].outs))],
+                [st.plan.node.channels for st in self.faded],
+                np.array([st.gains[0] for st in self.faded]), np.array([st.gains[1] for st in self.faded]))
+
+    def plan(self) -> None:
+        """The chains of the members as a list of calls ``f(slot, n)``: for each chain position, the
+        processors of one ``bank_key`` in one prepared native operation (``bank_op``; else one
+        ``process_bank`` call), the others alone. Planned again whenever a parameter changes."""
+        self.epoch = Processor._epoch
+        self.provisional = False
+        self.steps = []
+        members = self.members
+        for k in range(self.depth):
+            groups: dict = {}
+            for i, st in enumerate(members):
+                procs = st.plan.node.processors
+                if k >= len(procs):
+                    continue
+                proc = procs[k]
+                key = proc.bank_key()
+                if key is None:
+                    self.provisional |= type(proc).bank_key is not Processor.bank_key  # it may join later
+                    self.steps.append(_alone(proc, st))
+                else:
+                    groups.setdefault(key, ([], []))
+                    groups[key][0].append(proc)
+                    groups[key][1].append(st)
+            for procs, sts in groups.values():  # in order of first appearance: fixed
+                if len(procs) == 1:
+                    self.steps.append(_alone(procs[0], sts[0]))
+                    continue
+                slots = len(sts[0].works)
+                op = type(procs[0]).bank_op(procs, [[st.works[s] for st in sts] for s in range(slots)],
+                                            [st.plan.node.channels for st in sts])
+                self.steps.append(op.run if op is not None else _together(procs, sts))
+
+
+def _alone(proc, st: _NodeState):
+    def run(slot: int, n: int) -> None:
+        proc.process(st.work(slot, n))
+    return run
+
+
+def _together(procs: list, sts: list[_NodeState]):
+    cls = type(procs[0])
+
+    def run(slot: int, n: int) -> None:
+        cls.process_bank(procs, [st.work(slot, n) for st in sts])
+    return run
 
 
 def _bankable(st: _NodeState) -> bool:
@@ -230,6 +293,13 @@ class Engine:
             every_plain = not st.keys and all(plain for _src, _ep, plain, _key in st.sums)
             st.plain = [src for src, _ep, _plain, _key in st.sums] if every_plain else None
             st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
+            if st.plain is not None and st.inbuf is None and st.plan.node.source is None:
+                st.sum_op = mix.SumOp(st.works, st.plan.node.channels,
+                                      [[src.outs[s] for src in st.plain] for s in range(S)],
+                                      [2] * len(st.plain), st.plain_gains)
+            if st.gain_lane is None and st.pan_lane is None:
+                st.gain_op = mix.GainsOp([[w] for w in st.works], [[o] for o in st.outs], [st.plan.node.channels],
+                                         np.array(st.gains[:1]), np.array(st.gains[1:]))
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self._locating = False  # True while a failed render is run again to name a processor (_locate)
         self._in_blocks = False  # True while blocks() runs (it locates a failure; run_block alone cannot)
@@ -434,30 +504,19 @@ class Engine:
             for st in bank.members:
                 self._run_node(st, e0, n, slot)
             return
-        works = [self._input(st, e0, n, slot) for st in bank.members]  # (checked at the fader: _output)
-        for k in range(bank.depth):
-            groups: dict = {}
-            for st, work in zip(bank.members, works):
-                procs = st.plan.node.processors
-                if k < len(procs):
-                    proc = procs[k]
-                    key = proc.bank_key()
-                    if key is None:
-                        proc.process(work)
-                    else:
-                        group = groups.get(key)
-                        if group is None:
-                            groups[key] = ([proc], [work])
-                        else:
-                            group[0].append(proc)
-                            group[1].append(work)
-            for procs, blocks in groups.values():  # in order of first appearance: fixed
-                if len(procs) == 1:
-                    procs[0].process(blocks[0])
-                else:
-                    type(procs[0]).process_bank(procs, blocks)
-        for st, work in zip(bank.members, works):
-            self._output(st, work, e0, n, slot, checked=False)
+        for st in bank.members:
+            self._input(st, e0, n, slot)  # (checked at the fader)
+        if bank.provisional or bank.epoch != Processor._epoch:
+            bank.plan()
+        for step in bank.steps:
+            step(slot, n)
+        if bank.gain_op is not None:
+            bad = bank.gain_op.run(slot, n)
+            if bad >= 0:
+                st = bank.faded[bad]
+                self._fader_failed(st, st.work(slot, n), st.output(slot, n), e0, False)
+        for st in bank.others:
+            self._output(st, st.work(slot, n), e0, n, slot, checked=False)
 
     def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
         """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
@@ -488,22 +547,26 @@ class Engine:
         the render. ``checked``: each processor's output was checked, so it is the fader's fault; else
         the chain made it somewhere (NaN or Inf from the chain always shows after any gain: Inf * 0 is
         NaN), and :meth:`_locate` finds where."""
-        out = st.output(slot, n)
-        if st.gain_lane is None and st.pan_lane is None:
-            ok = mix.apply_gains(work, out, st.gains[0], st.gains[1])
+        if st.gain_op is not None:
+            if st.gain_op.run(slot, n) < 0:
+                return
+            ok = False
         else:
-            ok = self._apply_gain_lanes(st, work, out, e0, n)
+            ok = self._apply_gain_lanes(st, work, st.output(slot, n), e0, n)
         if not ok:
-            if not checked and st.plan.node.processors and not all_finite(work):
-                raise _Unlocated(st, e0)
-            self._overflow(st, "fader", out, e0 - st.plan.out_latency)
+            self._fader_failed(st, work, st.output(slot, n), e0, checked)
+
+    def _fader_failed(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, checked: bool) -> None:
+        if not checked and st.plan.node.processors and not all_finite(work):
+            raise _Unlocated(st, e0)
+        self._overflow(st, "fader", out, e0 - st.plan.out_latency)
 
     def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
         """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
         every edge's signal of the same block, in the plan's summation order (one native pass per
         destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
-        if st.plain is not None and work is not None and st.inbuf is None:  # the common case
-            if not mix.sum_into(work, [src.output(slot, n) for src in st.plain], st.plain_gains):
+        if st.sum_op is not None:  # the common case
+            if not st.sum_op.run(slot, n):
                 self._overflow(st, "the sum of its inputs", work, e0 - st.plan.arrival)
             return
         inp = work if st.inbuf is None or work is None else view(st.inbuf, 2, n)
