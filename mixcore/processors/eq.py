@@ -69,8 +69,8 @@ def validate_band(band: Any, key: str) -> dict[str, Any]:
 
 
 def _bands_doc() -> str:
-    return (f"list of {{{', '.join(BAND_KEYS)}}} tables, one per band, each key as its bands[i].<key> row "
-            f"says (kind: {', '.join(KINDS)}); automate one as bands[i].freq_hz")
+    return (f"list of {{{', '.join(BAND_KEYS)}}} tables, one per band (the keys: the bands[i].<key> rows); "
+            "automate one as bands[i].freq_hz")
 
 
 def butterworth_qs(order: int) -> list[float]:
