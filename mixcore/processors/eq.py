@@ -219,6 +219,9 @@ class EQ(Processor):
         for i, b in enumerate(bands):
             auto = per_band.get(i)
             if not auto:
+                # a constant band is designed from scalars, as in _update, not as arrays of one value:
+                # numpy's array power (SIMD) differs from its scalar one in the last bit for a few % of
+                # gains, and renders depend on these coefficients bit for bit
                 for c in band_sections(sr, b):
                     rows.append(np.broadcast_to(c, (n, 5)))
                 continue
