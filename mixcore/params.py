@@ -8,7 +8,8 @@ walks every processor and checks its names against this vocabulary.
 from __future__ import annotations
 
 import math
-from dataclasses import KW_ONLY, dataclass, field
+import re
+from dataclasses import KW_ONLY, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -188,6 +189,59 @@ class PathParam(Param):
         return None if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class TableListParam(Param):
+    """A list of tables whose keys are declared Params (``fields``): an EQ's ``bands``.
+
+    Each field is a :class:`Param` (range, unit, taper, choices); a field whose default is None is a
+    required key. One key of one table is named ``<name>[i].<key>`` (``bands[1].gain_db``) and is a
+    parameter like any other: :meth:`ParamSet.param_for` gives its Param (automation checks, MIDI
+    tapers), :meth:`ParamSet.set` / :meth:`ParamSet.get` set and read it, and ``mixcore processors``
+    lists each field as ``<name>[i].<key>``. ``item`` names one table in errors ("a band is a table
+    {kind, freq_hz, q, gain_db}"); ``keys_text`` is that brace list (default: every field).
+    """
+
+    _: KW_ONLY
+    fields: tuple[Param, ...] = ()
+    item: str = "item"
+    keys_text: str = ""
+
+    def field(self, key: str) -> Param | None:
+        return next((f for f in self.fields if f.name == key), None)
+
+    def validate(self, value: Any, where: str = "") -> list[dict[str, Any]]:
+        key = f"{where}{self.name}"
+        if not isinstance(value, (list, tuple)):
+            raise MixcoreError(f"{key}: expected a list of {self.item}s, got {short(value)}")
+        return [self.validate_table(t, f"{key}[{i}]") for i, t in enumerate(value)]
+
+    def validate_table(self, table: Any, key: str) -> dict[str, Any]:
+        """One table: every key declared, every required key given, every value valid for its field."""
+        names = [f.name for f in self.fields]
+        if not isinstance(table, dict):
+            raise MixcoreError(f"{key}: a {self.item} is a table {self.describe_keys()}, got {short(table)}")
+        for k in table:
+            if k not in names:
+                raise MixcoreError(f"{key}.{k}: unknown key{did_you_mean(k, names)}; expected {', '.join(names)}")
+        out = {}
+        for f in self.fields:
+            if f.name not in table and f.default is None:
+                raise MixcoreError(f"{key}.{f.name}: required key is missing"
+                                   + (f"; one of {', '.join(map(str, f.choices))}" if f.choices else ""))
+            out[f.name] = f.validate(table.get(f.name, f.default), f"{key}.")
+        return out
+
+    def describe_keys(self) -> str:
+        return self.keys_text or "{" + ", ".join(f.name for f in self.fields) + "}"
+
+    def describe_range(self) -> str:
+        return f"a list of {self.describe_keys()}"
+
+
+#: ``<table list>[i].<key>``: one key of one table (\Z: "$" passes a trailing newline).
+_ITEM = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9]{1,4})\]\.([A-Za-z_][A-Za-z0-9_]*)\Z")
+
+
 @dataclass
 class ParamSet:
     """Current values of a processor's parameters, validated on every set."""
@@ -200,8 +254,42 @@ class ParamSet:
         for p in self.params:
             self.values.setdefault(p.name, p.default)
 
+    def item(self, name: str) -> tuple[TableListParam, int, Param] | None:
+        """``bands[1].gain_db`` -> (the table list, 1, the field's Param); None for any other name."""
+        m = _ITEM.match(name)
+        table = self.by_name.get(m.group(1)) if m else None
+        if not isinstance(table, TableListParam) or table.field(m.group(3)) is None:
+            return None
+        return table, int(m.group(2)), table.field(m.group(3))
+
+    def param_for(self, name: str) -> Param | None:
+        """The Param of ``name``: a declared one, or one key of an existing table (``bands[1].gain_db``,
+        named so, its default the current value); None when there is no such parameter."""
+        if name in self.by_name:
+            return self.by_name[name]
+        found = self.item(name)
+        if found is None or found[1] >= len(self.values[found[0].name]):
+            return None
+        return replace(found[2], name=name, default=self.get(name))
+
+    def get(self, name: str) -> Any:
+        found = None if name in self.by_name else self.item(name)
+        if found is None:
+            return self.values[name]
+        table, i, f = found
+        return self.values[table.name][i].get(f.name, f.default)
+
     def set(self, name: str, value: Any, where: str = "") -> Any:
         p = self.by_name.get(name)
+        found = None if p is not None else self.item(name)
+        if found is not None:
+            table, i, f = found
+            tables = [dict(t) for t in self.values[table.name]]
+            if i >= len(tables):
+                raise MixcoreError(f"{where}{name}: there are only {len(tables)} {table.name}")
+            tables[i][f.name] = value
+            self.set(table.name, tables, where)
+            return self.get(name)
         if p is None:
             raise MixcoreError(
                 f"{where}{cut(name)}: unknown parameter, expected one of {', '.join(self.by_name)}"

@@ -265,7 +265,8 @@ def test_processors_text_shows_notes_tapers_and_whole_summaries(tmp_path, monkey
     text = " ".join(r.stdout.split())
     assert "track or bus feeding the detector" in text  # compressor.sidechain
     assert "1: one gain for all channels" in text  # compressor.link
-    assert "kind: peak, lowshelf" in text  # eq's band format
+    assert "│ bands[i].kind │ │ peak, lowshelf" in text  # eq's band format: each key a row, with its unit and taper
+    assert re.search(r"│ bands\[i\]\.freq_hz\s+│ Hz\s+│ 10 \.\. 100000\s+│ None\s+│ log", r.stdout)
     assert "resampled with soxr to the session rate" in text  # convolution's summary, whole
     assert re.search(r"│ gain_db\s+│ dB\s+│ -120 \.\. 48\s+│ 0\.0\s+│ fader", r.stdout)
     r = cli("processors", "compressor", "--json", cwd=tmp_path)

@@ -25,15 +25,21 @@ def describe() -> dict[str, dict]:
             continue
         params = []
         for p in cls.PARAMS:
-            params.append({
-                "name": p.name, "unit": p.unit or None, "default": p.default,
-                "min": None if not math.isfinite(p.lo) else p.lo, "max": None if not math.isfinite(p.hi) else p.hi,
-                "choices": list(p.choices) if p.choices else None, "smoothing_ms": p.smoothing_ms or None,
-                "taper": p.taper if p.choices is None and math.isfinite(p.lo) and math.isfinite(p.hi) else None,
-                "doc": p.doc or None,
-            })
+            params.append(_row(p, p.name))
+            # a list of tables (an EQ's bands): each key as a row of its own, named as automation names it
+            params.extend(_row(f, f"{p.name}[i].{f.name}") for f in getattr(p, "fields", ()))
         out[name] = {"class": cls.__name__, "summary": _summary(cls.__doc__), "params": params}
     return out
+
+
+def _row(p, name: str) -> dict:
+    return {
+        "name": name, "unit": p.unit or None, "default": p.default,
+        "min": None if not math.isfinite(p.lo) else p.lo, "max": None if not math.isfinite(p.hi) else p.hi,
+        "choices": list(p.choices) if p.choices else None, "smoothing_ms": p.smoothing_ms or None,
+        "taper": p.taper if p.choices is None and math.isfinite(p.lo) and math.isfinite(p.hi) else None,
+        "doc": p.doc or None,
+    }
 
 
 def run(args: argparse.Namespace) -> int:

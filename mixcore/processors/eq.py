@@ -1,83 +1,76 @@
 """``eq``: a parametric equaliser of RBJ cookbook biquads."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 
 from .._dsp.biquad import process_cascade, process_cascade_ramped, process_cascade_varying
-from ..errors import MixcoreError, cut, did_you_mean, short
-from ..params import Param
+from ..errors import MixcoreError, short
+from ..params import Param, TableListParam
 from ..simd import kernel, use_avx2
 from .base import ProcessSpec, Processor
 from .filters import KINDS, band_coeffs
 from .registry import register
 
-BAND_KEYS = ("kind", "freq_hz", "q", "gain_db", "slope_db")
 RAMP_MS = 2.0  # coefficient glide on a parameter change while running
 SLOPES = (12, 24, 36, 48)
 FREQ = (10.0, 100000.0)
 Q = (0.025, 40.0)
 GAIN = (-48.0, 48.0)
-#: What a band without ``q`` or ``gain_db`` gets (Q 1/sqrt(2): Butterworth for the pass filters).
-BAND_DEFAULTS = {"q": 0.7071067811865476, "gain_db": 0.0}
 FLUSH_EVERY = 16  # the filters' denormal flush runs every 16th sample of the stream (pyx/biquad.pyx)
 #: The cascade kernel across many EQs (pyx/eqbank.pxi), where it pays: with AVX2 it runs 16 lanes
 #: at once about 2.5x faster than one EQ at a time; the SSE2 build is only level with it, so
 #: without AVX2 every EQ runs alone (same bits either way).
 _BANK = kernel("eqbank") if use_avx2() else None
-_BAND_PARAM = re.compile(r"bands\[([0-9]{1,4})\]\.(freq_hz|q|gain_db)\Z")  # \Z: "$" passes a trailing newline
 
 
-class BandsParam(Param):
-    """``bands``: a list of ``{kind, freq_hz, q, gain_db}`` tables, validated key by key."""
+class SlopeParam(Param):
+    """``slope_db``: 12, 24, 36 or 48 (dB per octave), an integer."""
 
-    def validate(self, value: Any, where: str = "") -> list[dict[str, Any]]:
-        key = f"{where}{self.name}"
-        if not isinstance(value, (list, tuple)):
-            raise MixcoreError(f"{key}: expected a list of bands, got {short(value)}")
-        return [validate_band(b, f"{key}[{i}]") for i, b in enumerate(value)]
-
-    def describe_range(self) -> str:
-        return "a list of {kind, freq_hz, q, gain_db}"
+    def validate(self, value: Any, where: str = "") -> int:
+        if value not in SLOPES or isinstance(value, bool):
+            raise MixcoreError(f"{where}{self.name}: {short(value)} is not one of 12, 24, 36, 48 (dB per octave)")
+        return int(value)
 
 
-def _number(value: Any, key: str, lo: float, hi: float, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MixcoreError(f"{key}: expected a number ({lo:g} .. {hi:g}{unit}), got {short(value)}")
-    if not lo <= float(value) <= hi:
-        raise MixcoreError(f"{key}: {short(value)} is out of range, expected {lo:g} .. {hi:g}{unit}")
-    return float(value)
+#: One band's keys as data: what validates a band, what ``bands[i].<key>`` automates and maps (range,
+#: taper), what ``mixcore processors`` lists. A default of None: a required key.
+BAND_PARAMS = (
+    Param("kind", default=None, choices=KINDS, doc="required: the RBJ cookbook response"),
+    Param("freq_hz", default=None, lo=FREQ[0], hi=FREQ[1], unit="Hz", taper="log",
+          doc="required: centre or corner frequency, below the Nyquist frequency"),
+    Param("q", default=0.7071067811865476, lo=Q[0], hi=Q[1], taper="log",
+          doc="the cookbook's Q (0.7071: Butterworth high/low-pass)"),
+    Param("gain_db", default=0.0, lo=GAIN[0], hi=GAIN[1], unit="dB", taper="linear",
+          doc="peak and shelves"),
+    SlopeParam("slope_db", default=12, lo=SLOPES[0], hi=SLOPES[-1], unit="dB", automatable=False,
+               doc="dB per octave, 12/24/36/48: high/low-pass only"),
+)
+BAND_KEYS = tuple(p.name for p in BAND_PARAMS)
+#: What a band without ``q`` or ``gain_db`` gets (Q 1/sqrt(2): Butterworth for the pass filters).
+BAND_DEFAULTS = {p.name: p.default for p in BAND_PARAMS if p.name in ("q", "gain_db")}
+
+
+class BandsParam(TableListParam):
+    """``bands``: a list of ``{kind, freq_hz, q, gain_db}`` tables, validated key by key (:data:`BAND_PARAMS`)."""
+
+    def validate_table(self, table: Any, key: str) -> dict[str, Any]:
+        band = super().validate_table(table, key)
+        if band["slope_db"] != 12 and band["kind"] not in ("highpass", "lowpass"):
+            raise MixcoreError(f"{key}.slope_db: only high-pass and low-pass bands take a slope")
+        if band["slope_db"] == 12:
+            del band["slope_db"]  # a band of the default slope is written without one
+        return band
 
 
 def validate_band(band: Any, key: str) -> dict[str, Any]:
-    if not isinstance(band, dict):
-        raise MixcoreError(f"{key}: a band is a table {{kind, freq_hz, q, gain_db}}, got {short(band)}")
-    for k in band:
-        if k not in BAND_KEYS:
-            raise MixcoreError(f"{key}.{k}: unknown key{did_you_mean(k, BAND_KEYS)}; expected {', '.join(BAND_KEYS)}")
-    kind = band.get("kind")
-    if kind is None:
-        raise MixcoreError(f"{key}.kind: required key is missing; one of {', '.join(KINDS)}")
-    if kind not in KINDS:
-        raise MixcoreError(f"{key}.kind: {short(kind)} is not one of {', '.join(KINDS)}{did_you_mean(str(kind), KINDS)}")
-    if "freq_hz" not in band:
-        raise MixcoreError(f"{key}.freq_hz: required key is missing")
-    slope = band.get("slope_db", 12)
-    if slope not in SLOPES or isinstance(slope, bool):
-        raise MixcoreError(f"{key}.slope_db: {short(slope)} is not one of 12, 24, 36, 48 (dB per octave)")
-    if slope != 12 and kind not in ("highpass", "lowpass"):
-        raise MixcoreError(f"{key}.slope_db: only high-pass and low-pass bands take a slope")
-    out = {
-        "kind": kind,
-        "freq_hz": _number(band["freq_hz"], f"{key}.freq_hz", *FREQ, " Hz"),
-        "q": _number(band.get("q", BAND_DEFAULTS["q"]), f"{key}.q", *Q, ""),
-        "gain_db": _number(band.get("gain_db", BAND_DEFAULTS["gain_db"]), f"{key}.gain_db", *GAIN, " dB"),
-    }
-    if slope != 12:
-        out["slope_db"] = int(slope)
-    return out
+    return EQ.PARAMS[0].validate_table(band, key)
+
+
+def _bands_doc() -> str:
+    return (f"list of {{{', '.join(BAND_KEYS)}}} tables, one per band (the keys: the bands[i].<key> rows); "
+            "automate one as bands[i].freq_hz")
 
 
 def butterworth_qs(order: int) -> list[float]:
@@ -114,32 +107,15 @@ class EQ(Processor):
     SAMPLE_ACCURATE = True
     # the parameters, typed for checkers and IDEs (read and set as attributes; declared in PARAMS)
     bands: list[dict[str, Any]]
-    PARAMS = (BandsParam("bands", default=(), unit="", doc=(
-        f"list of {{kind, freq_hz, q, gain_db, slope_db}} tables; kind: {', '.join(KINDS)}; "
-        f"freq_hz {FREQ[0]:g} .. {FREQ[1]:g} Hz (log taper), q {Q[0]:g} .. {Q[1]:g} (log), "
-        f"gain_db {GAIN[0]:g} .. {GAIN[1]:g} dB (linear; peak and shelves), slope_db "
-        f"{'/'.join(map(str, SLOPES))} (high/low-pass); automate one as bands[i].freq_hz")),)
+    PARAMS = (BandsParam("bands", default=(), unit="", fields=BAND_PARAMS, item="band",
+                         keys_text="{kind, freq_hz, q, gain_db}", doc=_bands_doc()),)
 
     def __init__(self, *, id: str | None = None, **params: Any) -> None:
         super().__init__(id=id, **params)
-        self._values.values["bands"] = BandsParam("bands", default=()).validate(self._values.values["bands"])
-
-    def _set_param(self, name: str, value: Any) -> None:
-        m = _BAND_PARAM.match(name)
-        if m is None:
-            return super().set_param(name, value)
-        i, key = int(m.group(1)), m.group(2)
-        bands = [dict(b) for b in self.bands]
-        if i >= len(bands):
-            raise MixcoreError(f"{name}: there are only {len(bands)} bands")
-        bands[i][key] = value
-        super().set_param("bands", bands)
+        self._values.values["bands"] = self.PARAMS[0].validate(self._values.values["bands"])
 
     def get_param(self, name: str) -> Any:
-        m = _BAND_PARAM.match(name)
-        if m is None:
-            return super().get_param(name)
-        return self.bands[int(m.group(1))][m.group(2)]
+        return self._values.get(name)
 
     def saved_value(self, name: str, value: Any) -> Any:
         """``value`` of parameter ``name`` as a session file writes it: bands without their default keys."""
@@ -149,14 +125,7 @@ class EQ(Processor):
                 for band in value]
 
     def param_for(self, name: str) -> Param | None:
-        m = _BAND_PARAM.match(name)
-        if m is None:
-            return super().param_for(name)
-        if int(m.group(1)) >= len(self.bands):
-            return None
-        lo, hi, unit, taper = {"freq_hz": (*FREQ, "Hz", "log"), "q": (*Q, "", "log"),
-                               "gain_db": (*GAIN, "dB", "linear")}[m.group(2)]
-        return Param(name, default=self.bands[int(m.group(1))][m.group(2)], lo=lo, hi=hi, unit=unit, taper=taper)
+        return self._values.param_for(name)
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._pos = 0  # samples processed since reset, for the filters' flush phase (pyx/biquad.pyx)
@@ -190,7 +159,7 @@ class EQ(Processor):
     def set_param(self, name: str, value: Any) -> None:
         self._ramp_from_update = self.spec is not None
         try:
-            self._set_param(name, value)
+            super().set_param(name, value)
         finally:
             self._ramp_from_update = False
 
@@ -249,14 +218,17 @@ class EQ(Processor):
         bands = [dict(b) for b in self.bands]
         per_band: dict[int, dict[str, np.ndarray]] = {}
         for name, v in values.items():
-            m = _BAND_PARAM.match(name)
-            if m is None:
+            found = self._values.item(name)
+            if found is None or found[2].choices is not None or not found[2].automatable:
                 raise MixcoreError(f"{self.id}: {short(name)} cannot be automated")
-            per_band.setdefault(int(m.group(1)), {})[m.group(2)] = np.asarray(v, dtype=np.float64)
+            per_band.setdefault(found[1], {})[found[2].name] = np.asarray(v, dtype=np.float64)
         rows = []
         for i, b in enumerate(bands):
             auto = per_band.get(i)
             if not auto:
+                # a constant band is designed from scalars, as in _update, not as arrays of one value:
+                # numpy's array power (SIMD) differs from its scalar one in the last bit for a few % of
+                # gains, and renders depend on these coefficients bit for bit
                 for c in band_sections(sr, b):
                     rows.append(np.broadcast_to(c, (n, 5)))
                 continue
