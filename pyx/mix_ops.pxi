@@ -7,6 +7,7 @@
 
 
 from libc.stdlib cimport calloc
+from cpython.object cimport PyObject_GenericSetAttr
 
 
 cdef inline float* _flat_ptr(object a) except NULL:
@@ -200,3 +201,101 @@ cdef class GainsOp:
                 if not ok and bad < 0:
                     bad = i
         return bad
+
+
+cdef class SourceReadOp:
+    """The next n frames of several file sources (render/sources.py ``FileSource``) into their
+    nodes' flat work buffers, in one call: where the frames lie whole inside a source's current
+    chunk (no offset zeros left, no resampling, not the chunk that ends the file) they are checked
+    (NaN, Inf) and de-interleaved here and the source's position advanced, as its ``read_into``
+    would; otherwise, or when the check fails (``read_into`` then names the file and the frame),
+    the source's own ``read_into`` runs. ``works[s][i]``: member i's flat buffer of slot s;
+    ``channels[i]``: its source's channels (the node's)."""
+    cdef list _sources, _works, _cached
+    cdef Py_ssize_t m, slots, cap
+    cdef float** bases
+    cdef Py_ssize_t* ch
+    cdef const float** dptr  # the cached chunk's first frame, per member
+    cdef Py_ssize_t* dlen    # its frames
+
+    def __cinit__(self, list sources, list works, list channels):
+        cdef Py_ssize_t s, i
+        self.m = len(sources)
+        self.slots = len(works)
+        if self.m == 0 or self.slots == 0 or len(channels) != self.m:
+            raise ValueError("SourceReadOp: one buffer per slot and one channel count per source")
+        self._sources = list(sources)
+        self._works = works
+        self._cached = [None] * self.m
+        self.bases = <float**>calloc(self.slots * self.m, sizeof(float*))
+        self.ch = <Py_ssize_t*>calloc(self.m, sizeof(Py_ssize_t))
+        self.dptr = <const float**>calloc(self.m, sizeof(float*))
+        self.dlen = <Py_ssize_t*>calloc(self.m, sizeof(Py_ssize_t))
+        if self.bases == NULL or self.ch == NULL or self.dptr == NULL or self.dlen == NULL:
+            raise MemoryError()
+        self.cap = -1
+        for i in range(self.m):
+            self.ch[i] = channels[i]
+            if self.ch[i] < 1:
+                raise ValueError("SourceReadOp: a source has no channel")
+        for s in range(self.slots):
+            if len(works[s]) != self.m:
+                raise ValueError("SourceReadOp: one buffer per source")
+            for i in range(self.m):
+                self.bases[s * self.m + i] = _flat_ptr(works[s][i])
+                if self.cap < 0 or len(works[s][i]) // self.ch[i] < self.cap:
+                    self.cap = len(works[s][i]) // self.ch[i]
+
+    def __dealloc__(self):
+        free(self.bases)
+        free(self.ch)
+        free(self.dptr)
+        free(self.dlen)
+
+    cdef bint _window(self, Py_ssize_t i, object src, Py_ssize_t n, Py_ssize_t* pos) except -1:
+        # whether frames [pos, pos + n) of the source's current chunk can be taken here
+        if src._zeros != 0 or src._resampler is not None:
+            return False
+        data = src._data
+        cdef const float[:, ::1] dv
+        if data is not self._cached[i]:
+            if (data.dtype.char != 'f' or data.ndim != 2 or data.shape[1] != self.ch[i] or data.shape[0] == 0
+                    or not data.flags.c_contiguous):
+                return False
+            dv = data
+            self._cached[i] = data
+            self.dptr[i] = &dv[0, 0]
+            self.dlen[i] = dv.shape[0]
+        pos[0] = src._pos
+        return pos[0] + n < self.dlen[i] or (pos[0] + n == self.dlen[i] and not src._eof)
+
+    def run(self, Py_ssize_t slot, Py_ssize_t n):
+        """Read n frames into every member's block of ``slot``."""
+        if slot < 0 or slot >= self.slots or n < 0 or n > self.cap:
+            raise ValueError("SourceReadOp.run: slot or length out of range")
+        cdef Py_ssize_t i, j, c, nc, pos = 0
+        cdef const float* s
+        cdef float* o
+        cdef bint ok
+        for i in range(self.m):
+            src = self._sources[i]
+            nc = self.ch[i]
+            o = self.bases[slot * self.m + i]
+            if n and self._window(i, src, n, &pos):
+                s = self.dptr[i] + pos * nc
+                with nogil:
+                    ok = _finite(s, n * nc)
+                    if ok:
+                        if nc == 2:
+                            for j in range(n):  # as deinterleave: vectorised
+                                o[j] = s[2 * j]
+                                o[n + j] = s[2 * j + 1]
+                        else:
+                            for c in range(nc):
+                                for j in range(n):
+                                    o[c * n + j] = s[j * nc + c]
+                if ok:
+                    PyObject_GenericSetAttr(src, "_pos", pos + n)
+                    PyObject_GenericSetAttr(src, "_produced", src._produced + n)
+                    continue
+            src.read_into((<object>self._works[slot][i])[: nc * n].reshape(nc, n))

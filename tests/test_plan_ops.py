@@ -92,3 +92,47 @@ def test_bank_ops_filter_and_compress_as_the_banks():
             assert front(works[0][i], 2, n).tobytes() == ref.tobytes()
             assert eqs[i]._pos == twins_eq[i]._pos
             assert np.array_equal(comps[i]._state, twins_c[i]._state)
+
+
+def _reader(path, offset=0, chunk=None):
+    from mixcore.render.sources import SourceReader
+
+    r = SourceReader(path, 48000, where="tracks[0].source")
+    if chunk:
+        r.chunk_frames = chunk
+    r.offset = offset
+    r.open()
+    return r
+
+
+@pytest.mark.parametrize("n", [1, 256, 700])
+def test_source_read_op_reads_as_read_into(tmp_path, n):
+    from helpers import noise, write
+
+    files = [write(tmp_path / f"s{i}.wav", noise(5000 + 333 * i, ch, seed=i)) for i, ch in enumerate((2, 1, 2))]
+    offsets = (0, 100, 0)
+    ops_readers = [_reader(p, o, 1000) for p, o in zip(files, offsets)]
+    refs = [_reader(p, o, 1000) for p, o in zip(files, offsets)]
+    chans = [2, 1, 2]
+    works = [[np.zeros(c * B, np.float32) for c in chans]]
+    op = mix.SourceReadOp(ops_readers, works, chans)
+    for _block in range(7000 // n + 2):
+        op.run(0, n)
+        for i, c in enumerate(chans):
+            ref = np.zeros((c, n), np.float32)
+            refs[i].read_into(ref)
+            assert front(works[0][i], c, n).tobytes() == ref.tobytes()
+
+
+def test_source_read_op_names_a_nan_in_a_source(tmp_path):
+    from helpers import noise, write
+
+    from mixcore.errors import MixcoreError
+
+    x = noise(4000, 2, seed=1)
+    x[1, 2500] = np.nan
+    path = write(tmp_path / "bad.wav", x)
+    op = mix.SourceReadOp([_reader(path, 0, 1000)], [[np.zeros(2 * B, np.float32)]], [2])
+    with pytest.raises(MixcoreError, match=r"bad.wav: NaN at .*frame 2500, channel 2"):
+        for _block in range(10):
+            op.run(0, 512)

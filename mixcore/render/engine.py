@@ -52,6 +52,7 @@ from ..processors.base import Processor
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
 from .finite import all_finite, clock, first_bad
+from .sources import SourceReader
 from .stream import Trim  # noqa: F401 (moved to render/stream.py)
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
@@ -167,11 +168,22 @@ class _Bank:
     gain_op: object = None  # the faders of the members without gain/pan lanes (mix.GainsOp)
     faded: list = field(default_factory=list)  # those members, in the order of gain_op
     others: list = field(default_factory=list)  # the members with gain or pan lanes
+    read_op: object = None  # the members' file sources, read in one call (mix.SourceReadOp)
+    read: list = field(default_factory=list)  # the members read_op reads
+    unread: list = field(default_factory=list)  # the others (a bus without inputs, an inverted polarity)
 
     def __post_init__(self) -> None:
         self.started = max(st.started for st in self.members)
         self.depth = max(len(st.plan.node.processors) for st in self.members)
         self.faded = [st for st in self.members if st.gain_op is not None]
+        slots = len(self.members[0].works)
+        self.read = [st for st in self.members if st.plan.node.source is not None and not st.sums
+                     and not st.plan.node.polarity_invert and type(st.plan.node.source) is SourceReader]
+        self.unread = [st for st in self.members if st not in self.read]
+        if self.read:
+            self.read_op = mix.SourceReadOp([st.plan.node.source for st in self.read],
+                                            [[st.works[s] for st in self.read] for s in range(slots)],
+                                            [st.plan.node.channels for st in self.read])
         self.others = [st for st in self.members if st.gain_op is None]
         if self.faded:
             self.gain_op = mix.GainsOp(
@@ -504,7 +516,9 @@ class Engine:
             for st in bank.members:
                 self._run_node(st, e0, n, slot)
             return
-        for st in bank.members:
+        if bank.read_op is not None:
+            bank.read_op.run(slot, n)
+        for st in bank.unread:
             self._input(st, e0, n, slot)  # (checked at the fader)
         if bank.provisional or bank.epoch != Processor._epoch:
             bank.plan()
