@@ -4,10 +4,13 @@ block size and thread count, with members that drop out of the bank (automation,
 a later start behind a latent processor)."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from helpers import noise, write
 
+from mixcore.graph import plan as plan_mod
 from mixcore.render import engine as engine_mod
 from mixcore.session import Session
 
@@ -46,7 +49,7 @@ def session(tmp_path):
 def render(session, block, threads, banks, monkeypatch):
     with monkeypatch.context() as m:
         if not banks:
-            m.setattr(engine_mod, "_banked", lambda layer, ways: layer)
+            m.setattr(engine_mod, "schedule", functools.partial(plan_mod.schedule, banks=False))
         return np.concatenate(list(session.stream(block, threads=threads)), axis=1)
 
 
@@ -73,8 +76,10 @@ def test_tracks_and_buses_form_banks(session):
 
 
 def test_banks_cut_nothing_when_alone(session):
-    one = engine_mod._banked([], 2)
-    assert one == []
+    plan, _lanes, _ = session.compile(4096)
+    layers = plan_mod.schedule(plan, set(), 2, banks=False)
+    assert all(not step.bank for layer in layers for step in layer)
+    assert [list(step.nodes) for layer in layers for step in layer] == [[n] for layer in plan.layers for n in layer]
 
 
 def _stepped(session, block, threads, banks, monkeypatch, changes):
@@ -82,7 +87,7 @@ def _stepped(session, block, threads, banks, monkeypatch, changes):
     does): ``changes[b]`` = [(node, chain index, param, value)] applied before block b."""
     with monkeypatch.context() as m:
         if not banks:
-            m.setattr(engine_mod, "_banked", lambda layer, ways: layer)
+            m.setattr(engine_mod, "schedule", functools.partial(plan_mod.schedule, banks=False))
         plan, lanes, frames = session.compile(block)
         eng = engine_mod.Engine(plan, lanes, threads=threads)
         out = []

@@ -6,6 +6,12 @@ delayed up to it (``EdgePlan.delay``). A sidechain key is aligned with the
 signal at the input of the processor that takes it. The master's output
 latency is the graph's total latency, which the engine removes from the output.
 
+Steps (``schedule``): each layer of the plan as the operations the engine executes, in order: the
+nodes that can run as a bank (``bankable``: the one place that decides it) together, cut into one
+bank per thread, then the others alone. A bank reads its sources in one native call, runs each
+chain position as one kernel call across its members (SIMD across tracks) and applies every fader
+in one call; a node alone sums its inputs, runs its chain and applies its fader.
+
 Summation order: a node sums its inputs in one fixed order (``NodePlan.sums``),
 whatever thread runs it and whichever source finished first: by the position
 of the source in the layers (depth, then order of definition), then by the
@@ -114,3 +120,39 @@ def _fix_summation_order(layers: list[list[str]], plans: dict[str, NodePlan]) ->
 
     for np_ in plans.values():
         np_.sums = sorted((ep for ep in np_.inputs if not plans[ep.edge.src].node.muted), key=key)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a layer: one node, or several run as a bank."""
+    nodes: tuple[str, ...]
+
+    @property
+    def bank(self) -> bool:
+        return len(self.nodes) > 1
+
+
+def bankable(np_: NodePlan, automated: bool) -> bool:
+    """Whether a node can join a bank: it has processors, none of them automated (``automated``), no
+    sidechain key, and none to bypass on a crash (those are checked after every block)."""
+    node = np_.node
+    return (bool(node.processors) and not automated
+            and not any(ep.edge.kind == "sidechain" for ep in np_.inputs)
+            and not any(getattr(p, "on_crash", None) == "bypass" for p in node.processors))
+
+
+def schedule(plan: RenderPlan, automated: set[str], ways: int, banks: bool = True) -> list[list[Step]]:
+    """Every layer's steps over its unmuted nodes: the bankable ones (two or more) as ``ways``
+    interleaved banks (one per thread), then the others alone, in the layer's order. ``automated``:
+    the nodes with an automated processor. ``banks=False``: every node alone (the reference path)."""
+    steps = []
+    for layer in plan.layers:
+        active = [name for name in layer if not plan.nodes[name].node.muted]
+        able = [name for name in active if bankable(plan.nodes[name], name in automated)] if banks else []
+        if len(able) < 2:
+            steps.append([Step((name,)) for name in active])
+            continue
+        n = max(1, min(ways, len(able) // 2))
+        steps.append([Step(tuple(able[i::n])) for i in range(n)]
+                     + [Step((name,)) for name in active if name not in able])
+    return steps

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..graph.plan import EdgePlan, NodePlan, RenderPlan
+from ..graph.plan import EdgePlan, NodePlan, RenderPlan, schedule
 from ..errors import MixcoreError
 from ..processors.base import Processor
 from ..simd import kernel
@@ -239,21 +239,6 @@ def _together(procs: list, sts: list[_NodeState]):
     return run
 
 
-def _bankable(st: _NodeState) -> bool:
-    """Whether a node can join a bank: no automation of its processors, no sidechain key."""
-    return not st.proc_lanes and not st.keys and not st.guarded and bool(st.plan.node.processors)
-
-
-def _banked(layer: list[_NodeState], ways: int) -> list:
-    """The layer's nodes, with the bankable ones (two or more) cut into ``ways`` interleaved banks."""
-    able = [st for st in layer if _bankable(st)]
-    if len(able) < 2:
-        return layer
-    rest = [st for st in layer if not _bankable(st)]
-    ways = max(1, min(ways, len(able) // 2))
-    return [_Bank(able[i::ways]) for i in range(ways)] + rest
-
-
 class Engine:
     """Executes a plan. ``lanes`` maps (node, processor index or -1, param) -> Lane."""
 
@@ -315,8 +300,10 @@ class Engine:
         self._pool = ThreadPoolExecutor(self.threads - 1) if self.threads > 1 else None
         self._locating = False  # True while a failed render is run again to name a processor (_locate)
         self._in_blocks = False  # True while blocks() runs (it locates a failure; run_block alone cannot)
-        active = [[self.states[name] for name in layer if self.states[name].active] for layer in plan.layers]
-        self._active_layers = [_banked(layer, self.threads) for layer in active]  # items: nodes and banks
+        automated = {name for name, st in self.states.items() if st.proc_lanes}
+        self._active_layers = [  # the plan's steps (graph/plan.py), each a node or a bank
+            [_Bank([self.states[n] for n in step.nodes]) if step.bank else self.states[step.nodes[0]] for step in layer]
+            for layer in schedule(plan, automated, self.threads)]
 
     def _sum_entry(self, dst: _NodeState, ep: EdgePlan) -> tuple:
         """How ``dst`` takes edge ``ep``: plain edges (post-fader, no compensation delay, no send
