@@ -305,3 +305,20 @@ def test_saved_session_reads_like_a_hand_written_one_and_renders_the_same(tmp_pa
     s.render(tmp_path / "one.wav")
     Session.load(path).render(tmp_path / "two.wav")
     assert (tmp_path / "one.wav").read_bytes() == (tmp_path / "two.wav").read_bytes()
+
+
+def test_session_takes_a_session_files_path(tmp_path):
+    # Session("mix.toml") is what a new user types first: it loads the file (as Session.load), and
+    # anything else that is not a model is refused at once instead of failing later in render()
+    from mixcore import Session
+
+    write(tmp_path / "a.wav", noise(4800, 2, seed=1))
+    (tmp_path / "mix.toml").write_text('sample_rate = 48000\n[[tracks]]\nname = "a"\nsource = "a.wav"\n')
+    s = Session(str(tmp_path / "mix.toml"))
+    assert s.path == tmp_path / "mix.toml" and s.base_dir == tmp_path
+    out = s.render(tmp_path / "out.wav")
+    assert out.frames == 4800
+    with pytest.raises(TypeError, match="not int"):
+        Session(3)
+    with pytest.raises(TypeError, match="takes no other arguments"):
+        Session(tmp_path / "mix.toml", sample_rate=44100)

@@ -8,6 +8,7 @@ the graph) -> :class:`~mixcore.graph.plan.RenderPlan` (compiled once) ->
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -88,10 +89,18 @@ class Session:
     >>> s.render("mix.wav")
     """
 
-    def __init__(self, model: SessionModel | None = None, *, base_dir: str | Path | None = None,
+    def __init__(self, model: SessionModel | str | os.PathLike | None = None, *, base_dir: str | Path | None = None,
                  path: str | Path | None = None, **settings: Any) -> None:
+        if isinstance(model, (str, os.PathLike)):  # Session("mix.toml"): the file, as Session.load
+            if settings or base_dir is not None or path is not None:
+                raise TypeError("Session(path) takes no other arguments; use Session.load(path)")
+            path = Path(model)
+            model = read_session_model(path)
         if model is None:
             model = model_from_dict(settings)
+        elif not isinstance(model, SessionModel):
+            raise TypeError(f"Session(model): expected a session file's path or a SessionModel, not "
+                            f"{type(model).__name__}")
         elif settings:
             model = model.model_copy(update=settings)
         self.model = model
