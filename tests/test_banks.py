@@ -66,7 +66,7 @@ def test_tracks_and_buses_form_banks(session):
     for threads, ways in ((1, 1), (2, 2)):
         eng = engine_mod.Engine(plan, lanes, threads=threads)
         try:
-            banks = [item for layer in eng._active_layers for item in layer if isinstance(item, engine_mod._Bank)]
+            banks = [item for layer in eng._active_layers for item in layer if isinstance(item, engine_mod.Bank)]
             names = sorted(st.plan.node.name for b in banks for st in b.members)
             # t2 (automated compressor), t4 (automated EQ) and t7 (sidechain key) run alone
             assert [n for n in names if n.startswith("t")] == ["t0", "t1", "t3", "t5", "t6", "t8"]

@@ -18,12 +18,12 @@ node's output -- and its pre-fader signal when a pre-fader send taps it -- lives
 every reader, the caller included, is done with it: memory stays flat. With one thread the
 layers run in order within each block (``run_block``), without the pipeline.
 
-Banks: the nodes of one layer that take no automation of their processors and no sidechain key
-(R1's 16 tracks) run as a bank: each reads its input, then for each position k of the chains the
-processors whose ``bank_key()`` agree run in one ``process_bank`` call (one kernel across all their
-lanes -- SIMD across tracks), then each applies its fader and pan. ``process_bank`` is bit-identical to
-``process`` on each, so banking changes speed, not output. With N threads a layer's bank is cut into N
-interleaved banks, one task each.
+Steps: the plan's steps (graph/plan.py ``schedule``) per layer, each a node alone or a bank
+(render/banks.py: sources, each chain position and the faders of many nodes in one native call each,
+bit-identical to node by node). The hot path runs prepared native operations (``SumOp``, ``GainsOp``,
+``SourceReadOp``, the banks' kernels) that hold their buffers' addresses: a block costs one call per
+operation. Module map: nodes.py (a node's buffers and state), banks.py, wavefront.py (the threads),
+faults.py (naming a non-finite output).
 
 Non-finite samples (NaN, Inf) never pass a node: the fader's kernel and every sum report whether
 their output is finite (one fused pass), so on the fast paths a node costs one check per block; a
@@ -38,205 +38,28 @@ dropped, so the output is aligned with the sources.
 """
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..graph.plan import EdgePlan, NodePlan, RenderPlan, schedule
+from ..graph.plan import EdgePlan, RenderPlan, schedule
 from ..errors import MixcoreError
-from ..processors.base import Processor
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
 from .finite import all_finite, clock, first_bad
-from .sources import SourceReader
+from .banks import Bank
+from .faults import Unlocated, node_label, proc_label, unlocated_error
+from .nodes import CENTRE, DelayLine, NodeState, pan_gains, view
 from .stream import Trim  # noqa: F401 (moved to render/stream.py)
+from .wavefront import Wavefront
 
 mix = kernel("mix")  # gains, sums, de-interleaving: pyx/mix.pxi, its AVX2 build where the CPU has it
 
-HALF_PI = math.pi / 2.0
-CENTRE = math.sqrt(0.5)  # -3.01 dB: a mono signal fed to both channels at centre
 #: Frames per pipeline step, at least: with blocks shorter than this, each task of a step runs
 #: a node over several consecutive blocks, so the threads meet about once per STEP_FRAMES.
 STEP_FRAMES = 8192
-
-
-def pan_gains(pan, gain_db, mono: bool):
-    """Left/right gains of fader + pan (scalars or arrays), exactly as SPEC §2.
-
-    Mono: constant power, theta = (pan + 1) * pi / 4, L = cos(theta), R = sin(theta).
-    Stereo: balance; the far channel is attenuated by cos(|pan| * pi / 2).
-    """
-    g = np.power(10.0, np.asarray(gain_db, dtype=np.float64) / 20.0)
-    p = np.asarray(pan, dtype=np.float64)
-    if mono:
-        theta = (p + 1.0) * (math.pi / 4.0)
-        gl, gr = np.cos(theta), np.sin(theta)
-    else:
-        gl = np.where(p > 0.0, np.cos(np.abs(p) * HALF_PI), 1.0)
-        gr = np.where(p < 0.0, np.cos(np.abs(p) * HALF_PI), 1.0)
-    gl = np.where(np.abs(gl) < 1e-12, 0.0, gl) * g  # cos(pi/2) is 6e-17, not 0
-    gr = np.where(np.abs(gr) < 1e-12, 0.0, gr) * g
-    return gl, gr
-
-
-def view(flat: np.ndarray, channels: int, n: int) -> np.ndarray:
-    """A C-contiguous (channels, n) view of the front of a flat buffer."""
-    return flat[: channels * n].reshape(channels, n)
-
-
-class DelayLine:
-    """A fixed delay of ``d`` samples on a stereo edge (PDC)."""
-
-    def __init__(self, delay: int, channels: int, block: int) -> None:
-        self.d = delay
-        self.buf = np.zeros((channels, delay + block), dtype=np.float32)
-
-    def reset(self) -> None:
-        self.buf[...] = 0.0
-
-    def push(self, x: np.ndarray) -> np.ndarray:
-        """Write n samples, return the n samples delayed by d (a view, valid until the next push)."""
-        n = x.shape[1]
-        d = self.d
-        b = self.buf
-        b[:, d:d + n] = x
-        out = b[:, :n].copy()
-        b[:, :d] = b[:, n:n + d]
-        return out
-
-
-@dataclass
-class _NodeState:
-    plan: NodePlan
-    # flat float32 buffers, viewed as C-contiguous (channels, n) per block (see view())
-    works: list[np.ndarray]  # per slot, channels * B: the chain runs in place here (one buffer, shared
-    #                          by every slot, unless a pre-fader send taps it)
-    outs: list[np.ndarray]  # per slot, 2 * B: after fader and pan
-    inbuf: np.ndarray | None  # 2 * B: where a bus of other than 2 channels sums its inputs
-    keys: dict[int, np.ndarray] = field(default_factory=dict)  # processor index -> sidechain key, 2 * B
-    gain_lane: Lane | None = None
-    pan_lane: Lane | None = None
-    proc_lanes: dict[int, list[tuple[str, Lane]]] = field(default_factory=dict)
-    send_lanes: dict[str, Lane] = field(default_factory=dict)  # destination bus -> level_db lane
-    gains: tuple = (1.0, 1.0)
-    active: bool = True
-    sums: list = field(default_factory=list)  # (source state, EdgePlan, plain?, flat key or None), in order
-    out: np.ndarray | None = None  # the output slot of the block last handed out (what callers read)
-    starts: list[int] = field(default_factory=list)  # engine time at which processor k's input is song time 0
-    started: int = 0  # max(starts): from here on every processor runs on whole blocks
-    work_views: list[np.ndarray] = field(default_factory=list)  # per slot: works as (channels, B)
-    out_views: list[np.ndarray] = field(default_factory=list)  # per slot: outs as (2, B)
-    plain: list | None = None  # the sources, in summation order, when every input is a plain edge
-    plain_gains: np.ndarray | None = None  # their edge gains
-    guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
-    locate: bool = False  # check after every processor (set while locating a non-finite output)
-    sum_op: object = None  # mix.SumOp: the plain sum of the inputs into the work buffer, prepared
-    gain_op: object = None  # mix.GainsOp: fader and pan into the output slot, prepared (no gain/pan lanes)
-
-    def __post_init__(self) -> None:
-        self.guarded = frozenset(k for k, p in enumerate(self.plan.node.processors)
-                                 if getattr(p, "on_crash", None) == "bypass")
-        self.starts = [self.plan.arrival + pre for pre in self.plan.pre_latency]
-        self.started = max(self.starts, default=0)
-        # whole-block views of every slot, made once (most blocks are whole; view() for the others)
-        ch = self.plan.node.channels
-        self.work_views = [w.reshape(ch, -1) for w in self.works]
-        self.out_views = [o.reshape(2, -1) for o in self.outs]
-
-    def work(self, slot: int, n: int) -> np.ndarray:
-        v = self.work_views[slot]
-        return v if v.shape[1] == n else view(self.works[slot], self.plan.node.channels, n)
-
-    def output(self, slot: int, n: int) -> np.ndarray:
-        v = self.out_views[slot]
-        return v if v.shape[1] == n else view(self.outs[slot], 2, n)
-
-
-@dataclass
-class _Bank:
-    """Nodes of one layer run together: inputs one by one, each chain position in one call per
-    ``bank_key``, the faders in one call (see the module's docstring)."""
-    members: list[_NodeState]
-    started: int = 0  # from here on every member's processors run on whole blocks
-    steps: list = field(default_factory=list)  # the chains as calls run(slot, n), planned by _plan_bank
-    epoch: int = -1  # Processor._epoch when the steps were planned (-1: not planned)
-    provisional: bool = True  # planned while a member could not join its bank (plan again next block)
-    gain_op: object = None  # the faders of the members without gain/pan lanes (mix.GainsOp)
-    faded: list = field(default_factory=list)  # those members, in the order of gain_op
-    others: list = field(default_factory=list)  # the members with gain or pan lanes
-    read_op: object = None  # the members' file sources, read in one call (mix.SourceReadOp)
-    read: list = field(default_factory=list)  # the members read_op reads
-    unread: list = field(default_factory=list)  # the others (a bus without inputs, an inverted polarity)
-
-    def __post_init__(self) -> None:
-        self.started = max(st.started for st in self.members)
-        self.depth = max(len(st.plan.node.processors) for st in self.members)
-        self.faded = [st for st in self.members if st.gain_op is not None]
-        slots = len(self.members[0].works)
-        self.read = [st for st in self.members if st.plan.node.source is not None and not st.sums
-                     and not st.plan.node.polarity_invert and type(st.plan.node.source) is SourceReader]
-        self.unread = [st for st in self.members if st not in self.read]
-        if self.read:
-            self.read_op = mix.SourceReadOp([st.plan.node.source for st in self.read],
-                                            [[st.works[s] for st in self.read] for s in range(slots)],
-                                            [st.plan.node.channels for st in self.read])
-        self.others = [st for st in self.members if st.gain_op is None]
-        if self.faded:
-            self.gain_op = mix.GainsOp(
-                [[st.works[s] for st in self.faded] for s in range(len(self.faded[0].works))],
-                [[st.outs[s] for st in self.faded] for s in range(len(self.faded[0].outs))],
-                [st.plan.node.channels for st in self.faded],
-                np.array([st.gains[0] for st in self.faded]), np.array([st.gains[1] for st in self.faded]))
-
-    def plan(self) -> None:
-        """The chains of the members as a list of calls ``f(slot, n)``: for each chain position, the
-        processors of one ``bank_key`` in one prepared native operation (``bank_op``; else one
-        ``process_bank`` call), the others alone. Planned again whenever a parameter changes."""
-        self.epoch = Processor._epoch
-        self.provisional = False
-        self.steps = []
-        members = self.members
-        for k in range(self.depth):
-            groups: dict = {}
-            for i, st in enumerate(members):
-                procs = st.plan.node.processors
-                if k >= len(procs):
-                    continue
-                proc = procs[k]
-                key = proc.bank_key()
-                if key is None:
-                    self.provisional |= type(proc).bank_key is not Processor.bank_key  # it may join later
-                    self.steps.append(_alone(proc, st))
-                else:
-                    groups.setdefault(key, ([], []))
-                    groups[key][0].append(proc)
-                    groups[key][1].append(st)
-            for procs, sts in groups.values():  # in order of first appearance: fixed
-                if len(procs) == 1:
-                    self.steps.append(_alone(procs[0], sts[0]))
-                    continue
-                slots = len(sts[0].works)
-                op = type(procs[0]).bank_op(procs, [[st.works[s] for st in sts] for s in range(slots)],
-                                            [st.plan.node.channels for st in sts])
-                self.steps.append(op.run if op is not None else _together(procs, sts))
-
-
-def _alone(proc, st: _NodeState):
-    def run(slot: int, n: int) -> None:
-        proc.process(st.work(slot, n))
-    return run
-
-
-def _together(procs: list, sts: list[_NodeState]):
-    cls = type(procs[0])
-
-    def run(slot: int, n: int) -> None:
-        cls.process_bank(procs, [st.work(slot, n) for st in sts])
-    return run
 
 
 class Engine:
@@ -252,13 +75,13 @@ class Engine:
         self.slots = (len(plan.layers) + 1) * self.group if self.threads > 1 else 1
         B = plan.block_size
         S = self.slots
-        self.states: dict[str, _NodeState] = {}
+        self.states: dict[str, NodeState] = {}
         for name in plan.order:
             np_ = plan.nodes[name]
             node = np_.node
             tapped = any(ep.edge.kind == "send" and ep.edge.pre_fader for ep in np_.outputs)
             works = [np.zeros(node.channels * B, dtype=np.float32) for _ in range(S if tapped else 1)]
-            st = _NodeState(
+            st = NodeState(
                 plan=np_,
                 works=works if tapped else works * S,
                 outs=[np.zeros(2 * B, dtype=np.float32) for _ in range(S)],
@@ -302,10 +125,12 @@ class Engine:
         self._in_blocks = False  # True while blocks() runs (it locates a failure; run_block alone cannot)
         automated = {name for name, st in self.states.items() if st.proc_lanes}
         self._active_layers = [  # the plan's steps (graph/plan.py), each a node or a bank
-            [_Bank([self.states[n] for n in step.nodes]) if step.bank else self.states[step.nodes[0]] for step in layer]
+            [Bank([self.states[n] for n in step.nodes]) if step.bank else self.states[step.nodes[0]] for step in layer]
             for layer in schedule(plan, automated, self.threads)]
+        self._wave = (Wavefront(self._pool, self.threads, self._active_layers, self.group, self.slots, self._run_item)
+                      if self._pool is not None else None)
 
-    def _sum_entry(self, dst: _NodeState, ep: EdgePlan) -> tuple:
+    def _sum_entry(self, dst: NodeState, ep: EdgePlan) -> tuple:
         """How ``dst`` takes edge ``ep``: plain edges (post-fader, no compensation delay, no send
         automation) are one native ``dst += out * gain``; the others go through ``_edge_signal``."""
         e = ep.edge
@@ -340,6 +165,7 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+            self._wave = None
 
     def _apply_lanes_at_start(self) -> None:
         sr = self.plan.sample_rate
@@ -363,16 +189,15 @@ class Engine:
         layer on the threads), without the pipeline; the block is then in every node's ``out``."""
         try:
             self._run_layers(e0, n)
-        except _Unlocated as u:
+        except Unlocated as u:
             if self._in_blocks:  # blocks() names the processor (_locate)
                 raise
-            raise _unlocated_error(u.st, u.e0, self.plan.sample_rate) from None  # a caller stepping blocks itself
+            raise unlocated_error(u.st, u.e0, self.plan.sample_rate) from None  # a caller stepping blocks itself
 
     def _run_layers(self, e0: int, n: int) -> None:
         for active in self._active_layers:
-            if self._pool is not None and len(active) > 1:
-                run = ((e0, n, 0),)
-                self._finish(self._start([(st, run) for st in active]))
+            if self._wave is not None and len(active) > 1:
+                self._wave.run([(st, ((e0, n, 0),)) for st in active])
             else:
                 for st in active:
                     self._run_item(st, e0, n, 0)
@@ -385,7 +210,7 @@ class Engine:
         B = block_size or self.plan.block_size
         self._in_blocks = True
         try:
-            if self._pool is None:
+            if self._wave is None:
                 e0 = 0
                 while e0 < total:
                     n = min(B, total - e0)
@@ -393,13 +218,13 @@ class Engine:
                     yield e0, n
                     e0 += n
                 return
-            yield from self._pipeline(total, B)
-        except _Unlocated as u:  # the threads have stopped: find the processor, then raise its error
+            yield from self._wave.blocks(total, B, self._publish)
+        except Unlocated as u:  # the threads have stopped: find the processor, then raise its error
             self._locate(u.st, u.e0, B, total)
         finally:
             self._in_blocks = False
 
-    def _locate(self, st: _NodeState, e_fail: int, B: int, total: int) -> None:
+    def _locate(self, st: NodeState, e_fail: int, B: int, total: int) -> None:
         """A node's chain made NaN or Inf in the block at ``e_fail``, found at its fader (the fast paths
         check nothing else). The render is deterministic, so run it again from the start, checking
         every processor of that node, up to that block: the first to make it is named (MixcoreError).
@@ -418,73 +243,7 @@ class Engine:
             for other in self.states.values():
                 other.locate = False
             self._locating = False
-        raise _unlocated_error(st, e_fail, self.plan.sample_rate)  # not reproduced: say what is known
-
-    def _pipeline(self, total: int, B: int) -> Iterator[tuple[int, int]]:
-        """The wavefront (see the module's docstring): step s runs depth d of group s - d, a group
-        being ``self.group`` consecutive blocks (each node runs them in order within its task)."""
-        depth = len(self._active_layers)
-        nblocks = -(-total // B)
-        M = self.group
-        ngroups = -(-nblocks // M)
-        steps = ngroups + depth - 1
-        S = self.slots
-
-        def runs(g: int) -> list[tuple[int, int, int]]:  # the blocks of group g: (e0, n, slot)
-            return [(b * B, min(B, total - b * B), b % S) for b in range(g * M, min(g * M + M, nblocks))]
-
-        def tasks(s: int) -> list[tuple]:
-            out = []
-            for d in range(depth - 1, -1, -1):  # deepest first
-                g = s - d
-                if 0 <= g < ngroups:
-                    r = runs(g)
-                    out.extend((st, r) for st in self._active_layers[d])
-            return out
-
-        pending = self._start(tasks(0))
-        try:
-            for s in range(steps):
-                running, pending = pending, None
-                self._finish(running)
-                if s + 1 < steps:  # the workers run ahead while the caller takes group k
-                    pending = self._start(tasks(s + 1))
-                k = s - (depth - 1)
-                if k >= 0:
-                    for e0, n, slot in runs(k):
-                        self._publish(slot)
-                        yield e0, n
-        finally:
-            if pending is not None:  # the caller stopped early, or a step failed: let the workers stop
-                for _ in pending[0]:
-                    pass
-                wait(pending[1])
-
-    def _start(self, tasks: list[tuple]) -> tuple[Iterator[tuple], list[Future]]:
-        """Hand a list of independent node runs to the worker threads (they take them in turn)."""
-        it = iter(tasks)
-        return it, [self._pool.submit(self._drain, it) for _ in range(self.threads - 1)]
-
-    def _finish(self, running: tuple[Iterator[tuple], list[Future]]) -> None:
-        """Take part in the running list on the calling thread, then wait for the workers."""
-        it, futures = running
-        try:
-            self._drain(it)
-        finally:
-            wait(futures)
-        for f in futures:
-            f.result()  # a worker's error is raised here
-
-    def _drain(self, it: Iterator[tuple]) -> None:
-        run = self._run_item
-        try:
-            for st, runs in it:  # next() on a shared list iterator is atomic under the GIL
-                for e0, n, slot in runs:
-                    run(st, e0, n, slot)
-        except BaseException:
-            for _ in it:  # take the rest, so the other threads stop after their current node
-                pass
-            raise
+        raise unlocated_error(st, e_fail, self.plan.sample_rate)  # not reproduced: say what is known
 
     def _publish(self, slot: int) -> None:
         """Point every node's ``out`` at the slot of the block handed out."""
@@ -493,12 +252,12 @@ class Engine:
 
     # -- one node or bank, one block -----------------------------------------
     def _run_item(self, item, e0: int, n: int, slot: int) -> None:
-        if type(item) is _Bank:
+        if type(item) is Bank:
             self._run_bank(item, e0, n, slot)
         else:
             self._run_node(item, e0, n, slot)
 
-    def _run_bank(self, bank: _Bank, e0: int, n: int, slot: int) -> None:
+    def _run_bank(self, bank: Bank, e0: int, n: int, slot: int) -> None:
         if e0 < bank.started or self._locating:  # node by node until every member runs (or to locate)
             for st in bank.members:
                 self._run_node(st, e0, n, slot)
@@ -507,19 +266,13 @@ class Engine:
             bank.read_op.run(slot, n)
         for st in bank.unread:
             self._input(st, e0, n, slot)  # (checked at the fader)
-        if bank.provisional or bank.epoch != Processor._epoch:
-            bank.plan()
-        for step in bank.steps:
-            step(slot, n)
-        if bank.gain_op is not None:
-            bad = bank.gain_op.run(slot, n)
-            if bad >= 0:
-                st = bank.faded[bad]
-                self._fader_failed(st, st.work(slot, n), st.output(slot, n), e0, False)
+        bad = bank.run(slot, n)
+        if bad is not None:
+            self._fader_failed(bad, bad.work(slot, n), bad.output(slot, n), e0, False)
         for st in bank.others:
             self._output(st, st.work(slot, n), e0, n, slot, checked=False)
 
-    def _input(self, st: _NodeState, e0: int, n: int, slot: int) -> np.ndarray:
+    def _input(self, st: NodeState, e0: int, n: int, slot: int) -> np.ndarray:
         """The node's input for this block, in its work buffer (returned as a (channels, n) view)."""
         node = st.plan.node
         work = st.work(slot, n)
@@ -533,7 +286,7 @@ class Engine:
             self._sum_inputs(st, work, e0, n, slot)
         return work
 
-    def _run_node(self, st: _NodeState, e0: int, n: int, slot: int) -> None:
+    def _run_node(self, st: NodeState, e0: int, n: int, slot: int) -> None:
         work = self._input(st, e0, n, slot)
         if not st.proc_lanes and not st.keys and e0 >= st.started and not st.guarded and not st.locate:
             for proc in st.plan.node.processors:  # the common case: one native call each, checked at the fader
@@ -543,7 +296,7 @@ class Engine:
             self._run_chain(st, work, e0, n)  # every processor's output checked
             self._output(st, work, e0, n, slot)
 
-    def _output(self, st: _NodeState, work: np.ndarray, e0: int, n: int, slot: int, checked: bool = True) -> None:
+    def _output(self, st: NodeState, work: np.ndarray, e0: int, n: int, slot: int, checked: bool = True) -> None:
         """Fader and pan, from the chain's output into the node's output slot; a NaN or Inf there stops
         the render. ``checked``: each processor's output was checked, so it is the fader's fault; else
         the chain made it somewhere (NaN or Inf from the chain always shows after any gain: Inf * 0 is
@@ -557,12 +310,12 @@ class Engine:
         if not ok:
             self._fader_failed(st, work, st.output(slot, n), e0, checked)
 
-    def _fader_failed(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, checked: bool) -> None:
+    def _fader_failed(self, st: NodeState, work: np.ndarray, out: np.ndarray, e0: int, checked: bool) -> None:
         if not checked and st.plan.node.processors and not all_finite(work):
-            raise _Unlocated(st, e0)
+            raise Unlocated(st, e0)
         self._overflow(st, "fader", out, e0 - st.plan.out_latency)
 
-    def _sum_inputs(self, st: _NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
+    def _sum_inputs(self, st: NodeState, work: np.ndarray | None, e0: int, n: int, slot: int) -> None:
         """The node's input (into ``work``, unless None) and sidechain keys for this block: the sum of
         every edge's signal of the same block, in the plan's summation order (one native pass per
         destination: ``mix.sum_into`` adds exactly as zeroing and accumulating one by one would)."""
@@ -592,7 +345,7 @@ class Engine:
         if inp is not work:  # a bus of other than 2 channels
             work[...] = inp
 
-    def _edge_signal(self, src: _NodeState, ep: EdgePlan, e0: int, n: int, slot: int) -> tuple[np.ndarray, float]:
+    def _edge_signal(self, src: NodeState, ep: EdgePlan, e0: int, n: int, slot: int) -> tuple[np.ndarray, float]:
         """What an edge carries in this block, and its gain: the tap (pre-fader: the chain's output;
         else after fader and pan), an automated send level, then the compensation delay."""
         e = ep.edge
@@ -614,7 +367,7 @@ class Engine:
             sig = self.delays[id(ep)].push(sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0))
         return sig, gain
 
-    def _run_chain(self, st: _NodeState, work: np.ndarray, e0: int, n: int) -> None:
+    def _run_chain(self, st: NodeState, work: np.ndarray, e0: int, n: int) -> None:
         """The chain in order; processor k starts at song time 0 of its input (engine time
         ``arrival + pre_latency[k]``): before that it is not called (its input is the silence
         ahead of the song), so a time-variant processor -- a modulated reverb, a chorus LFO --
@@ -632,7 +385,7 @@ class Engine:
                                   start)
                 work[:, i:] = piece
 
-    def _run_guarded(self, st: _NodeState, k: int, proc, block: np.ndarray, key, e0: int) -> None:
+    def _run_guarded(self, st: NodeState, k: int, proc, block: np.ndarray, key, e0: int) -> None:
         """Run processor k on ``block`` and refuse a non-finite output (an isolated plugin with
         ``on_crash = "bypass"`` is bypassed instead: the dry block passes, delayed by its latency)."""
         if k in st.guarded:
@@ -646,14 +399,14 @@ class Engine:
             self._non_finite(st, k, block, e0)
 
     # -- non-finite samples ---------------------------------------------------------
-    def _non_finite(self, st: _NodeState, k: int, block: np.ndarray, e0: int) -> None:
+    def _non_finite(self, st: NodeState, k: int, block: np.ndarray, e0: int) -> None:
         """Processor k of the node made NaN or Inf in ``block`` (engine time ``e0`` at its start)."""
         proc = st.plan.node.processors[k]
         i, _ch, what = first_bad(block)
-        raise MixcoreError(f"{_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+        raise MixcoreError(f"{node_label(st)} chain[{k}] {proc_label(proc)}: non-finite output ({what}) at "
                            f"{clock(self._song_time(st, k, e0 + i))} in the song")
 
-    def _song_time(self, st: _NodeState, k: int, e: int) -> float:
+    def _song_time(self, st: NodeState, k: int, e: int) -> float:
         """Song time (s) of processor k's output at engine time ``e`` (its latency taken off)."""
         try:
             latency = int(st.plan.node.processors[k].latency_samples)
@@ -661,24 +414,24 @@ class Engine:
             latency = 0
         return (e - st.starts[k] - latency) / self.plan.sample_rate
 
-    def _overflow(self, st: _NodeState, what: str, block: np.ndarray, song0: int) -> None:
+    def _overflow(self, st: NodeState, what: str, block: np.ndarray, song0: int) -> None:
         """A fader or a sum of finite signals went beyond the float range (``song0``: song time of block[0])."""
         i, _ch, kind = first_bad(block)
-        raise MixcoreError(f"{_node_label(st)} {what}: non-finite output ({kind}) at "
+        raise MixcoreError(f"{node_label(st)} {what}: non-finite output ({kind}) at "
                            f"{clock((song0 + i) / self.plan.sample_rate)} in the song (samples beyond the float "
                            f"range: a level far above full scale)")
 
-    def _bypass(self, st: _NodeState, k: int, proc, block: np.ndarray, dry: np.ndarray, e0: int) -> None:
+    def _bypass(self, st: NodeState, k: int, proc, block: np.ndarray, dry: np.ndarray, e0: int) -> None:
         """An isolated plugin with ``on_crash = "bypass"`` gave NaN or Inf: bypass it from here on."""
         i, _ch, what = first_bad(block)
         t = clock(self._song_time(st, k, e0 + i))
-        print(f"mixcore: warning: {_node_label(st)} chain[{k}] {_proc_label(proc)}: non-finite output ({what}) at "
+        print(f"mixcore: warning: {node_label(st)} chain[{k}] {proc_label(proc)}: non-finite output ({what}) at "
               f"{t} in the song; on_crash = \"bypass\": going on without it", file=sys.stderr)
         proc.bypass_now()
         block[...] = dry
         proc.process(block)  # bypassed: the dry signal, delayed by the plugin's latency
 
-    def _run_processor(self, st: _NodeState, k: int, proc, work: np.ndarray, key, e0: int) -> None:
+    def _run_processor(self, st: NodeState, k: int, proc, work: np.ndarray, key, e0: int) -> None:
         lanes = st.proc_lanes.get(k)
         if lanes:
             self._run_automated(st, k, proc, lanes, work, key, e0)
@@ -687,7 +440,7 @@ class Engine:
         else:
             proc.process(work)
 
-    def _apply_gain_lanes(self, st: _NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> bool:
+    def _apply_gain_lanes(self, st: NodeState, work: np.ndarray, out: np.ndarray, e0: int, n: int) -> bool:
         node = st.plan.node
         sr = self.plan.sample_rate
         pos = np.arange(e0 - st.plan.out_latency, e0 - st.plan.out_latency + n)
@@ -697,7 +450,7 @@ class Engine:
         return mix.apply_gain_arrays(work, out, np.ascontiguousarray(np.broadcast_to(gl, (n,))),
                                      np.ascontiguousarray(np.broadcast_to(gr, (n,))))
 
-    def _run_automated(self, st: _NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
+    def _run_automated(self, st: NodeState, k: int, proc, lanes, work: np.ndarray, key, e0: int) -> None:
         """Sample-accurate processors get per-sample values; the others are processed in pieces cut
         at the control grid of song time, with the lanes' values set there."""
         n = work.shape[1]
@@ -726,35 +479,6 @@ class Engine:
                 proc.process(piece)
             work[:, i:j] = piece
             i = j
-
-
-def _node_label(st: _NodeState) -> str:
-    """``tracks[0] 'kick'``, ``buses[1] 'drums'``, ``master``."""
-    node = st.plan.node
-    where = node.where or node.name
-    return where if node.kind == "master" else f"{where} {node.name!r}"
-
-
-def _proc_label(proc) -> str:
-    """``compressor``, ``compressor 'glue'`` (its own id), ``vst3 'MixcoreTestEffect'``."""
-    kind = getattr(proc, "type_name", "") or type(proc).__name__
-    name = getattr(proc, "name", None) if kind in ("vst3", "pedalboard") else getattr(proc, "id", None)
-    return f"{kind} {name!r}" if isinstance(name, str) and name and name != kind else kind
-
-
-def _unlocated_error(st: _NodeState, e0: int, sample_rate: int) -> MixcoreError:
-    """NaN or Inf after a node's chain, its processor not known (live playback, or not reproduced)."""
-    return MixcoreError(f"{_node_label(st)} chain: non-finite output (NaN or Inf) in the block at "
-                        f"{clock(max(e0 - st.plan.out_latency, 0) / sample_rate)} in the song")
-
-
-class _Unlocated(Exception):
-    """Internal: NaN or Inf after a node's chain, on a path that does not check each processor."""
-
-    def __init__(self, st: _NodeState, e0: int) -> None:
-        super().__init__(st.plan.node.name)
-        self.st = st
-        self.e0 = e0
 
 
 __all__ = ["Engine", "Trim", "pan_gains", "DelayLine", "EdgePlan"]
