@@ -54,7 +54,8 @@ def compare_processors(a: dict, b: dict, tolerance: float) -> tuple[list[str], l
 
 def compare_renders(a: dict, b: dict) -> list[str]:
     ra, rb = a["results"], b["results"]
-    rows = [f"{'configuration':46s} {'A s':>8s} {'B s':>8s} {'B/A':>6s} {'A cpu s':>8s} {'B cpu s':>8s} {'B/A cpu':>8s}"]
+    rows = [f"{'configuration':46s} {'A s':>8s} {'B s':>8s} {'B/A':>6s} {'A cpu s':>8s} {'B cpu s':>8s} "
+            f"{'B/A cpu':>8s}"]
     for name in [n for n in ra if n in rb]:
         x, y = ra[name], rb[name]
         if "seconds" not in x or "seconds" not in y:

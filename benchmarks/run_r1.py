@@ -216,8 +216,9 @@ def processor_costs(seconds: float, repeat: int) -> dict[str, dict[str, float]]:
     """Seconds per single processor on ``seconds`` of stereo R1 material (track 12), mixcore vs pedalboard.
 
     Each processor is built fresh and called one-shot (``proc(audio, sample_rate)``) ``repeat``
-    times; the median is reported. mixcore's processors come from the same chain entries as the
-    session file, through the processor registry (SPEC type names).
+    times after one untimed warm-up call on 4096 frames; the medians of wall and CPU seconds are
+    reported. mixcore's processors come from the same chain entries as the session file, through
+    the processor registry (SPEC type names).
     """
     import numpy as np
     import pedalboard as pb
@@ -258,6 +259,7 @@ def processor_costs(seconds: float, repeat: int) -> dict[str, dict[str, float]]:
         """Median wall and CPU seconds of one call (CPU: the steadier figure on a shared machine)."""
         if make is None:
             return None, None
+        make()(x[:, :4096].copy(), 48000)    # untimed warm-up: one-off imports and first-call costs
         times, cpus = [], []
         for _ in range(repeat):
             proc = make()
