@@ -37,7 +37,7 @@ holds that version and compares bit for bit):
 """
 cimport cython
 from automation cimport at, changed, run_end
-from libc.math cimport exp, pow
+from derive cimport gain_from_db, one_pole
 from libc.string cimport memcpy
 
 DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
@@ -374,16 +374,16 @@ def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wb
             if ceiling_dbtp[i] < lowest:
                 lowest = ceiling_dbtp[i]
         # every ceiling of the block is >= this (the margin covers pow's rounding)
-        _segments(x, tail, wbuf, fir, segv, pow(10.0, (lowest - margin_db) / 20.0) * (1.0 - 1e-9))
+        _segments(x, tail, wbuf, fir, segv, gain_from_db(lowest - margin_db) * (1.0 - 1e-9))
         while a < n:
             b = run_end(ceiling_dbtp, a, n)
             b = run_end(release_ms, a, b)
             if changed(ceiling_dbtp, a):
                 c = at(ceiling_dbtp, a)
-                ceiling = pow(10.0, (c - margin_db) / 20.0)
-                clip = pow(10.0, c / 20.0)
+                ceiling = gain_from_db(c - margin_db)
+                clip = gain_from_db(c)
             if changed(release_ms, a):
-                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
+                a_rel = one_pole(at(release_ms, a), fs)
             _limit(x, a, b, segv, dline, vh, hring, state, istate, ceiling, clip, a_rel, lookahead,
                    fir.shape[1] // 2)
             a = b

@@ -8,6 +8,7 @@ import numpy as np
 from ..params import Param
 from ..simd import kernel
 from .base import ProcessSpec, Processor
+from .coeffs import gain_from_db, one_pole
 from .registry import register
 
 _K = kernel("limiter")
@@ -97,9 +98,9 @@ class Limiter(Processor):
         if D != self._D:
             self._prepare(self.spec)
             self.reset()
-        self._ceiling = 10.0 ** ((self.ceiling_dbtp - MARGIN_DB) / 20.0)
-        self._clip = 10.0 ** (self.ceiling_dbtp / 20.0)
-        self._a_rel = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
+        self._ceiling = gain_from_db(self.ceiling_dbtp - MARGIN_DB)  # as the automated runs (pyx/limiter.pxi)
+        self._clip = gain_from_db(self.ceiling_dbtp)
+        self._a_rel = one_pole(self.release_ms, fs)
 
     def reset(self) -> None:
         self._tail[...] = 0.0
