@@ -88,8 +88,9 @@ class Compressor(Processor):
     def _update(self) -> None:
         fs = self.spec.sample_rate
         T, R, W = self.threshold_db, self.ratio, self.knee_db
-        parameter_rows(self._params, fs, T, R, W, self.attack_ms, self.release_ms, self.mix)
-        self._params[ROW_MK] = 0.0  # makeup: the ramp runs
+        p = self._params[:, 0]
+        parameter_rows(p, fs, T, R, W, self.attack_ms, self.release_ms, self.mix)
+        p[ROW_MK] = 0.0  # makeup: the ramp runs
         self._rms = self.detector == "rms"
         self._a_rms = one_pole(RMS_WINDOW_MS, fs)
         self._makeup.set_target(float(makeup_with_auto_db(self.makeup_db, self.auto_makeup, T, R, W)))
@@ -236,8 +237,9 @@ class Compressor(Processor):
 
 
 def parameter_rows(p: np.ndarray, fs: float, T, R, W, attack_ms, release_ms, mix) -> None:
-    """Fill the kernel's parameter rows ``p`` (NROWS, 1 or n) from the parameters, each a float (a
-    constant: the whole row) or an array of one value per column; row ROW_MK (makeup) is the caller's.
+    """Fill the kernel's parameter rows ``p`` from the parameters: ``p`` is (NROWS, n), each parameter a
+    float (a constant: the whole row) or an array of one value per column, or ``p`` is (NROWS,), one
+    column of constants, from floats. Row ROW_MK (makeup) is the caller's.
 
     The one place the compressor's values are derived: the constant path (``_update``) and sample-
     accurate automation both come here, so a value held by automation gives the constant's bits.
@@ -252,9 +254,12 @@ def parameter_rows(p: np.ndarray, fs: float, T, R, W, attack_ms, release_ms, mix
 
 def makeup_with_auto_db(makeup_db, auto_makeup, T, R, W):
     """``makeup_db`` plus, where ``auto_makeup`` is on (>= 0.5), half the gain reduction the static
-    curve gives a 0 dBFS input (floats or per-sample arrays; an array, 0-d for floats)."""
+    curve gives a 0 dBFS input (floats or per-sample arrays, giving the same kind)."""
+    on = auto_makeup >= 0.5
+    if not (on if isinstance(on, bool) else on.any()):  # off: the static curve is not evaluated
+        return makeup_db + 0.0
     auto = -0.5 * _static_curve_db(np.zeros(np.shape(auto_makeup)), T, R, W)
-    return makeup_db + np.where(np.asarray(auto_makeup) >= 0.5, auto, 0.0)
+    return makeup_db + np.where(on, auto, 0.0)
 
 
 def _static_curve_db(x: np.ndarray, T, R, W) -> np.ndarray:
