@@ -112,7 +112,8 @@ def test_session_lanes_holding_constants_render_as_no_lanes(tmp_path):
     chain = [{"type": "gate", "id": "g", **PARAMS["gate"]}, {"type": "deesser", "id": "s", **PARAMS["deesser"]},
              {"type": "compressor", "id": "c", **PARAMS["compressor"]}]
     held = [{"target": f"v.{pid}.{name}", "points": [[0.0, value], [0.2, value]]}
-            for pid, kind in (("g", "gate"), ("s", "deesser"), ("c", "compressor")) for name, value in PARAMS[kind].items()]
+            for pid, kind in (("g", "gate"), ("s", "deesser"), ("c", "compressor"))
+            for name, value in PARAMS[kind].items()]
 
     def render(automation):
         s = Session(base_dir=tmp_path, sample_rate=SR, tail_s=0.0, automation=automation,
