@@ -8,12 +8,12 @@ import numpy as np
 from ..params import Param
 from ..simd import kernel
 from .base import ProcessSpec, Processor
-from .coeffs import gain_from_db, one_pole
 from .registry import register
 
 _K = kernel("limiter")
 process_limiter = _K.process_limiter
 process_limiter_automated = _K.process_limiter_automated
+limiter_coeffs = _K.limiter_coeffs
 
 #: Internal safety margin below the ceiling, covering the interpolator's error.
 MARGIN_DB = 0.1
@@ -91,6 +91,7 @@ class Limiter(Processor):
         self._hring = np.ones(_pow2(self._D + 1), dtype=np.float64)
         self._state = np.zeros(5, dtype=np.float64)
         self._istate = np.zeros(2, dtype=np.int64)
+        self._const = np.zeros(2, dtype=np.float64)  # limiter_coeffs' input
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
@@ -98,9 +99,9 @@ class Limiter(Processor):
         if D != self._D:
             self._prepare(self.spec)
             self.reset()
-        self._ceiling = gain_from_db(self.ceiling_dbtp - MARGIN_DB)  # as the automated runs (pyx/limiter.pxi)
-        self._clip = gain_from_db(self.ceiling_dbtp)
-        self._a_rel = one_pole(self.release_ms, fs)
+        c = self._const  # derived by the kernel's code for automated runs (pyx/limiter.pxi _derive)
+        c[0], c[1] = self.ceiling_dbtp, self.release_ms
+        self._ceiling, self._clip, self._a_rel = limiter_coeffs(c, MARGIN_DB, fs)
 
     def reset(self) -> None:
         self._tail[...] = 0.0
