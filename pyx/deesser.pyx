@@ -25,8 +25,9 @@ Per sample n, per channel c (one trapezoidal state-variable filter per channel a
 The filter states and the envelope are flushed to zero below 1e-30 (denormal guard).
 """
 from automation cimport at, changed, run_end
+from derive cimport gain_from_db
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport M_PI, fabs, pow, sqrt, tan
+from libc.math cimport M_PI, fabs, sqrt, tan
 
 DEF SQRT2 = 1.4142135623730951
 
@@ -39,11 +40,34 @@ cdef inline void _svf_coeffs(double* co, double fs, double fc) noexcept nogil:
     co[2] = g * co[1]
 
 
-def svf_coeffs(double fs, double fc):
-    """The kernel's filter coefficients [a1, a2, a3] at fc (the same code as the automated path)."""
-    cdef double co[3]
-    _svf_coeffs(co, fs, fc)
-    return [co[0], co[1], co[2]]
+cdef inline void _derive(double* co, double* d, const double[::1] freq_hz, const double[::1] threshold_db,
+                         const double[::1] ratio, Py_ssize_t a, double fs) noexcept nogil:
+    # The de-esser's derived values at sample a of the parameter arrays: co = the filter [a1, a2, a3] at
+    # freq_hz (at most 0.45 fs), d = [threshold (linear), slope 1/ratio - 1], each recomputed where its
+    # parameter changes (all at a = 0): the one derivation, of the automated runs and (deesser_coeffs)
+    # of the constants.
+    cdef double f
+    if changed(freq_hz, a):
+        f = at(freq_hz, a)
+        if f > 0.45 * fs:
+            f = 0.45 * fs
+        _svf_coeffs(co, fs, f)
+    if changed(threshold_db, a):
+        d[0] = gain_from_db(at(threshold_db, a))
+    if changed(ratio, a):
+        d[1] = 1.0 / at(ratio, a) - 1.0
+
+
+def deesser_coeffs(double[::1] coeffs,          # OUT (3,) the filter at freq_hz
+                   const double[::1] values,    # IN  [freq_hz, threshold_db, ratio]: constants
+                   double fs):                  # IN  sample rate
+    """(threshold linear, slope) of constant parameters, and their filter in coeffs: _derive of each
+    as an array of one value, exactly what process_deesser_automated computes for a run of them."""
+    cdef double d[2]
+    if coeffs.shape[0] != 3 or values.shape[0] != 3:
+        raise ValueError("deesser_coeffs: 3 coefficients and 3 values")
+    _derive(&coeffs[0], d, values[0:1], values[1:2], values[2:3], 0, fs)
+    return d[0], d[1]
 
 
 cdef void _deess(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] co, double[:, ::1] z,
@@ -126,24 +150,16 @@ def process_deesser_automated(float[:, ::1] x,              # INOUT (channels, n
                               const double[::1] ratio,
                               const double[::1] listen,
                               double r_env, double a_attack, double a_release, double fs):
-    """De-ess x in place with per-sample parameters (deesser.py's _update, once per run of constant values)."""
+    """De-ess x in place with per-sample parameters (_derive: recomputed once per run of constant values)."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double f, thr_db = 0.0, thr = 0.0, slope = 0.0
+    cdef double d[2]
     with nogil:
         while a < n:
             b = run_end(freq_hz, a, n)
             b = run_end(threshold_db, a, b)
             b = run_end(ratio, a, b)
             b = run_end(listen, a, b)
-            if changed(freq_hz, a):
-                f = at(freq_hz, a)
-                if f > 0.45 * fs:
-                    f = 0.45 * fs
-                _svf_coeffs(&coeffs[0], fs, f)
-            if changed(threshold_db, a):
-                thr_db = at(threshold_db, a)
-                thr = pow(10.0, thr_db / 20.0)
-            if changed(ratio, a):
-                slope = 1.0 / at(ratio, a) - 1.0
-            _deess(x, a, b, coeffs, z, h, state, thr, thr_db, slope, r_env, a_attack, a_release, at(listen, a) >= 0.5)
+            _derive(&coeffs[0], d, freq_hz, threshold_db, ratio, a, fs)
+            _deess(x, a, b, coeffs, z, h, state, d[0], at(threshold_db, a), d[1], r_env, a_attack, a_release,
+                   at(listen, a) >= 0.5)
             a = b

@@ -155,6 +155,48 @@ def process_delay(float[:, ::1] x,          # INOUT (channels, n) audio, process
         _delay(x, 0, x.shape[1], buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, lowpass_a, ping_pong)
 
 
+cdef inline void _derive(double* dv, const double[::1] time, bint in_beats, const double[::1] lowpass_hz,
+                         Py_ssize_t a, double tempo_bpm, double fs, double lowpass_off_hz,
+                         double max_time_s) noexcept nogil:
+    # The delay's derived values at sample a of the parameter arrays, dv = [delay (samples), low-pass
+    # coefficient], each recomputed where its parameter changes (all at a = 0): the one derivation, of
+    # the automated runs and (delay_coeffs) of the constants. The delay is at least 1 sample, at most
+    # max_time_s, and snapped to a whole sample within 1e-9.
+    cdef double d, rd, fc
+    if changed(time, a):
+        if in_beats:
+            d = at(time, a) * 60.0 * fs / tempo_bpm
+        else:
+            d = at(time, a) * fs / 1000.0
+        if d > max_time_s * fs:
+            d = max_time_s * fs
+        if d < 1.0:
+            d = 1.0
+        rd = rint(d)
+        if fabs(d - rd) < 1e-9:
+            d = rd
+        dv[0] = d
+    if changed(lowpass_hz, a):
+        fc = at(lowpass_hz, a)
+        if fc >= lowpass_off_hz:
+            dv[1] = 1.0
+        else:
+            if fc > 0.45 * fs:
+                fc = 0.45 * fs
+            dv[1] = 1.0 - exp(-2.0 * M_PI * fc / fs)
+
+
+def delay_coeffs(const double[::1] values,   # IN [time (ms, or beats when in_beats), lowpass_hz]: constants
+                 bint in_beats, double tempo_bpm, double fs, double lowpass_off_hz, double max_time_s):
+    """(delay in samples, low-pass coefficient) of constant parameters: _derive of each as an array of
+    one value, exactly what process_delay_automated computes for a run of them."""
+    cdef double dv[2]
+    if values.shape[0] != 2:
+        raise ValueError("delay_coeffs: 2 values")
+    _derive(dv, values[0:1], in_beats, values[1:2], 0, tempo_bpm, fs, lowpass_off_hz, max_time_s)
+    return dv[0], dv[1]
+
+
 def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) audio, processed in place
                             double[:, ::1] buf,           # INOUT as process_delay
                             double[::1] lp,
@@ -172,10 +214,10 @@ def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) 
                             double d_ramp_samples, double fb_ramp_samples, double mix_ramp_samples,
                             double lowpass_off_hz, double max_time_s):
     """Run the delay over x in place with per-sample parameters: at each sample the ramps head for
-    that sample's values (delay.py's _update and _delay_samples, once per run of constant values), then
-    glide as in process_delay; a moving time is read through the fractional interpolators."""
+    that sample's values (_derive, once per run of constant values), then glide as in process_delay; a
+    moving time is read through the fractional interpolators."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double d = 0.0, rd, fc, alp = 1.0
+    cdef double dv[2]
     with nogil:
         while a < n:
             b = run_end(time, a, n)
@@ -183,28 +225,9 @@ def process_delay_automated(float[:, ::1] x,              # INOUT (channels, n) 
             b = run_end(mix, a, b)
             b = run_end(lowpass_hz, a, b)
             b = run_end(ping_pong, a, b)
-            if changed(time, a):
-                if in_beats:
-                    d = at(time, a) * 60.0 * fs / tempo_bpm
-                else:
-                    d = at(time, a) * fs / 1000.0
-                if d > max_time_s * fs:
-                    d = max_time_s * fs
-                if d < 1.0:
-                    d = 1.0
-                rd = rint(d)
-                if fabs(d - rd) < 1e-9:
-                    d = rd
-            smooth_target(&d_ramp[0], d, d_ramp_samples)
+            _derive(dv, time, in_beats, lowpass_hz, a, tempo_bpm, fs, lowpass_off_hz, max_time_s)
+            smooth_target(&d_ramp[0], dv[0], d_ramp_samples)
             smooth_target(&fb_ramp[0], at(feedback, a), fb_ramp_samples)
             smooth_target(&mix_ramp[0], at(mix, a), mix_ramp_samples)
-            if changed(lowpass_hz, a):
-                fc = at(lowpass_hz, a)
-                if fc >= lowpass_off_hz:
-                    alp = 1.0
-                else:
-                    if fc > 0.45 * fs:
-                        fc = 0.45 * fs
-                    alp = 1.0 - exp(-2.0 * M_PI * fc / fs)
-            _delay(x, a, b, buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, alp, at(ping_pong, a) >= 0.5)
+            _delay(x, a, b, buf, lp, d_ramp, fb_ramp, mix_ramp, wpos, dv[1], at(ping_pong, a) >= 0.5)
             a = b

@@ -18,8 +18,9 @@ deterministic fast functions of fastmath.pxd and are only evaluated when g or th
 g cannot decay into denormals (it is a dB value that snaps to its target).
 """
 from automation cimport at, changed, run_end
+from derive cimport gain_from_db, one_pole
 from fastmath cimport db_from_lin, lin_from_db
-from libc.math cimport exp, fabs, pow, rint
+from libc.math cimport fabs, rint
 
 
 cdef void _gate(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[::1] st, double thr, double thr_db,
@@ -65,6 +66,33 @@ cdef void _gate(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, double[::1] st, d
     st[2] = lin
 
 
+cdef inline void _derive(double* d, const double[::1] threshold_db, const double[::1] attack_ms,
+                         const double[::1] release_ms, const double[::1] hold_ms, Py_ssize_t a,
+                         double fs) noexcept nogil:
+    # The gate's derived values at sample a of the parameter arrays, d = [threshold (linear), a_attack,
+    # a_release, hold (samples)], each recomputed where its parameter changes (all at a = 0): the one
+    # derivation, of the automated runs and (gate_coeffs) of the constants.
+    if changed(threshold_db, a):
+        d[0] = gain_from_db(at(threshold_db, a))
+    if changed(attack_ms, a):
+        d[1] = one_pole(at(attack_ms, a), fs)
+    if changed(release_ms, a):
+        d[2] = one_pole(at(release_ms, a), fs)
+    if changed(hold_ms, a):
+        d[3] = rint(at(hold_ms, a) * 1e-3 * fs)
+
+
+def gate_coeffs(const double[::1] values,   # IN [threshold_db, attack_ms, release_ms, hold_ms]: constants
+                double fs):                 # IN sample rate
+    """(threshold linear, a_attack, a_release, hold samples) of constant parameters: _derive of each
+    as an array of one value, exactly what process_gate_automated computes for a run of them."""
+    cdef double d[4]
+    if values.shape[0] != 4:
+        raise ValueError("gate_coeffs: 4 values")
+    _derive(d, values[0:1], values[1:2], values[2:3], values[3:4], 0, fs)
+    return d[0], d[1], d[2], d[3]
+
+
 def process_gate(float[:, ::1] x,          # INOUT (channels, n) audio, processed in place
                  double[::1] state,        # INOUT [gain dB, samples since open, linear gain (< 0: recompute)]
                  double threshold_lin,     # IN threshold, linear
@@ -90,10 +118,10 @@ def process_gate_automated(float[:, ::1] x,                  # INOUT (channels, 
                            const double[::1] ratio,
                            bint expander,                    # IN mode
                            double fs):                       # IN sample rate
-    """Gate or expand x in place with per-sample parameters (the coefficients of gate.py's _update,
-    computed once per run of constant parameters)."""
+    """Gate or expand x in place with per-sample parameters (_derive: recomputed once per run of
+    constant parameters)."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double thr_db = 0.0, thr = 0.0, a_att = 0.0, a_rel = 0.0, hold = 0.0
+    cdef double d[4]
     with nogil:
         while a < n:
             b = run_end(threshold_db, a, n)
@@ -102,15 +130,7 @@ def process_gate_automated(float[:, ::1] x,                  # INOUT (channels, 
             b = run_end(hold_ms, a, b)
             b = run_end(release_ms, a, b)
             b = run_end(ratio, a, b)
-            if changed(threshold_db, a):
-                thr_db = at(threshold_db, a)
-                thr = pow(10.0, thr_db / 20.0)
-            if changed(attack_ms, a):
-                a_att = exp(-1.0 / (at(attack_ms, a) * 1e-3 * fs))
-            if changed(release_ms, a):
-                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
-            if changed(hold_ms, a):
-                hold = rint(at(hold_ms, a) * 1e-3 * fs)
-            _gate(x, a, b, state, thr, thr_db, at(range_db, a), a_att, a_rel, hold,
+            _derive(d, threshold_db, attack_ms, release_ms, hold_ms, a, fs)
+            _gate(x, a, b, state, d[0], at(threshold_db, a), at(range_db, a), d[1], d[2], d[3],
                   at(ratio, a) if expander else 0.0)
             a = b

@@ -37,7 +37,7 @@ holds that version and compares bit for bit):
 """
 cimport cython
 from automation cimport at, changed, run_end
-from libc.math cimport exp, pow
+from derive cimport gain_from_db, one_pole
 from libc.string cimport memcpy
 
 DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
@@ -354,6 +354,31 @@ def process_limiter(float[:, ::1] x,            # INOUT (channels, n)
                fir.shape[1] // 2)
 
 
+cdef inline void _derive(double* lv, const double[::1] ceiling_dbtp, const double[::1] release_ms, Py_ssize_t a,
+                         double margin_db, double fs) noexcept nogil:
+    # The limiter's derived values at sample a of the parameter arrays, lv = [ceiling (linear, less the
+    # margin), clip (linear), a_release], each recomputed where its parameter changes (all at a = 0): the
+    # one derivation, of the automated runs and (limiter_coeffs) of the constants.
+    cdef double c
+    if changed(ceiling_dbtp, a):
+        c = at(ceiling_dbtp, a)
+        lv[0] = gain_from_db(c - margin_db)
+        lv[1] = gain_from_db(c)
+    if changed(release_ms, a):
+        lv[2] = one_pole(at(release_ms, a), fs)
+
+
+def limiter_coeffs(const double[::1] values,   # IN [ceiling_dbtp, release_ms]: constants
+                   double margin_db, double fs):
+    """(ceiling less the margin, clip, a_release) of constant parameters: _derive of each as an array of
+    one value, exactly what process_limiter_automated computes for a run of them."""
+    cdef double lv[3]
+    if values.shape[0] != 2:
+        raise ValueError("limiter_coeffs: 2 values")
+    _derive(lv, values[0:1], values[1:2], 0, margin_db, fs)
+    return lv[0], lv[1], lv[2]
+
+
 def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
                               double[::1] segv,
                               float[:, ::1] dline, double[:, ::1] vh, double[::1] hring,
@@ -362,10 +387,11 @@ def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wb
                               const double[::1] release_ms,
                               double margin_db, double fs, Py_ssize_t lookahead):
     """Limit x in place with per-sample ceiling and release: the values at sample i set the
-    required gain, release and clip computed at sample i (limiter.py's _update, once per run of
-    constant values), as set_param before that sample would."""
+    required gain, release and clip computed at sample i (_derive, once per run of constant values),
+    as set_param before that sample would."""
     cdef Py_ssize_t a = 0, b, n = x.shape[1]
-    cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0, lowest
+    cdef double lv[3]
+    cdef double lowest
     cdef Py_ssize_t i
     _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
     with nogil:
@@ -374,16 +400,11 @@ def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wb
             if ceiling_dbtp[i] < lowest:
                 lowest = ceiling_dbtp[i]
         # every ceiling of the block is >= this (the margin covers pow's rounding)
-        _segments(x, tail, wbuf, fir, segv, pow(10.0, (lowest - margin_db) / 20.0) * (1.0 - 1e-9))
+        _segments(x, tail, wbuf, fir, segv, gain_from_db(lowest - margin_db) * (1.0 - 1e-9))
         while a < n:
             b = run_end(ceiling_dbtp, a, n)
             b = run_end(release_ms, a, b)
-            if changed(ceiling_dbtp, a):
-                c = at(ceiling_dbtp, a)
-                ceiling = pow(10.0, (c - margin_db) / 20.0)
-                clip = pow(10.0, c / 20.0)
-            if changed(release_ms, a):
-                a_rel = exp(-1.0 / (at(release_ms, a) * 1e-3 * fs))
-            _limit(x, a, b, segv, dline, vh, hring, state, istate, ceiling, clip, a_rel, lookahead,
+            _derive(lv, ceiling_dbtp, release_ms, a, margin_db, fs)
+            _limit(x, a, b, segv, dline, vh, hring, state, istate, lv[0], lv[1], lv[2], lookahead,
                    fir.shape[1] // 2)
             a = b

@@ -469,6 +469,30 @@ cdef void _loop_filter(double* G, double* B, long long d, double decay_s, double
     B[0] = b
 
 
+cdef inline double _damping_cw(double fs, double damping_ref_hz) noexcept nogil:
+    """cos(2 pi min(damping_ref_hz, 0.45 fs) / fs), the cw of _loop_filter."""
+    cdef double f = damping_ref_hz if damping_ref_hz < 0.45 * fs else 0.45 * fs
+    return cos(2.0 * M_PI * f / fs)
+
+
+cdef void _loop_filters(double* target, const long long* d, Py_ssize_t L, double decay_s, double damping,
+                        double fs, double damping_max, double cw) noexcept nogil:
+    # the loop filter of every line k < L of d: (G, b) in target[k], target[L + k]
+    cdef Py_ssize_t k
+    for k in range(L):
+        _loop_filter(&target[k], &target[L + k], d[k], decay_s, damping, fs, damping_max, cw)
+
+
+def loop_filters(double[::1] target,       # OUT (2 L,) G of each line, then b of each line
+                 const long long[::1] d,   # IN  (L,) line lengths, samples
+                 double decay_s, double damping, double fs, double damping_max, double damping_ref_hz):
+    """The loop filters of constant parameters (reverb.py's _update), exactly as the automated runs
+    derive them."""
+    if target.shape[0] != 2 * d.shape[0]:
+        raise ValueError("loop_filters: target needs two values per line")
+    _loop_filters(&target[0], &d[0], d.shape[0], decay_s, damping, fs, damping_max, _damping_cw(fs, damping_ref_hz))
+
+
 def process_reverb_automated(float[:, ::1] x,           # INOUT (channels, n) audio, processed in place
                              double[:, ::1] lines,      # INOUT ... as process_reverb
                              const long long[::1] d,
@@ -488,22 +512,19 @@ def process_reverb_automated(float[:, ::1] x,           # INOUT (channels, n) au
                              double fs, long long coef_samples, double mix_ramp_samples,
                              double damping_max, double damping_ref_hz):
     """Run the FDN over x in place with per-sample parameters: at each sample the loop-filter
-    coefficients and the mix head for that sample's values (reverb.py's _update, once per run of
-    constant values) and glide as in process_reverb."""
+    coefficients (_loop_filters, as reverb.py's _update) and the mix head for that sample's values, once
+    per run of constant values, and glide as in process_reverb."""
     cdef Py_ssize_t a = 0, b, k, n = x.shape[1]
     cdef bint same
     cdef double target[16]
-    cdef double f = damping_ref_hz if damping_ref_hz < 0.45 * fs else 0.45 * fs
-    cdef double cw = cos(2.0 * M_PI * f / fs)
+    cdef double cw = _damping_cw(fs, damping_ref_hz)
     with nogil:
         while a < n:
             b = run_end(decay_s, a, n)
             b = run_end(damping, a, b)
             b = run_end(mix, a, b)
             if changed(decay_s, a) or changed(damping, a):
-                for k in range(8):
-                    _loop_filter(&target[k], &target[8 + k], d[k], at(decay_s, a), at(damping, a), fs, damping_max,
-                                 cw)
+                _loop_filters(target, &d[0], 8, at(decay_s, a), at(damping, a), fs, damping_max, cw)
             same = True
             for k in range(16):
                 if target[k] != coef[1, k]:

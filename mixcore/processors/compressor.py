@@ -1,8 +1,6 @@
 """``compressor``: feed-forward, log-domain, soft knee, linked channels, sidechain."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._dsp.biquad import process_cascade
@@ -10,6 +8,7 @@ from ..errors import MixcoreError
 from ..params import NameParam, Param
 from ..simd import kernel
 from .base import ProcessSpec, Processor
+from .coeffs import one_pole
 from .filters import highpass_coeffs
 from .registry import register
 
@@ -20,6 +19,11 @@ RMS_WINDOW_MS = 10.0
 _KERNEL = kernel("compressor")
 process_compressor = _KERNEL.process_compressor
 ramp_values = _KERNEL.ramp_values
+
+#: The rows of the kernel's parameter array, (NROWS, 1) constants or (NROWS, n) per sample: the
+#: P_T .. P_MIX and NPARAM of pyx/compressor.pxi. Filled only by :func:`parameter_rows`.
+ROW_T, ROW_RM1, ROW_W, ROW_AA, ROW_AR, ROW_MK, ROW_MIX = range(7)
+NROWS = 7
 
 
 @register
@@ -78,22 +82,18 @@ class Compressor(Processor):
         self._state = np.zeros((spec.num_channels, 3), dtype=np.float64)
         self._hpf_state = np.zeros((spec.num_channels, 1, 2), dtype=np.float64)
         self._key = np.zeros(spec.num_channels * spec.max_block_size, dtype=np.float32)
-        self._params = np.zeros((7, 1), dtype=np.float64)  # see pyx/compressor.pyx: one column of constants
+        self._params = np.zeros((NROWS, 1), dtype=np.float64)  # one column of constants (parameter_rows)
         self._makeup = self._param_ramp("makeup_db")
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
+        T, R, W = self.threshold_db, self.ratio, self.knee_db
         p = self._params[:, 0]
-        p[0] = self.threshold_db
-        p[1] = 1.0 / self.ratio - 1.0
-        p[2] = self.knee_db
-        p[3] = math.exp(-1.0 / (self.attack_ms * 1e-3 * fs))
-        p[4] = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
-        p[5] = 0.0  # makeup: the ramp runs
-        p[6] = self.mix
+        parameter_rows(p, fs, T, R, W, self.attack_ms, self.release_ms, self.mix)
+        p[ROW_MK] = 0.0  # makeup: the ramp runs
         self._rms = self.detector == "rms"
-        self._a_rms = math.exp(-1.0 / (RMS_WINDOW_MS * 1e-3 * fs))
-        self._makeup.set_target(self.makeup_db + self.auto_makeup_db)
+        self._a_rms = one_pole(RMS_WINDOW_MS, fs)
+        self._makeup.set_target(float(makeup_with_auto_db(self.makeup_db, self.auto_makeup, T, R, W)))
         self._direct = self.sidechain_hpf_hz <= 0 and self.link >= 0.5
         self._hpf = (np.ascontiguousarray(highpass_coeffs(fs, min(self.sidechain_hpf_hz, 0.45 * fs)).reshape(1, 5))
                      if self.sidechain_hpf_hz > 0 else None)
@@ -101,9 +101,7 @@ class Compressor(Processor):
     @property
     def auto_makeup_db(self) -> float:
         """Half the static curve's gain reduction at a 0 dBFS input (when ``auto_makeup`` is on)."""
-        if self.auto_makeup < 0.5:
-            return 0.0
-        return -0.5 * float(self.static_curve_db(np.array([0.0]))[0])
+        return float(makeup_with_auto_db(0.0, self.auto_makeup, self.threshold_db, self.ratio, self.knee_db))
 
     def reset(self) -> None:
         self._state[...] = 0.0
@@ -184,28 +182,22 @@ class Compressor(Processor):
 
     def _run_per_sample(self, block: np.ndarray, key: np.ndarray, vals: dict[str, np.ndarray]) -> None:
         n = block.shape[1]
-        fs = self.spec.sample_rate
 
-        def value(name: str) -> np.ndarray:
+        def value(name: str):
+            """The per-sample values of ``name``, or its current value (a float fills the whole row)."""
             v = vals.get(name)
-            return np.full(n, float(getattr(self, name))) if v is None else v
+            return float(getattr(self, name)) if v is None else v
 
         T, R, W = value("threshold_db"), value("ratio"), value("knee_db")
-        p = np.empty((7, n), dtype=np.float64)
-        p[0] = T
-        p[1] = 1.0 / R - 1.0
-        p[2] = W
-        p[3] = np.exp(-1.0 / (value("attack_ms") * 1e-3 * fs))
-        p[4] = np.exp(-1.0 / (value("release_ms") * 1e-3 * fs))
-        p[6] = value("mix")
+        p = np.empty((NROWS, n), dtype=np.float64)
+        parameter_rows(p, self.spec.sample_rate, T, R, W, value("attack_ms"), value("release_ms"), value("mix"))
         ramp = self._makeup.state
         makeup_varies = ("makeup_db" in vals or "auto_makeup" in vals
                          or (self.auto_makeup >= 0.5 and any(k in vals for k in ("threshold_db", "ratio", "knee_db"))))
         if makeup_varies:
-            auto = np.where(value("auto_makeup") >= 0.5, -0.5 * _static_curve_db(np.zeros(n), T, R, W), 0.0)
-            p[5] = value("makeup_db") + auto
+            p[ROW_MK] = makeup_with_auto_db(value("makeup_db"), value("auto_makeup"), T, R, W)
         else:  # the makeup ramp runs on (the kernel gets a copy: its end-of-call jump must not stop the ramp)
-            ramp_values(ramp, p[5])
+            ramp_values(ramp, p[ROW_MK])
             ramp = ramp.copy()
         self._run(block, key, p, ramp)
         for name, v in vals.items():
@@ -250,6 +242,32 @@ class Compressor(Processor):
     def static_curve_db(self, level_db: np.ndarray) -> np.ndarray:
         """Output level of the static curve for input levels in dB (without makeup)."""
         return _static_curve_db(np.asarray(level_db, dtype=np.float64), self.threshold_db, self.ratio, self.knee_db)
+
+
+def parameter_rows(p: np.ndarray, fs: float, T, R, W, attack_ms, release_ms, mix) -> None:
+    """Fill the kernel's parameter rows ``p`` from the parameters: ``p`` is (NROWS, n), each parameter a
+    float (a constant: the whole row) or an array of one value per column, or ``p`` is (NROWS,), one
+    column of constants, from floats. Row ROW_MK (makeup) is the caller's.
+
+    The one place the compressor's values are derived: the constant path (``_update``) and sample-
+    accurate automation both come here, so a value held by automation gives the constant's bits.
+    """
+    p[ROW_T] = T
+    p[ROW_RM1] = 1.0 / R - 1.0
+    p[ROW_W] = W
+    p[ROW_AA] = one_pole(attack_ms, fs)
+    p[ROW_AR] = one_pole(release_ms, fs)
+    p[ROW_MIX] = mix
+
+
+def makeup_with_auto_db(makeup_db, auto_makeup, T, R, W):
+    """``makeup_db`` plus, where ``auto_makeup`` is on (>= 0.5), half the gain reduction the static
+    curve gives a 0 dBFS input (floats or per-sample arrays, giving the same kind)."""
+    on = auto_makeup >= 0.5
+    if not (on if isinstance(on, bool) else on.any()):  # off: the static curve is not evaluated
+        return makeup_db + 0.0
+    auto = -0.5 * _static_curve_db(np.zeros(np.shape(auto_makeup)), T, R, W)
+    return makeup_db + np.where(on, auto, 0.0)
 
 
 def _static_curve_db(x: np.ndarray, T, R, W) -> np.ndarray:

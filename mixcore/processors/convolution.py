@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import MixcoreError
 from ..params import Param, PathParam  # noqa: F401  (PathParam: also imported from here)
 from .base import ProcessSpec, Processor
+from .coeffs import gain_from_db
 from .registry import register
 
 PARTITION = 1024
@@ -87,7 +88,7 @@ class Convolution(Processor):
             self._ir_len = ir.shape[1]
             self._loaded_for = key
             self._alloc()
-        self._wet = 10.0 ** (self.gain_db / 20.0)
+        self._wet = gain_from_db(self.gain_db)
 
     def _alloc(self) -> None:
         ch, P, K = self.spec.num_channels, PARTITION, self._K
@@ -107,7 +108,7 @@ class Convolution(Processor):
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
         """``mix`` and ``gain_db`` per sample (``values[name][i]`` at sample i), vectorised (numpy)."""
         v = self._per_sample(values, block.shape[1])
-        wet = 10.0 ** (v["gain_db"] / 20.0) if "gain_db" in values else self._wet
+        wet = gain_from_db(v["gain_db"]) if "gain_db" in values else self._wet  # libm pow, as _update
         self._convolve(block, v["mix"], wet)
         self._keep_last(values)
 

@@ -5,9 +5,10 @@ import math
 
 import numpy as np
 
-from .._dsp.deesser import process_deesser, process_deesser_automated, svf_coeffs
+from .._dsp.deesser import deesser_coeffs, process_deesser, process_deesser_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
+from .coeffs import one_pole
 from .registry import register
 
 #: Gain reduction attack, envelope release and gain release, in ms.
@@ -85,18 +86,19 @@ class DeEsser(Processor):
         self._h = np.zeros(spec.num_channels, dtype=np.float64)
         self._state = np.zeros(2, dtype=np.float64)
         self._co_run = np.zeros(3, dtype=np.float64)
+        self._coeffs = np.zeros(3, dtype=np.float64)
+        self._const = np.zeros(3, dtype=np.float64)  # deesser_coeffs' input
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
-        fc = min(self.freq_hz, 0.45 * fs)
-        self._coeffs = np.array(svf_coeffs(fs, fc), dtype=np.float64)
+        c = self._const  # derived by the kernel's code for automated runs (pyx/deesser.pyx _derive)
+        c[0], c[1], c[2] = self.freq_hz, self.threshold_db, self.ratio
+        self._thr, self._slope = deesser_coeffs(self._coeffs, c, fs)
         self._thr_db = self.threshold_db
-        self._thr = 10.0 ** (self._thr_db / 20.0)
         self._listen = self.listen >= 0.5
-        self._slope = 1.0 / self.ratio - 1.0
-        self._r_env = math.exp(-1.0 / (ENVELOPE_RELEASE_MS * 1e-3 * fs))
-        self._a_att = math.exp(-1.0 / (ATTACK_MS * 1e-3 * fs))
-        self._a_rel = math.exp(-1.0 / (GAIN_RELEASE_MS * 1e-3 * fs))
+        self._r_env = one_pole(ENVELOPE_RELEASE_MS, fs)
+        self._a_att = one_pole(ATTACK_MS, fs)
+        self._a_rel = one_pole(GAIN_RELEASE_MS, fs)
 
     def reset(self) -> None:
         self._z[...] = 0.0
@@ -107,7 +109,7 @@ class DeEsser(Processor):
                         self._slope, self._r_env, self._a_att, self._a_rel, self._listen)
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """Parameters per sample (``values[name][i]`` at sample i), coefficients as in ``_update``."""
+        """Parameters per sample (``values[name][i]`` at sample i), derived by the kernel as in ``_update``."""
         v = self._per_sample(values, block.shape[1])
         process_deesser_automated(block, self._co_run, self._z, self._h, self._state, v["freq_hz"],
                                   v["threshold_db"], v["ratio"], v["listen"], self._r_env, self._a_att, self._a_rel,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._dsp.delay import process_delay, process_delay_automated
+from .._dsp.delay import delay_coeffs, process_delay, process_delay_automated
 from ..errors import MixcoreError
 from ..params import Param
 from .base import ProcessSpec, Processor
@@ -119,12 +119,14 @@ class Delay(Processor):
 
     def _delay_samples(self, sample_rate: float) -> float:
         """The delay in samples, at least 1, snapped to a whole sample within 1e-9 (70 ms is 3360 at 48 kHz)."""
-        if self.time_beats is not None:
-            d = float(self.time_beats) * 60.0 * sample_rate / self._tempo_bpm
-        else:
-            d = self.time_ms * sample_rate / 1000.0
-        d = max(1.0, min(d, MAX_TIME_S * sample_rate))
-        return float(round(d)) if abs(d - round(d)) < 1e-9 else d
+        return self._coeffs(sample_rate)[0]
+
+    def _coeffs(self, sample_rate: float) -> tuple[float, float]:
+        """(delay in samples, low-pass coefficient), derived by the kernel's code for automated runs
+        (pyx/delay.pyx ``_derive``)."""
+        beats = self.time_beats is not None
+        values = np.array([float(self.time_beats) if beats else self.time_ms, self.lowpass_hz])
+        return delay_coeffs(values, beats, self._tempo_bpm, sample_rate, LOWPASS_OFF_HZ, MAX_TIME_S)
 
     # -- lifecycle --------------------------------------------------------
     def _prepare(self, spec: ProcessSpec) -> None:
@@ -137,12 +139,10 @@ class Delay(Processor):
         self._mix = self._param_ramp("mix")
 
     def _update(self) -> None:
-        fs = self.spec.sample_rate
-        self._d.set_target(self._delay_samples(fs))
+        d, self._a = self._coeffs(self.spec.sample_rate)
+        self._d.set_target(d)
         self._fb.set_target(self.feedback)
         self._mix.set_target(self.mix)
-        fc = self.lowpass_hz
-        self._a = 1.0 if fc >= LOWPASS_OFF_HZ else 1.0 - math.exp(-2.0 * math.pi * min(fc, 0.45 * fs) / fs)
         self._ping = self.ping_pong >= 0.5
 
     def reset(self) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 from .._dsp.gain import process_gain
 from ..params import Param
 from .base import ProcessSpec, Processor
+from .coeffs import gain_from_db
 from .registry import register
 
 
@@ -25,10 +26,10 @@ class Gain(Processor):
                     doc="gain"),)
 
     def _prepare(self, spec: ProcessSpec) -> None:
-        self._ramp = self._param_ramp("gain_db", 10.0 ** (self.gain_db / 20.0))
+        self._ramp = self._param_ramp("gain_db", gain_from_db(self.gain_db))
 
     def _update(self) -> None:
-        self._ramp.set_target(10.0 ** (self.gain_db / 20.0))
+        self._ramp.set_target(gain_from_db(self.gain_db))
 
     def reset(self) -> None:
         self._ramp.jump()
@@ -41,7 +42,7 @@ class Gain(Processor):
         g = values.get("gain_db")
         if g is None or block.shape[1] == 0:
             return self.process(block)
-        np.multiply(block, np.power(10.0, g / 20.0), out=block, casting="unsafe")
+        np.multiply(block, gain_from_db(g), out=block, casting="unsafe")  # libm pow, as _update (not np.power)
         self._values.values["gain_db"] = float(g[-1])
-        self._ramp.set_target(10.0 ** (float(g[-1]) / 20.0))
+        self._ramp.set_target(gain_from_db(float(g[-1])))
         self._ramp.jump()

@@ -1,11 +1,9 @@
 """``gate``: noise gate (or downward expander) with hold and range."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .._dsp.gate import process_gate, process_gate_automated
+from .._dsp.gate import gate_coeffs, process_gate, process_gate_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .registry import register
@@ -62,13 +60,12 @@ class Gate(Processor):
 
     def _prepare(self, spec: ProcessSpec) -> None:
         self._state = np.zeros(3, dtype=np.float64)
+        self._const = np.zeros(4, dtype=np.float64)  # gate_coeffs' input
 
     def _update(self) -> None:
-        fs = self.spec.sample_rate
-        self._thr = 10.0 ** (self.threshold_db / 20.0)
-        self._a_att = math.exp(-1.0 / (self.attack_ms * 1e-3 * fs))
-        self._a_rel = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
-        self._hold = float(round(self.hold_ms * 1e-3 * fs))
+        c = self._const  # derived by the kernel's code for automated runs (pyx/gate.pyx _derive)
+        c[0], c[1], c[2], c[3] = self.threshold_db, self.attack_ms, self.release_ms, self.hold_ms
+        self._thr, self._a_att, self._a_rel, self._hold = gate_coeffs(c, self.spec.sample_rate)
         self._ratio = self.ratio if self.mode == "expander" else 0.0
         self._thr_db = self.threshold_db
         self._range_db = self.range_db
@@ -83,7 +80,7 @@ class Gate(Processor):
                      self._hold, self._ratio)
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """Parameters per sample (``values[name][i]`` at sample i), coefficients as in ``_update``."""
+        """Parameters per sample (``values[name][i]`` at sample i), derived by the kernel as in ``_update``."""
         v = self._per_sample(values, block.shape[1])
         process_gate_automated(block, self._state, v["threshold_db"], v["range_db"], v["attack_ms"], v["hold_ms"],
                                v["release_ms"], v["ratio"], self.mode == "expander", self.spec.sample_rate)

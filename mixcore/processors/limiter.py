@@ -13,6 +13,7 @@ from .registry import register
 _K = kernel("limiter")
 process_limiter = _K.process_limiter
 process_limiter_automated = _K.process_limiter_automated
+limiter_coeffs = _K.limiter_coeffs
 
 #: Internal safety margin below the ceiling, covering the interpolator's error.
 MARGIN_DB = 0.1
@@ -90,6 +91,7 @@ class Limiter(Processor):
         self._hring = np.ones(_pow2(self._D + 1), dtype=np.float64)
         self._state = np.zeros(5, dtype=np.float64)
         self._istate = np.zeros(2, dtype=np.int64)
+        self._const = np.zeros(2, dtype=np.float64)  # limiter_coeffs' input
 
     def _update(self) -> None:
         fs = self.spec.sample_rate
@@ -97,9 +99,9 @@ class Limiter(Processor):
         if D != self._D:
             self._prepare(self.spec)
             self.reset()
-        self._ceiling = 10.0 ** ((self.ceiling_dbtp - MARGIN_DB) / 20.0)
-        self._clip = 10.0 ** (self.ceiling_dbtp / 20.0)
-        self._a_rel = math.exp(-1.0 / (self.release_ms * 1e-3 * fs))
+        c = self._const  # derived by the kernel's code for automated runs (pyx/limiter.pxi _derive)
+        c[0], c[1] = self.ceiling_dbtp, self.release_ms
+        self._ceiling, self._clip, self._a_rel = limiter_coeffs(c, MARGIN_DB, fs)
 
     def reset(self) -> None:
         self._tail[...] = 0.0

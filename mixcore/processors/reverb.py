@@ -14,6 +14,7 @@ from .registry import register
 _K = kernel("reverb")
 process_reverb = _K.process_reverb
 process_reverb_automated = _K.process_reverb_automated
+loop_filters = _K.loop_filters
 
 #: Line lengths in ms at room_size 0.5; scaled by (0.5 + room_size), then moved up to distinct primes.
 LINE_MS = (29.7, 37.1, 41.1, 43.7, 53.9, 59.3, 67.1, 73.3)
@@ -60,16 +61,13 @@ def loop_filter(d: int, decay_s: float, damping: float, sample_rate: float) -> t
     Solving ``(1 - b)^2 / (1 - 2 b cos w + b^2) = rho^2`` for the root in [0, 1)::
 
         b = (1 - rho^2 cos w - rho sqrt((1 - cos w)(2 - rho^2 (1 + cos w)))) / (1 - rho^2)
+
+    (``rho >= 1 - 1e-12``: ``(g, 0)``.) Computed by the kernel's code (pyx/reverb.pxi ``_loop_filter``),
+    which the automated runs use too.
     """
-    g = 10.0 ** (-3.0 * d / (decay_s * sample_rate))
-    alpha = 1.0 - DAMPING_MAX * damping
-    rho = g ** (1.0 / alpha - 1.0)
-    if rho >= 1.0 - 1e-12:
-        return g, 0.0
-    cw = math.cos(2.0 * math.pi * min(DAMPING_REF_HZ, 0.45 * sample_rate) / sample_rate)
-    r2 = rho * rho
-    b = (1.0 - r2 * cw - rho * math.sqrt((1.0 - cw) * (2.0 - r2 * (1.0 + cw)))) / (1.0 - r2)
-    return g * (1.0 - b), b
+    out = np.empty(2)
+    loop_filters(out, np.array([d], dtype=np.int64), decay_s, damping, sample_rate, DAMPING_MAX, DAMPING_REF_HZ)
+    return float(out[0]), float(out[1])
 
 
 def _pow2(n: int) -> int:
@@ -154,8 +152,7 @@ class Reverb(Processor):
         self._d = d
         self._pdd = int(round(self.predelay_ms * 1e-3 * fs))
         target = np.empty(16)
-        for k, dk in enumerate(d):
-            target[k], target[8 + k] = loop_filter(int(dk), self.decay_s, self.damping, fs)
+        loop_filters(target, d, self.decay_s, self.damping, fs, DAMPING_MAX, DAMPING_REF_HZ)
         self._glide_coefficients(target)
         self._mix.set_target(self.mix)
 

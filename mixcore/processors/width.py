@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._dsp.width import process_width
+from .._dsp.width import process_width, process_width_automated
 from ..params import Param
 from .base import ProcessSpec, Processor
 from .filters import highpass_coeffs
@@ -46,17 +46,11 @@ class Width(Processor):
         process_width(block, self._ramp.state, self._hp, self._z)
 
     def process_automated(self, block: np.ndarray, values: dict[str, np.ndarray]) -> None:
-        """``width`` per sample (with bass mono on, the side high-pass runs first, then the width)."""
+        """``width`` per sample: the kernel's step with ``values["width"][i]`` at sample i instead of the ramp."""
         w = values.get("width")
         if w is None or block.shape[0] < 2 or block.shape[1] == 0:
             return self.process(block)
-        self._ramp.set_target(1.0)
-        self._ramp.jump()
-        process_width(block, self._ramp.state, self._hp, self._z)  # bass mono only (width 1)
-        m = 0.5 * (block[0].astype(np.float64) + block[1])
-        s = 0.5 * (block[0].astype(np.float64) - block[1]) * w
-        block[0] = m + s
-        block[1] = m - s
+        process_width_automated(block, np.ascontiguousarray(w, dtype=np.float64), self._hp, self._z)
         self._values.values["width"] = float(w[-1])
         self._ramp.set_target(float(w[-1]))
         self._ramp.jump()
