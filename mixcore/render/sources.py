@@ -2,7 +2,9 @@
 
 A reader pulls the file in fixed chunks of its own (``CHUNK`` frames), so what
 it returns never depends on the render's block size: soxr sees the same
-chunks whatever blocks the engine asks for.
+chunks whatever blocks the engine asks for. A plain uncompressed WAV file (PCM 16/24/32, float
+32/64) is read directly, mapped or with preadv (wavread.py), to the same float32 soundfile gives;
+everything else through soundfile.
 
 A session file is untrusted data: only regular files are read (a FIFO would block forever, a
 device never ends), a header's sample rate must be plausible before anything is resampled, and a
