@@ -267,7 +267,7 @@ class SourceReader:
     def _held(self, k: int) -> int:
         """``k``, or fewer when the mapped file was cut short since its chunk was read: the frames it
         still holds, then its end (reading a map past the file's end would stop the process: SIGBUS)."""
-        held = self._wav.held_frames(self._map.size()) - (self._frame0 + self._pos)
+        held = self._wav.held_frames(self._map) - (self._frame0 + self._pos)
         if held >= k:
             return k
         held = max(held, 0)

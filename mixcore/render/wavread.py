@@ -158,27 +158,29 @@ class WavData:
         ``size()`` is the file's size now."""
         return self._map if self.layout.dtype == "<f4" else None
 
-    def held_frames(self, size: int | None = None) -> int:
-        """Frames a file of ``size`` bytes (default: the open file's size now) holds: fewer than
+    def held_frames(self, m: mmap.mmap | None = None) -> int:
+        """Frames the file holds now, in map ``m`` (default: the open map or descriptor): fewer than
         ``layout.frames`` once it was cut short while read."""
-        if size is None:
-            size = self._map.size() if self._map is not None else os.fstat(self._fd).st_size
+        m = self._map if m is None else m
+        size = min(m.size(), len(m)) if m is not None else os.fstat(self._fd).st_size
         return min(max(size - self.layout.offset, 0) // self.layout.block_align, self.layout.frames)
 
     def open(self, mapped: bool) -> None:
-        """``mapped``: keep a map of the file (float32 samples must be aligned for the native kernels
-        that read them in place; a file whose data chunk starts at 2 mod 4 is read with preadv)."""
+        """``mapped``: keep a map of the file, else a descriptor for preadv (also when float32 samples
+        would not be aligned for the native kernels that read them in place -- a data chunk at 2 mod 4
+        -- or the file cannot be mapped)."""
         self.close()
         fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        if not mapped or (self.layout.dtype == "<f4" and self.layout.offset % 4):
-            self._fd = fd
-            return
-        try:
-            end = self.layout.offset + self.layout.frames * self.layout.block_align
-            self._map = mmap.mmap(fd, end, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
-            self._done = 0
-        finally:
-            os.close(fd)
+        if mapped and not (self.layout.dtype == "<f4" and self.layout.offset % 4):
+            try:
+                end = min(self.layout.offset + self.layout.frames * self.layout.block_align, os.fstat(fd).st_size)
+                self._map = mmap.mmap(fd, end, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+                self._done = 0
+                os.close(fd)
+                return
+            except (OSError, ValueError):  # a file system without mmap, a file now empty: preadv
+                self._map = None
+        self._fd = fd
 
     def close(self) -> None:
         if self._fd >= 0:
