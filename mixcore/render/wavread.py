@@ -146,7 +146,7 @@ class WavData:
         self._map: mmap.mmap | None = None
         self._done = 0  # mapped: bytes before this offset were dropped from the process's pages
         self._raw = np.zeros(0, dtype=np.uint8)  # preadv buffer of a format that is converted
-        self._wide = np.zeros(0, dtype=np.uint8)  # 24 bit: samples widened to 4 bytes
+        self._wide = np.zeros(0, dtype=np.int32)  # 24 bit: samples widened to 4 bytes
 
     @property
     def is_open(self) -> bool:
@@ -242,15 +242,17 @@ class WavData:
         elif dtype == "<i4":
             np.multiply(raw.view("<i4").reshape(k, ch), np.float32(2.0 ** -31), out=out, dtype=np.float32,
                         casting="unsafe")
-        elif dtype == "<i3":  # each sample into the top three bytes of an int32: x << 8, as libsndfile
+        elif dtype == "<i3":  # x << 8 as libsndfile: the 4 bytes from each sample's first, shifted left by 8
             m = k * ch
-            if self._wide.size < 4 * m:
-                self._wide = np.zeros(4 * m, dtype=np.uint8)
-            wide = self._wide[:4 * m].reshape(m, 4)
-            wide[:, 0] = 0
-            wide[:, 1:] = raw.reshape(m, 3)
-            np.multiply(wide.view("<i4").reshape(k, ch), np.float32(2.0 ** -31), out=out, dtype=np.float32,
-                        casting="unsafe")
+            if self._wide.size < m:
+                self._wide = np.zeros(m, dtype=np.int32)
+            wide = self._wide[:m]
+            if m > 1:  # every sample but the last (whose 4th byte may be past the buffer)
+                words = np.ndarray((m - 1,), dtype="<i4", buffer=raw, strides=(3,))
+                np.left_shift(words, 8, out=wide[:m - 1])
+            if m:
+                wide[m - 1] = int.from_bytes(raw[3 * m - 3:3 * m].tobytes(), "little", signed=True) << 8
+            np.multiply(wide.reshape(k, ch), np.float32(2.0 ** -31), out=out, dtype=np.float32, casting="unsafe")
         else:  # "<f8": rounded to float32 (one too large becomes +-Inf and is refused as non-finite)
             with np.errstate(over="ignore", invalid="ignore"):
                 np.copyto(out, raw.view("<f8").reshape(k, ch), casting="unsafe")
