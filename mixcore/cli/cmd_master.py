@@ -15,16 +15,29 @@ HELP = "master a mix to a loudness target under a true-peak ceiling, optionally 
 BIT_DEPTHS = {"16": 16, "24": 24, "32f": "float", "float": "float"}
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..mastering.presets import PRESETS
+class _PresetAction(argparse._StoreAction):
+    """``--preset``: its help names the presets, looked up only when help is shown (importing
+    mixcore.mastering to build the parser would slow every command's start)."""
 
+    @property
+    def help(self) -> str:
+        from ..mastering.presets import PRESETS
+
+        return f"loudness target preset: {', '.join(PRESETS)} (default spotify)"
+
+    @help.setter
+    def help(self, _value) -> None:
+        pass
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", type=Path, help="the mix (wav, flac, aiff); several with --album")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="the master to write, format from the extension (a folder with --album)")
     p.add_argument("--album", action="store_true", help="master several tracks to one consistent loudness")
     p.add_argument("--track-adjust-db", type=float, default=3.0,
                    help="album mode: how far a track may move beyond the album gain towards the target (dB)")
-    p.add_argument("--preset", help=f"loudness target preset: {', '.join(PRESETS)} (default spotify)")
+    p.add_argument("--preset", action=_PresetAction)
     p.add_argument("--target-lufs", type=float, help="integrated loudness target (overrides the preset and "
                                                      "the reference's loudness)")
     p.add_argument("--ceiling-dbtp", type=float, help="true-peak ceiling (overrides the preset)")

@@ -17,6 +17,8 @@ def add_argument(p: argparse.ArgumentParser) -> None:
 
 def apply(args: argparse.Namespace) -> list[Path]:
     """Allow the folders given with ``--plugin-path`` for this process; each must be a folder."""
+    if not args.plugin_path:
+        return []  # nothing to allow: mixcore.hosting is not imported (start-up)
     from ..hosting.folders import add_plugin_path
 
     folders = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 class LazyProgress:
@@ -34,6 +35,9 @@ class LazyProgress:
         if self._progress is None:
             if time.perf_counter() - self.t0 < self.delay_s:
                 return
+            from rich.console import Console  # imported only when a bar is drawn: start-up stays short
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                       TextColumn("{task.percentage:>3.0f}%"), TimeRemainingColumn(),
                                       console=Console(file=sys.stderr), transient=True)
