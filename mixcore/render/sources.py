@@ -3,7 +3,7 @@
 A reader pulls the file in fixed chunks of its own (``CHUNK`` frames), so what
 it returns never depends on the render's block size: soxr sees the same
 chunks whatever blocks the engine asks for. A plain uncompressed WAV file (PCM 16/24/32, float
-32/64) is read directly, mapped or with preadv (wavread.py), to the same float32 soundfile gives;
+32/64) is read directly with preadv (wavread.py), to the same float32 soundfile gives;
 everything else through soundfile.
 
 A session file is untrusted data: only regular files are read (a FIFO would block forever, a
@@ -177,7 +177,6 @@ class SourceReader:
         self._zeros = 0  # offset zeros still to hand out
         self._produced = 0  # samples handed out, offset included
         self._eof = False
-        self._map = None  # the map _data is a view of (wavread.py), to check the file's size (see _held)
 
     def open(self) -> None:
         """Start from the beginning; the file itself is opened by the first read."""
@@ -195,7 +194,6 @@ class SourceReader:
         self._produced = 0
         self._eof = False
         self._emitted_audio = 0
-        self._map = None
 
     def close(self) -> None:
         if self._file is not None:
@@ -210,7 +208,7 @@ class SourceReader:
             if not self._wav.is_open:
                 check_regular(self.path, self.where)
                 try:
-                    self._wav.open(mapped=self.keep_open)
+                    self._wav.open()
                 except OSError as e:
                     self.close()
                     raise MixcoreError(f"{self.where}: cannot read {self.path}: {e.strerror or e}") from None
@@ -247,8 +245,6 @@ class SourceReader:
         # just before it is de-interleaved (read_into): the chunk may have left the cache by the time a
         # block asks for its piece, and checking it there reads it once from memory instead of twice.
         self._frame0 = self._file_pos  # the file's frame of data[0]
-        # a view of a mapped file (wavread.py): checked against the file's size before each piece (_held)
-        self._map = self._wav.viewed_map if self._wav is not None and self._resampler is None else None
         if self._resampler is not None and data.shape[0] and not all_finite(data):
             raise file_error(f"{self.where}: {self.path}", data, self._frame0, self.file_rate)
         last = data.shape[0] < self.chunk_frames
@@ -263,17 +259,6 @@ class SourceReader:
             self._eof = True
         self._data = data
         self._pos = 0
-
-    def _held(self, k: int) -> int:
-        """``k``, or fewer when the mapped file was cut short since its chunk was read: the frames it
-        still holds, then its end (reading a map past the file's end would stop the process: SIGBUS)."""
-        held = self._wav.held_frames(self._map) - (self._frame0 + self._pos)
-        if held >= k:
-            return k
-        held = max(held, 0)
-        self._data = self._data[:self._pos + held]
-        self._eof = True
-        return held
 
     def read_into(self, out: np.ndarray) -> None:
         """Fill ``out`` (channels, n) with the next n samples: the offset's zeros, the file, then zeros."""
@@ -290,10 +275,6 @@ class SourceReader:
                 self._fill()
                 continue
             k = min(n - i, self._data.shape[0] - self._pos)
-            if self._map is not None:
-                k = self._held(k)
-                if not k:
-                    continue
             piece = self._data[self._pos:self._pos + k]
             if self._resampler is None and not all_finite(piece):  # see _fill
                 raise file_error(f"{self.where}: {self.path}", piece, self._frame0 + self._pos, self.file_rate)
@@ -303,4 +284,3 @@ class SourceReader:
         self._produced += n
         if self._eof and self._pos >= self._data.shape[0] and self._chunk.shape[0]:
             self._chunk = self._data = _EMPTY[:0, :self.channels]  # all handed out: free the read buffer
-            self._map = None  # and the file's map (its descriptor)

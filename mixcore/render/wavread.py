@@ -12,14 +12,13 @@ returns (tests/test_wavread.py): float32 as stored; float64 rounded to float32; 
 converts it, ``float(x) * 2**-15`` for 16 bit and ``float(x << 8) * 2**-31`` / ``float(x) * 2**-31``
 for 24 / 32 bit (the int-to-float rounding first, then an exact power of two).
 
-A reader that keeps its file open maps it (one descriptor, the map's own, for the whole render): a
-chunk of float32 is then a view of the page cache, no copy; the pages of chunks already handed out
-are dropped (MADV_DONTNEED), so the process's memory does not grow with the file. A reader that
-opens its file only while it reads (many sources) reads each chunk with ``os.preadv`` and closes it.
+Every reader reads its chunks with ``os.preadv`` into its own buffer (one descriptor while it
+reads; with very many sources it opens its file only per chunk). Not a memory map: reading a map
+past the end of a file cut short while rendering stops the process (SIGBUS), and guarding against
+that costs a system call per block -- more than the copy a map saves.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 MAX_CHUNKS = 4096  # a garbage file must not make the walk long
-_PAGE = mmap.ALLOCATIONGRANULARITY
 #: (format tag, bits) -> (numpy dtype of a sample, soundfile's subtype name)
 SAMPLES = {(1, 16): ("<i2", "PCM_16"), (1, 24): ("<i3", "PCM_24"), (1, 32): ("<i4", "PCM_32"),
            (3, 32): ("<f4", "FLOAT"), (3, 64): ("<f8", "DOUBLE")}
@@ -135,72 +133,46 @@ def layout(path: Path, info) -> Layout | None:
 class WavData:
     """Reads frames of a file with a :class:`Layout` as float32 (frames, channels).
 
-    ``open(mapped=True)`` maps the file and closes the descriptor it opened (the map holds its own);
-    ``open(mapped=False)`` keeps a descriptor for ``os.preadv``. ``close`` releases both (a map still
-    viewed by a chunk being handed out goes with that chunk's last reference)."""
+    ``open`` keeps a descriptor for ``os.preadv`` into the reader's own buffer; ``close`` releases it.
+    (Not a memory map: reading a map past the end of a file cut short while rendering stops the
+    process with SIGBUS, and guarding against it costs a system call per block -- more than the copy
+    that a map saves.)"""
 
     def __init__(self, path: Path, lay: Layout) -> None:
         self.path = path
         self.layout = lay
         self._fd = -1
-        self._map: mmap.mmap | None = None
-        self._done = 0  # mapped: bytes before this offset were dropped from the process's pages
         self._raw = np.zeros(0, dtype=np.uint8)  # preadv buffer of a format that is converted
         self._wide = np.zeros(0, dtype=np.int32)  # 24 bit: samples widened to 4 bytes
 
     @property
     def is_open(self) -> bool:
-        return self._fd >= 0 or self._map is not None
+        return self._fd >= 0
 
-    @property
-    def viewed_map(self) -> mmap.mmap | None:
-        """The map that :meth:`read` returns views of (float32, opened mapped), else None; its
-        ``size()`` is the file's size now."""
-        return self._map if self.layout.dtype == "<f4" else None
-
-    def held_frames(self, m: mmap.mmap | None = None) -> int:
-        """Frames the file holds now, in map ``m`` (default: the open map or descriptor): fewer than
-        ``layout.frames`` once it was cut short while read."""
-        m = self._map if m is None else m
-        size = min(m.size(), len(m)) if m is not None else os.fstat(self._fd).st_size
+    def held_frames(self) -> int:
+        """Frames the file holds now: fewer than ``layout.frames`` once it was cut short while read."""
+        size = os.fstat(self._fd).st_size
         return min(max(size - self.layout.offset, 0) // self.layout.block_align, self.layout.frames)
 
-    def open(self, mapped: bool) -> None:
-        """``mapped``: keep a map of the file, else a descriptor for preadv (also when float32 samples
-        would not be aligned for the native kernels that read them in place -- a data chunk at 2 mod 4
-        -- or the file cannot be mapped)."""
+    def open(self) -> None:
         self.close()
-        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        if mapped and not (self.layout.dtype == "<f4" and self.layout.offset % 4):
-            try:
-                end = min(self.layout.offset + self.layout.frames * self.layout.block_align, os.fstat(fd).st_size)
-                self._map = mmap.mmap(fd, end, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
-                self._done = 0
-                os.close(fd)
-                return
-            except (OSError, ValueError):  # a file system without mmap, a file now empty: preadv
-                self._map = None
-        self._fd = fd
+        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self._map = None  # unmapped when no view of it is left
 
     def read(self, frame0: int, n: int, chunk: np.ndarray) -> np.ndarray:
         """Up to ``n`` frames from ``frame0``: fewer only at the end of the data (or of a file cut short
-        since it was opened). ``chunk`` (n or more frames, float32) receives converted samples; float32
-        from a map are a read-only view instead."""
+        since it was opened). ``chunk`` (n or more frames, float32) receives the samples."""
         lay = self.layout
-        # a file cut short while rendering: what it still holds, as libsndfile reads it (a map's pages
-        # past the file's end would stop the process with SIGBUS)
-        k = max(min(n, self.held_frames() - frame0), 0)
+        k = max(min(n, self.held_frames() - frame0), 0)  # a file cut short while rendering: what it holds
         start = lay.offset + frame0 * lay.block_align
         nbytes = k * lay.block_align
-        if self._map is not None:
-            raw = self._mapped(start, nbytes)
-        elif lay.dtype == "<f4":
+        if k == 0:
+            return chunk[:0]
+        if lay.dtype == "<f4":
             got = self._pread(memoryview(chunk[:k]).cast("B"), start)
             return chunk[:got // lay.block_align]
         else:
@@ -220,21 +192,10 @@ class WavData:
             got += r
         return got
 
-    def _mapped(self, start: int, nbytes: int) -> np.ndarray:
-        """The bytes [start, start + nbytes) of the map; the pages before ``start`` are dropped."""
-        m = self._map
-        page = start // _PAGE * _PAGE
-        if page > self._done:
-            m.madvise(mmap.MADV_DONTNEED, self._done, page - self._done)
-            self._done = page
-        return np.frombuffer(m, dtype=np.uint8, count=nbytes, offset=start)
-
     def _convert(self, raw: np.ndarray, k: int, chunk: np.ndarray) -> np.ndarray:
         """``k`` frames of raw little-endian samples as float32, exactly as libsndfile converts them."""
         ch = self.layout.channels
         dtype = self.layout.dtype
-        if dtype == "<f4":
-            return raw.view("<f4").reshape(k, ch)  # raw is a map here
         out = chunk[:k]
         if dtype == "<i2":
             np.multiply(raw.view("<i2").reshape(k, ch), np.float32(2.0 ** -15), out=out, dtype=np.float32,
