@@ -1,8 +1,12 @@
 """mixcore: mix and master audio from Python."""
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from .errors import MixcoreError  # noqa: E402
-from .processors import Chain, ProcessSpec, Processor  # noqa: E402
+
+if TYPE_CHECKING:  # imported on first use (importing mixcore does not import numpy: the CLI sets up first)
+    from .processors import Chain, ProcessSpec, Processor
 
 __all__ = ["MixcoreError", "Chain", "ProcessSpec", "Processor", "__version__"]
 
@@ -10,6 +14,10 @@ __all__ = ["MixcoreError", "Chain", "ProcessSpec", "Processor", "__version__"]
 def __getattr__(name: str):
     # Processor classes (Compressor, EQ, ...) are looked up lazily in the registry
     # so that importing mixcore stays cheap and every registered type is exported.
+    if name in ("Chain", "ProcessSpec", "Processor"):
+        from . import processors
+
+        return getattr(processors, name)
     from .processors.registry import processor_types
 
     for cls in processor_types().values():

@@ -12,7 +12,7 @@ import numpy as np
 import soundfile as sf
 
 import mixcore
-from helpers import cli
+from helpers import ROOT, cli
 
 CHILD = """
 import sys
@@ -39,3 +39,15 @@ def test_master_help_still_names_the_presets():
     assert r.returncode == 0, r.stderr
     assert "loudness target preset: spotify, apple, youtube, ebu-r128, podcast, cd (default spotify)" in \
         " ".join(r.stdout.split())
+
+
+def test_importing_mixcore_imports_no_numpy_and_the_cli_keeps_blas_to_one_thread():
+    # the CLI sets OPENBLAS_NUM_THREADS before numpy is imported (its threads spin at import:
+    # ~0.1 s of start-up on 2 cores); that only works while `import mixcore` itself stays light
+    code = ("import sys, os; import mixcore; assert 'numpy' not in sys.modules, 'numpy imported';"
+            "from mixcore import Processor, Chain; assert 'numpy' in sys.modules;"
+            "import mixcore.cli.main; print(os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"

@@ -7,13 +7,20 @@ printed as one line on stderr, with exit status 2; never a traceback.
 """
 from __future__ import annotations
 
-import argparse
-import importlib
-import pkgutil
-import sys
+import os
 
-from .. import __version__
-from ..errors import MixcoreError
+# numpy's OpenBLAS starts a thread per core at import, which spin while the process starts (about
+# 0.1 s of a render's start-up on 2 cores); the CLI's linear algebra is small (mastering's fits), so
+# one BLAS thread, unless the user chose otherwise. Set before anything imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+import sys  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from ..errors import MixcoreError  # noqa: E402
 
 
 def _commands():
