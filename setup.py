@@ -2,10 +2,14 @@
 
 Optimisation is on (-O3) and portable: no -ffast-math, no -march=native, so
 renders are bit-identical across machines of one architecture.
-A module named ``*_avx2.pyx`` is the same kernel as its baseline twin built with ``-mavx2`` (x86-64
-only; elsewhere it is not built): mixcore picks it at run time when the CPU has AVX2
-(``mixcore._dsp.cpu``). AVX2 adds wider vectors, not FMA, so both give the same bits.
-Set ``MIXCORE_CYTHON_DEBUG=1`` to turn on bounds/wraparound/initialisation checks.
+Every module's C flags are in one table, ``FLAGS`` below. A module named ``*_avx2.pyx`` is the same
+kernel as its baseline twin, built with the twin's flags plus ``-mavx2`` (x86-64 only; elsewhere it is
+not built): mixcore picks it at run time when the CPU has AVX2 (``mixcore._dsp.cpu``). AVX2 adds wider
+vectors, not FMA, so both give the same bits.
+The kernels' hand-written C is in ``pyx/include/*.h`` (on the include path; a module is recompiled
+when a header it includes changes).
+Cython's checks come from the directives here only (no per-function overrides in pyx/): set
+``MIXCORE_CYTHON_DEBUG=1`` to turn on bounds/wraparound/initialisation checks everywhere (and -O0 -g).
 
 Cython and the C compiler run on every core (``MIXCORE_BUILD_JOBS=N`` to use N), also under
 ``pip install .``, where setuptools has no ``-j`` option to pass. ``pip install -v .`` shows the
@@ -13,6 +17,7 @@ progress (pip hides a build's output otherwise).
 """
 import os
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -26,18 +31,63 @@ X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 JOBS = max(1, int(os.environ.get("MIXCORE_BUILD_JOBS") or os.cpu_count() or 1))
 
 
+# The C flags of every module, one line each (a module missing here gets DEFAULT). Every module also
+# gets OPT (or, with MIXCORE_CYTHON_DEBUG=1, -O0 -g); the *_avx2 twins get their baseline's line plus
+# -mavx2. No -ffast-math, no -march=native, no -mfma: bit-identical renders on every machine of one
+# architecture. -ffp-contract=off everywhere: no compiler may fuse a multiply-add in one build and not
+# in another (today nothing has FMA, so it changes no code; it keeps that true). -fno-trapping-math:
+# the vector kernels (lets GCC if-convert selects; results are the same IEEE values).
+DEFAULT = ["-ffp-contract=off"]
+VEC = ["-fno-trapping-math", "-ffp-contract=off"]
+FLAGS: dict[str, list[str]] = {
+    "biquad": VEC,
+    "compressor": VEC,
+    "cpu": DEFAULT,
+    "crashguard": DEFAULT,
+    "deesser": DEFAULT,
+    "delay": DEFAULT,
+    "dither": DEFAULT,
+    "eqbank": VEC,
+    "gain": DEFAULT,
+    "gate": DEFAULT,
+    "limiter": VEC,
+    "loudness": DEFAULT,
+    "lv2host": DEFAULT,
+    "mix": DEFAULT,
+    "reverb": VEC,
+    "truepeak": DEFAULT,
+    "width": DEFAULT,
+}
+OPT = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
+INCLUDE = HERE / "pyx" / "include"
+
+
 def _flags(stem: str) -> list[str]:
-    base = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
-    return base + (["-mavx2"] if stem.endswith("_avx2") else [])
+    twin = stem.endswith("_avx2")
+    return FLAGS.get(stem.removesuffix("_avx2"), DEFAULT) + OPT + (["-mavx2"] if twin else [])
+
+
+def _headers(source: Path, seen: set[Path] | None = None) -> set[Path]:
+    """The pyx/include headers a module's C includes (through its .pxi files and the headers themselves)."""
+    seen = set() if seen is None else seen
+    for name in re.findall(r'^\s*(?:include|cdef extern from|#include)\s+"([^"]+)"', source.read_text(), re.M):
+        for path in (source.parent / name, INCLUDE / name):
+            if path.exists() and path not in seen:
+                seen.add(path)
+                if path.suffix in (".pxi", ".h"):
+                    _headers(path, seen)
+                break
+    return {p for p in seen if p.suffix == ".h"}
 
 
 extensions = [
     Extension(
         f"mixcore._dsp.{pyx.stem}",
         [str(pyx.relative_to(HERE))],
-        include_dirs=[np.get_include(), "pyx"],
+        include_dirs=[np.get_include(), "pyx", "pyx/include"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=_flags(pyx.stem),
+        depends=sorted(str(h.relative_to(HERE)) for h in _headers(pyx)),
     )
     for pyx in sorted((HERE / "pyx").glob("*.pyx"))
     if X86_64 or not pyx.stem.endswith("_avx2")

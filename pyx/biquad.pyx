@@ -1,5 +1,4 @@
 # cython: language_level=3
-# distutils: extra_compile_args = -fno-trapping-math -ffp-contract=off
 """Biquad cascade, transposed direct form II, float64 state, float32 I/O.
 
 For each section (coefficients b0 b1 b2 a1 a2, a0 = 1):
