@@ -27,8 +27,7 @@ The filter states and the envelope are flushed to zero below 1e-30 (denormal gua
 from automation cimport at, changed, run_end
 from fastmath cimport db_from_lin, lin_from_db
 from libc.math cimport M_PI, fabs, pow, sqrt, tan
-
-DEF SQRT2 = 1.4142135623730951
+from libc.math cimport M_SQRT2 as SQRT2   # 1.4142135623730951, a C literal
 
 
 cdef inline void _svf_coeffs(double* co, double fs, double fc) noexcept nogil:

@@ -31,7 +31,6 @@ the maximum momentary and short-term loudness. The step energies themselves
 are summed exactly as before (one accumulator, same order), so integrated
 loudness and LRA do not change by a bit.
 """
-cimport cython
 from libc.string cimport memset
 
 import numpy as np
@@ -198,8 +197,6 @@ cdef class LoudnessKernel:
         self._cross = 0.0
         self.frames = 0
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def process(self, const float[:, ::1] x):   # IN (channels, n), not modified
         """Take the next n samples of every channel."""
         cdef Py_ssize_t n = x.shape[1], c, d, k, done = 0, fdone = 0

@@ -30,7 +30,6 @@ How it is computed fast, and still exactly:
 Reference: Recommendation ITU-R BS.1770-4 (10/2015), Annex 2, "Guidelines for
 accurate measurement of true-peak level", and its filter coefficient table.
 """
-cimport cython
 from libc.string cimport memcpy
 
 import numpy as np
@@ -195,8 +194,6 @@ cdef class TruePeakKernel:
         self._hist[...] = 0.0
         self._peak[...] = 0.0
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def process(self, const float[:, ::1] x):    # IN (channels, n)
         """Take the next n samples of every channel into the peaks."""
         cdef Py_ssize_t n = x.shape[1], c
@@ -215,8 +212,6 @@ cdef class TruePeakKernel:
                              self.oversample, &self._peak[c])
                 memcpy(&self._hist[c, 0], w + n, _HIST * sizeof(float))
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def peaks(self, bint flush=True):
         """Linear true peak of every channel (float64). ``flush``: include the points after the last
         sample (11 zeros pushed through a copy of the state, as if the signal were followed by silence)."""

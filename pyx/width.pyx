@@ -1,11 +1,8 @@
 # cython: language_level=3
 """Mid/side width kernel: M = (L + R)/2, S = (L - R)/2 * w[i]; L = M + S, R = M - S."""
-cimport cython
 from smooth cimport smooth_next
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _width(float[:, ::1] x, double[::1] ramp, const double[::1] hp, double[::1] z) noexcept nogil:
     # hp: side high-pass [b0 b1 b2 a1 a2] (bass mono) or empty; z its TDF-II state
     cdef Py_ssize_t i, n = x.shape[1]
