@@ -31,12 +31,13 @@ X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 JOBS = max(1, int(os.environ.get("MIXCORE_BUILD_JOBS") or os.cpu_count() or 1))
 
 
-# The C flags of every module, one line each (a module missing here gets DEFAULT). Every module also
-# gets OPT (or, with MIXCORE_CYTHON_DEBUG=1, -O0 -g); the *_avx2 twins get their baseline's line plus
-# -mavx2. No -ffast-math, no -march=native, no -mfma: bit-identical renders on every machine of one
-# architecture. -ffp-contract=off everywhere: no compiler may fuse a multiply-add in one build and not
-# in another (today nothing has FMA, so it changes no code; it keeps that true). -fno-trapping-math:
-# the vector kernels (lets GCC if-convert selects; results are the same IEEE values).
+# The C flags of every module, one line each, in one place (a module missing here gets DEFAULT).
+# Every module also gets OPT (-O0 -g with MIXCORE_CYTHON_DEBUG=1); a *_avx2 twin gets its baseline's
+# line plus -mavx2. No -ffast-math, no -march=native, no -mfma: bit-identical renders on every machine
+# of one architecture. -ffp-contract=off everywhere: no compiler fuses a multiply-add in one build and
+# not in another (nothing is built with FMA, so today it changes no instruction; it keeps that true).
+# -fno-trapping-math for the vector kernels: GCC may evaluate floating-point operations speculatively
+# (if-conversion, vectorised selects); the IEEE results are the same.
 DEFAULT = ["-ffp-contract=off"]
 VEC = ["-fno-trapping-math", "-ffp-contract=off"]
 FLAGS: dict[str, list[str]] = {
@@ -95,6 +96,17 @@ extensions = [
     if not os.environ.get("MIXCORE_PYX") or pyx.stem in os.environ["MIXCORE_PYX"].split(",")
 ]
 
+# Cython's directives, for every module: pyx/ sets none per function or file (the checks are on
+# everywhere with MIXCORE_CYTHON_DEBUG=1, off everywhere otherwise).
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
 # The generated C depends on DEBUG (bounds checks compiled in or not) but cythonize compares only
 # timestamps: a module whose last generation was in the other mode is regenerated (stamp per module).
 STAMPS = HERE / "build" / "cython-mode"
@@ -118,14 +130,7 @@ def _cythonize(exts: list[Extension]) -> list:
             group,
             force=force,
             nthreads=JOBS if len(group) > 1 else 0,
-            compiler_directives={
-                "language_level": 3,
-                "boundscheck": DEBUG,
-                "wraparound": DEBUG,
-                "initializedcheck": DEBUG,
-                "cdivision": True,
-                "embedsignature": True,
-            },
+            compiler_directives=DIRECTIVES,
             include_path=["pyx"],
         )
     for ext in exts:
@@ -148,12 +153,13 @@ class ParallelBuildExt(build_ext):
         super().build_extension(ext)
 
 
-setup(
-    ext_modules=_cythonize(extensions),
-    cmdclass={"build_ext": ParallelBuildExt},
-    packages=["mixcore", "mixcore._dsp"] + [
-        f"mixcore.{p.name}" for p in (HERE / "mixcore").iterdir()
-        if p.is_dir() and (p / "__init__.py").exists() and p.name != "_dsp"
-    ],
-    package_data={"mixcore": ["py.typed", "presets/*.toml"]},
-)
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests read the tables above with runpy
+    setup(
+        ext_modules=_cythonize(extensions),
+        cmdclass={"build_ext": ParallelBuildExt},
+        packages=["mixcore", "mixcore._dsp"] + [
+            f"mixcore.{p.name}" for p in (HERE / "mixcore").iterdir()
+            if p.is_dir() and (p / "__init__.py").exists() and p.name != "_dsp"
+        ],
+        package_data={"mixcore": ["py.typed", "presets/*.toml"]},
+    )
