@@ -36,8 +36,8 @@ JOBS = max(1, int(os.environ.get("MIXCORE_BUILD_JOBS") or os.cpu_count() or 1))
 # line plus -mavx2. No -ffast-math, no -march=native, no -mfma: bit-identical renders on every machine
 # of one architecture. -ffp-contract=off everywhere: no compiler fuses a multiply-add in one build and
 # not in another (nothing is built with FMA, so today it changes no instruction; it keeps that true).
-# -fno-trapping-math for the vector kernels: GCC may evaluate floating-point operations speculatively
-# (if-conversion, vectorised selects); the IEEE results are the same.
+# -fno-trapping-math (VEC) for the vector kernels: without it GCC assumes a compare may trap and will
+# not turn a loop's selects into vector blends; it changes no value (docs/PERF-R1.md).
 DEFAULT = ["-ffp-contract=off"]
 VEC = ["-fno-trapping-math", "-ffp-contract=off"]
 FLAGS: dict[str, list[str]] = {
