@@ -202,6 +202,8 @@ def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wb
     cdef double c, ceiling = 0.0, clip = 0.0, a_rel = 0.0, lowest
     cdef Py_ssize_t i
     _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
+    if n == 0:  # nothing to do (and the parameter arrays may be empty: no ceiling_dbtp[0] to read)
+        return
     with nogil:
         lowest = ceiling_dbtp[0]
         for i in range(ceiling_dbtp.shape[0]):
