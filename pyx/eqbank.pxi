@@ -11,9 +11,10 @@ Why by hand: one channel's cascade is a latency-bound recursion (about 12 cycles
 sample); LG = 16 lanes side by side fill the vector units instead. Lanes go in groups of 16 (padded
 with silent identity lanes); a group's block is cut into chunks of CH samples, transposed to
 (sample, lane) float64, run section by section, and written back. The section loop is written in C
-(pyx/include/eqbank_kernel.h) with GCC vector types (two doubles per SSE2 register, four per AVX register in the eqbank_avx2 build,
-see mixcore/simd.py) because Cython cannot say "these 16 lanes in vectors": with plain loops GCC
-unrolls the lane loop and leaves most of it scalar (measured slower than one channel at a time).
+(pyx/include/eqbank_kernel.h) with GCC vector types (two doubles per SSE2 register, four per AVX
+register in the eqbank_avx2 build, see mixcore/simd.py) because Cython cannot say "these 16 lanes in
+vectors": with plain loops GCC unrolls the lane loop and leaves most of it scalar (measured slower
+than one channel at a time).
 """
 from libc.stdlib cimport calloc, free, malloc
 

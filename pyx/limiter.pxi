@@ -18,9 +18,9 @@ Stage 2, per sample:
 How it runs fast, with the bits of the plain scalar version (tests/test_limiter_reverb_speed_kernels.py
 holds that version and compares bit for bit):
 
-- Stage 1 in native vectors (8 float32 lanes in the limiter_avx2 build, 4 in the baseline; GCC vector extensions
-  in pyx/include/limiter_kernel.h,
-  no FMA, each lane the same IEEE operations in the same order as one scalar sample): the FIR for
+- Stage 1 in native vectors (8 float32 lanes in the limiter_avx2 build, 4 in the baseline; GCC vector
+  extensions in pyx/include/limiter_kernel.h, no FMA, each lane the same IEEE operations in the same
+  order as one scalar sample): the FIR for
   two groups of outputs at once (six independent sums hide the add latency), the parabolas in
   float64 lanes, branch-free (local maximum and curvature tests as masks).
 - Only segments above the ceiling matter (stage 2 uses seg only through tp > ceiling), so a group
@@ -39,9 +39,10 @@ from automation cimport at, changed, run_end
 from libc.math cimport exp, pow
 from libc.string cimport memcpy
 
+cdef enum:
+    LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
+
 cdef extern from "limiter_kernel.h":
-    enum:
-        LCH "MC_LIM_LCH"   # samples per chunk of the gain stage (256; limiter.py sizes the delay ring for it)
     void mc_lim_segments(const float* w, Py_ssize_t nc, Py_ssize_t stride, Py_ssize_t n, const float* fir, int taps,
                          double skip, double* seg) nogil
 

@@ -8,8 +8,6 @@
 
 #include "mixcore_vec.h"
 
-#define MC_LIM_LCH 256   /* samples per chunk of the gain stage (limiter.py sizes the delay ring for it) */
-
 static inline mc_vd mc_lim_absd(const float *p) {  /* |p[0 .. MC_VD-1]| as doubles */
     mc_vhf h; memcpy(&h, p, sizeof h);
     return mc_vd_abs(__builtin_convertvector(h, mc_vd));
