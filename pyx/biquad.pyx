@@ -1,5 +1,4 @@
 # cython: language_level=3
-# distutils: extra_compile_args = -fno-trapping-math -ffp-contract=off
 """Biquad cascade, transposed direct form II, float64 state, float32 I/O.
 
 For each section (coefficients b0 b1 b2 a1 a2, a0 = 1):
@@ -15,11 +14,11 @@ samples' arithmetic (the EQ does this; pyx/eqbank.pxi runs the same rule across
 many EQs). Either way the result does not depend on how the stream is cut into
 blocks.
 """
-cimport cython
 from libc.math cimport fabs
 
 
-DEF FLUSH_EVERY = 16   # with a phase: the flush test after samples 15, 31, 47, ... of the stream
+cdef enum:
+    FLUSH_EVERY = 16   # with a phase: the flush test after samples 15, 31, 47, ... of the stream
 
 
 cdef inline bint _checks(Py_ssize_t phase, Py_ssize_t i) noexcept nogil:
@@ -40,8 +39,6 @@ cdef inline double _section(double v, const double* c, double* zz, bint check=Tr
     return y
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z, Py_ssize_t phase) noexcept nogil:
     cdef Py_ssize_t c, i, s
     cdef Py_ssize_t nc = x.shape[0], n = x.shape[1], ns = co.shape[0]
@@ -56,11 +53,10 @@ cdef void _cascade(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z
                 v = _section(v, &co[s, 0], &z[c, s, 0], check)
             x[c, i] = <float>v
 
-DEF MAX_PAIRED = 64   # sections of the stereo path's local state
+cdef enum:
+    MAX_PAIRED = 64   # sections of the stereo path's local state
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _cascade_stereo(float[:, ::1] x, const double[:, ::1] co, double[:, :, ::1] z,
                           Py_ssize_t phase) noexcept nogil:
     # _cascade for two channels: the same operations in the same order per channel as _section (so the
@@ -130,8 +126,6 @@ def process_cascade(float[:, ::1] x,             # INOUT (channels, n)
             _cascade(x, coeffs, state, phase)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef Py_ssize_t _cascade_ramped(float[:, ::1] x, double[:, ::1] co, const double[:, ::1] target,
                                 const double[:, ::1] step, double[:, :, ::1] z, Py_ssize_t left,
                                 Py_ssize_t phase) noexcept nogil:
@@ -173,8 +167,6 @@ def process_cascade_ramped(float[:, ::1] x,              # INOUT (channels, n)
     return r
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _cascade_varying(float[:, ::1] x, const double[:, :, ::1] co, double[:, :, ::1] z,
                            Py_ssize_t phase) noexcept nogil:
     # co[i, s, :]: the coefficients of section s at sample i (sample-accurate automation)

@@ -30,31 +30,35 @@ Each sample's result depends only on its own values and the state, never on the 
 block size. Errors against the float64 formula: well under 1e-4 dB (tests/test_compressor_automation.py
 compares with an independent float64 reference at a relative 2e-6).
 """
-cimport cython
 from fastmath cimport exp2f_nb, log2f_nb
 from libc.math cimport fabs, fabsf, sqrt
 from libc.stdlib cimport calloc, free, malloc
 from smooth cimport smooth_next
 
-DEF CHUNK = 256
-DEF LOG_FLOOR = 1e-10
-DEF DB_PER_LOG2 = 6.020599913279624        # 20 log10(2)
-DEF LOG2_PER_DB = 0.16609640474436813      # 1 / (20 log10(2))
-DEF G_FLUSH = 1e-12                         # dB: a smoothed gain this close to 0 dB is 0 dB (10^-13 relative)
+cdef extern from "compressor_kernel.h":
+    # floating constants as C literals (pyx/include/compressor_kernel.h)
+    const double LOG_FLOOR "MC_CMP_LOG_FLOOR"
+    const double DB_PER_LOG2 "MC_CMP_DB_PER_LOG2"   # 20 log10(2)
+    const double LOG2_PER_DB "MC_CMP_LOG2_PER_DB"   # 1 / (20 log10(2))
+    const double G_FLUSH "MC_CMP_G_FLUSH"           # dB: a smoothed gain this close to 0 dB is 0 dB (10^-13 relative)
+    void mcc_smooth(const float* gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double* g, double* grm,
+                    const double* aA, const double* aR, const double* mk, double* gdb, long long* nonunity) nogil
+
+cdef enum:
+    CHUNK = 256
 
 # parameter rows (params array, shape (NPARAM, 1) or (NPARAM, n))
-DEF P_T = 0        # threshold, dB
-DEF P_RM1 = 1      # 1/ratio - 1
-DEF P_W = 2        # knee width, dB
-DEF P_AA = 3       # attack coefficient
-DEF P_AR = 4       # release coefficient
-DEF P_MK = 5       # makeup, dB (used only when given per sample; else the makeup ramp runs)
-DEF P_MIX = 6      # wet share
-DEF NPARAM = 7
+cdef enum:
+    P_T = 0        # threshold, dB
+    P_RM1 = 1      # 1/ratio - 1
+    P_W = 2        # knee width, dB
+    P_AA = 3       # attack coefficient
+    P_AR = 4       # release coefficient
+    P_MK = 5       # makeup, dB (used only when given per sample; else the makeup ramp runs)
+    P_MIX = 6      # wet share
+    NPARAM = 7
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline float _pass_peak_level(const float* key, Py_ssize_t stride, Py_ssize_t nk, Py_ssize_t m,
                                    float* level) noexcept nogil:
     # 1. peak detector level (float32: exact), channels linked; returns the chunk's largest level.
@@ -72,8 +76,6 @@ cdef inline float _pass_peak_level(const float* key, Py_ssize_t stride, Py_ssize
     return _largest(level, m)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline float _largest(const float* v, Py_ssize_t m) noexcept nogil:
     # max(0, v[0], ..., v[m-1]) ignoring NaNs, in eight interleaved running maxima (one dependent
     # chain of compares per sample would cost ~4 cycles each); the maximum of a set is the same
@@ -117,8 +119,6 @@ cdef inline float _curve(float lf, float T, float W, float Rm1, bint divide) noe
     return <float>0.0 if below else kf
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline void _pass_curve(const float* level, float peak, Py_ssize_t m, const float* fT, const float* fW,
                              const float* fRm1, float* gc, bint constant) noexcept nogil:
     # 2. static curve in float32 (the knee starts at T - W/2 dB; below it the gain change is 0).
@@ -142,8 +142,6 @@ cdef inline void _pass_curve(const float* level, float peak, Py_ssize_t m, const
             gc[j] = _curve(level[j], fT[j], fW[j], fRm1[j], True)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline void _pass_apply(float* x, Py_ssize_t stride, Py_ssize_t nc, Py_ssize_t m, const double* gdb,
                              const float* fMix, float* fg) noexcept nogil:
     # 4. dB -> linear, apply: in float32, four samples per instruction (the gain's error is 1.1e-7).
@@ -162,8 +160,6 @@ cdef inline void _pass_apply(float* x, Py_ssize_t stride, Py_ssize_t nc, Py_ssiz
             xc[j] = xc[j] * fg[j]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _compress(float[:, ::1] x, const float[:, ::1] key, double[::1] st, const double[:, ::1] p,
                     bint varying, bint rms, double a_rms, double[::1] makeup) noexcept nogil:
     # st: [g (smoothed gain, dB), ms (rms detector), max gain reduction seen (dB)]
@@ -289,8 +285,6 @@ def process_compressor(float[:, ::1] x,         # INOUT (channels, n)
         _compress(x, key, state, params, per_sample, rms, a_rms, makeup)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 def ramp_values(double[::1] ramp, double[::1] out):
     """Advance a smooth.pxd ramp over len(out) samples, writing each value (makeup under automation)."""
     cdef Py_ssize_t i
@@ -307,156 +301,11 @@ def ramp_values(double[::1] ramp, double[::1] out):
 # in _compress (the same inline functions); pass 3, the smoothing recursion that bounds one
 # compressor (a compare and two flops per sample, in float64, about 13 cycles of latency), runs
 # across the lanes in GCC vectors (two doubles per SSE2 register, four per AVX register in the
-# compressor_avx2 build), several lanes' recursions side by side. Written in C because Cython cannot
-# say "these lanes in vectors". Same operations per lane as _compress's pass 3, so the same bits.
-
-cdef extern from *:
-    """
-    #ifdef __AVX__
-    #define MCC_W 4
-    #else
-    #define MCC_W 2
-    #endif
-    typedef double mcc_vd __attribute__((vector_size(8 * MCC_W)));
-    typedef long long mcc_vl __attribute__((vector_size(8 * MCC_W)));
-    typedef float mcc_vf __attribute__((vector_size(4 * MCC_W)));
-    #define MCC_NB (16 / MCC_W)  /* vectors in a group of 16 lanes */
-
-    /* r[w]: MCC_W consecutive samples of lane w -> c[t]: sample t of the MCC_W lanes (and back: the
-       same shuffles transpose either way) */
-    static inline void mcc_transpose(const mcc_vd *r, mcc_vd *c)
-    {
-    #if MCC_W == 4
-        const mcc_vl even = {0, 4, 2, 6}, odd = {1, 5, 3, 7}, lo = {0, 1, 4, 5}, hi = {2, 3, 6, 7};
-        mcc_vd t0 = __builtin_shuffle(r[0], r[1], even), t1 = __builtin_shuffle(r[0], r[1], odd);
-        mcc_vd t2 = __builtin_shuffle(r[2], r[3], even), t3 = __builtin_shuffle(r[2], r[3], odd);
-        c[0] = __builtin_shuffle(t0, t2, lo);
-        c[1] = __builtin_shuffle(t1, t3, lo);
-        c[2] = __builtin_shuffle(t0, t2, hi);
-        c[3] = __builtin_shuffle(t1, t3, hi);
-    #else
-        const mcc_vl first = {0, 2}, second = {1, 3};
-        c[0] = __builtin_shuffle(r[0], r[1], first);
-        c[1] = __builtin_shuffle(r[0], r[1], second);
-    #endif
-    }
-
-    /* Selects of the recursion in one instruction where the ISA has one (same values as the
-       portable bitwise forms below them: MINPD is exactly "x < y ? x : y", BLENDVPD picks by the
-       mask's sign bits, which compares set to all ones or zeros). */
-    static inline mcc_vd mcc_min(mcc_vd x, mcc_vd y)
-    {
-    #if defined(__AVX__)
-        return __builtin_ia32_minpd256(x, y);
-    #elif defined(__SSE2__)
-        return __builtin_ia32_minpd(x, y);
-    #else
-        mcc_vl lower = x < y;
-        return (mcc_vd)(((mcc_vl)x & lower) | ((mcc_vl)y & ~lower));
-    #endif
-    }
-    static inline mcc_vd mcc_select(mcc_vl mask, mcc_vd yes, mcc_vd no)
-    {
-    #if defined(__AVX__)
-        return __builtin_ia32_blendvpd256(no, yes, (mcc_vd)mask);
-    #else
-        return (mcc_vd)(((mcc_vl)yes & mask) | ((mcc_vl)no & ~mask));
-    #endif
-    }
-
-    /* Pass 3 for lanes k0 .. k0 + nb * MCC_W - 1: gc, lane l's static-curve gains (float32) at
-       gc + l * rs, m of them; g, grm: smoothed gain and largest reduction per lane (updated);
-       aA, aR: one-pole coefficients; mk: makeup (dB); out: lane l's gains in dB at gdb + l * rs;
-       nonunity[l] set when a gain of lane l is not 0 dB. Lanes stay in rows (what passes 2 and 4
-       read and write) and are turned into vectors by register shuffles, MCC_W samples at a time;
-       the nb vectors' recursions run side by side. */
-    static inline __attribute__((always_inline)) void mcc_smooth_group(
-        const float *gc, Py_ssize_t m, Py_ssize_t k0, int nb, Py_ssize_t rs, double *g, double *grm,
-        const double *aA, const double *aR, const double *mk, double *gdb, long long *nonunity)
-    {
-        mcc_vl absmask;
-        mcc_vd flush;
-        for (int w = 0; w < MCC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; flush[w] = 1e-12; }
-        mcc_vd vg[MCC_NB], vgrm[MCC_NB], vaA[MCC_NB], vaR[MCC_NB], vmk[MCC_NB];
-        mcc_vl nz[MCC_NB];  /* the OR of the bits of every gain: nonzero apart from the sign = not 0 dB */
-        for (int b = 0; b < nb; b++) {
-            Py_ssize_t k = k0 + b * MCC_W;
-            __builtin_memcpy(&vg[b], g + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vgrm[b], grm + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vaA[b], aA + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vaR[b], aR + k, sizeof(mcc_vd));
-            __builtin_memcpy(&vmk[b], mk + k, sizeof(mcc_vd));
-            for (int w = 0; w < MCC_W; w++) nz[b][w] = 0;
-        }
-        /* one step of the recursion for the MCC_W lanes of vector b: gain gcv in, gain in dB out */
-        #define MCC_STEP(b, gcv, out) do { \
-            mcc_vd a = mcc_select((gcv) < vg[b], vaA[b], vaR[b]);  /* a = aA if gc < g else aR */ \
-            mcc_vd x = (gcv) + a * (vg[b] - (gcv)); \
-            mcc_vl small = (mcc_vd)((mcc_vl)x & absmask) < flush;  /* |g| < 1e-12 dB: 0 dB */ \
-            x = (mcc_vd)((mcc_vl)x & ~small); \
-            vg[b] = x; \
-            vgrm[b] = mcc_min(x, vgrm[b]);                       /* gr_max = g if g < gr_max else gr_max */ \
-            (out) = x + vmk[b]; \
-            nz[b] |= (mcc_vl)(out); \
-        } while (0)
-        Py_ssize_t j = 0;
-        for (; j + MCC_W <= m; j += MCC_W) {
-            mcc_vd cols[MCC_NB][MCC_W], outs[MCC_NB][MCC_W];
-            for (int b = 0; b < nb; b++) {
-                mcc_vd rows[MCC_W];
-                for (int w = 0; w < MCC_W; w++) {
-                    mcc_vf f;
-                    __builtin_memcpy(&f, gc + (k0 + b * MCC_W + w) * rs + j, sizeof(mcc_vf));
-                    rows[w] = __builtin_convertvector(f, mcc_vd);
-                }
-                mcc_transpose(rows, cols[b]);
-            }
-            for (int t = 0; t < MCC_W; t++)
-                for (int b = 0; b < nb; b++) MCC_STEP(b, cols[b][t], outs[b][t]);
-            for (int b = 0; b < nb; b++) {
-                mcc_vd rows[MCC_W];
-                mcc_transpose(outs[b], rows);
-                for (int w = 0; w < MCC_W; w++)
-                    __builtin_memcpy(gdb + (k0 + b * MCC_W + w) * rs + j, &rows[w], sizeof(mcc_vd));
-            }
-        }
-        for (; j < m; j++) {  /* the rest, element by element */
-            for (int b = 0; b < nb; b++) {
-                Py_ssize_t k = k0 + b * MCC_W;
-                mcc_vd gcv, v;
-                for (int w = 0; w < MCC_W; w++) gcv[w] = gc[(k + w) * rs + j];
-                MCC_STEP(b, gcv, v);
-                for (int w = 0; w < MCC_W; w++) gdb[(k + w) * rs + j] = v[w];
-            }
-        }
-        #undef MCC_STEP
-        for (int b = 0; b < nb; b++) {
-            Py_ssize_t k = k0 + b * MCC_W;
-            __builtin_memcpy(g + k, &vg[b], sizeof(mcc_vd));
-            __builtin_memcpy(grm + k, &vgrm[b], sizeof(mcc_vd));
-            for (int w = 0; w < MCC_W; w++) nonunity[k + w] |= (nz[b][w] & absmask[w]) != 0;
-        }
-    }
-
-    /* Pass 3 for lp lanes (a multiple of MCC_W): whole groups of 16 lanes, then the rest */
-    static void mcc_smooth(const float *gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double *g,
-                           double *grm, const double *aA, const double *aR, const double *mk,
-                           double *gdb, long long *nonunity)
-    {
-        Py_ssize_t k0 = 0;
-        for (; k0 + 16 <= lp; k0 += 16)
-            mcc_smooth_group(gc, m, k0, MCC_NB, rs, g, grm, aA, aR, mk, gdb, nonunity);
-        if (k0 < lp)
-            mcc_smooth_group(gc, m, k0, (int)((lp - k0) / MCC_W), rs, g, grm, aA, aR, mk, gdb, nonunity);
-    }
-    """
-    int MCC_W
-    void mcc_smooth(const float* gc, Py_ssize_t m, Py_ssize_t lp, Py_ssize_t rs, double* g, double* grm,
-                    const double* aA, const double* aR, const double* mk, double* gdb, long long* nonunity) nogil
+# compressor_avx2 build), several lanes' recursions side by side. Written in C (mcc_smooth in
+# pyx/include/compressor_kernel.h) because Cython cannot say "these lanes in vectors". Same operations
+# per lane as _compress's pass 3, so the same bits.
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _compress_bank(float** xp, Py_ssize_t* stride, Py_ssize_t nc, Py_ssize_t n, Py_ssize_t L,
                          Py_ssize_t lp, double** par, double* g, double* grm, double* aA, double* aR,
                          double* mk, float* gcT, double* gdbT, long long* nonunity) noexcept nogil:

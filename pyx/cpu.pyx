@@ -1,17 +1,7 @@
 # cython: language_level=3
 """What the CPU can do, for the kernels built twice (``*_avx2.pyx`` beside the baseline twin)."""
 
-cdef extern from *:
-    """
-    static int mixcore_has_avx2(void) {
-    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2");  /* also checks that the OS saves the AVX registers */
-    #else
-        return 0;
-    #endif
-    }
-    """
+cdef extern from "cpu_features.h":
     int mixcore_has_avx2() nogil
 
 

@@ -28,8 +28,7 @@ from automation cimport at, changed, run_end
 from derive cimport gain_from_db
 from fastmath cimport db_from_lin, lin_from_db
 from libc.math cimport M_PI, fabs, sqrt, tan
-
-DEF SQRT2 = 1.4142135623730951
+from libc.math cimport M_SQRT2 as SQRT2   # 1.4142135623730951, a C literal
 
 
 cdef inline void _svf_coeffs(double* co, double fs, double fc) noexcept nogil:

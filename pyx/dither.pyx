@@ -17,12 +17,9 @@ sensitive band (1-5 kHz) to the top octave. Feedback of the error is FIR, so the
 as long as the quantiser does not clip. ``state`` holds e[n-1], e[n-2] per channel (block-size
 independent). The rounding is round-half-to-even, like numpy's ``rint`` in the plain TPDF path.
 """
-cimport cython
 from libc.math cimport nearbyint
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _shaped(const double[:, ::1] x, const double[:, ::1] d, double[:, ::1] state, int[:, ::1] out,
                   double lo, double hi) noexcept nogil:
     cdef Py_ssize_t c, i, n = x.shape[0], nc = x.shape[1]

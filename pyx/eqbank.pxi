@@ -10,91 +10,21 @@ biquad.pyx, so no machine fuses a multiply-add in one and not the other).
 Why by hand: one channel's cascade is a latency-bound recursion (about 12 cycles per section and
 sample); LG = 16 lanes side by side fill the vector units instead. Lanes go in groups of 16 (padded
 with silent identity lanes); a group's block is cut into chunks of CH samples, transposed to
-(sample, lane) float64, run section by section, and written back. The section loop is written with
-GCC vector types (two doubles per SSE2 register, four per AVX register in the eqbank_avx2 build,
-see mixcore/simd.py) because Cython cannot say "these 16 lanes in vectors": with plain loops GCC
-unrolls the lane loop and leaves most of it scalar (measured slower than one channel at a time).
+(sample, lane) float64, run section by section, and written back. The section loop is written in C
+(pyx/include/eqbank_kernel.h) with GCC vector types (two doubles per SSE2 register, four per AVX
+register in the eqbank_avx2 build, see mixcore/simd.py) because Cython cannot say "these 16 lanes in
+vectors": with plain loops GCC unrolls the lane loop and leaves most of it scalar (measured slower
+than one channel at a time).
 """
-cimport cython
 from libc.stdlib cimport calloc, free, malloc
 
-DEF LG = 16     # lanes per group (mc_sections below assumes 16: four vectors of four)
-DEF CH = 128    # samples per chunk: CH * LG float64 = 16 KiB, in L1
-
-cdef extern from *:
-    """
-    /* W doubles per vector: 4 with AVX (the eqbank_avx2 build), 2 with SSE2 (a 4-wide type on SSE2 is
-       split badly by GCC: measured 5x slower than 2-wide) */
-    #ifdef __AVX__
-    #define MC_W 4
-    #else
-    #define MC_W 2
-    #endif
-    #define MC_NV (16 / MC_W)
-    typedef double mc_vd __attribute__((vector_size(8 * MC_W)));
-    typedef long long mc_vl __attribute__((vector_size(8 * MC_W)));
-
-    /* xb: m samples x 16 lanes (float64, in place); co: per section 5 rows of 16 (b0 b1 b2 a1 a2);
-       zz: per section 2 rows of 16 (z1 z2), updated. */
-    static void mc_sections(double *xb, Py_ssize_t m, const double *co, double *zz, Py_ssize_t ns,
-                            Py_ssize_t ph)
-    {
-        /* ph: the stream position of sample 0, modulo 16; the flush test runs after samples at
-           positions 15 mod 16 only (biquad.pyx's rule with a phase) */
-        mc_vl absmask;
-        mc_vd tiny;
-        for (int w = 0; w < MC_W; w++) { absmask[w] = 0x7fffffffffffffffLL; tiny[w] = 1e-30; }
-        for (Py_ssize_t s = 0; s < ns; s++) {
-            const double *c = co + s * 5 * 16;
-            double *z = zz + s * 2 * 16;
-            mc_vd c0[MC_NV], c1[MC_NV], c2[MC_NV], c3[MC_NV], c4[MC_NV], z1[MC_NV], z2[MC_NV];
-            for (int k = 0; k < MC_NV; k++) {
-                __builtin_memcpy(&c0[k], c + 0 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&c1[k], c + 1 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&c2[k], c + 2 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&c3[k], c + 3 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&c4[k], c + 4 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&z1[k], z + 0 * 16 + MC_W * k, sizeof(mc_vd));
-                __builtin_memcpy(&z2[k], z + 1 * 16 + MC_W * k, sizeof(mc_vd));
-            }
-            for (Py_ssize_t t = 0; t < m; t++) {
-                double *q = xb + t * 16;
-                if (((ph + t) & 15) != 15) {
-                    for (int k = 0; k < MC_NV; k++) {
-                        mc_vd v, y;
-                        __builtin_memcpy(&v, q + MC_W * k, sizeof(mc_vd));
-                        y = c0[k] * v + z1[k];
-                        z1[k] = (c1[k] * v + z2[k]) - c3[k] * y;
-                        z2[k] = c2[k] * v - c4[k] * y;
-                        __builtin_memcpy(q + MC_W * k, &y, sizeof(mc_vd));
-                    }
-                } else {
-                    for (int k = 0; k < MC_NV; k++) {
-                        mc_vd v, y, a, b;
-                        __builtin_memcpy(&v, q + MC_W * k, sizeof(mc_vd));
-                        y = c0[k] * v + z1[k];
-                        a = (c1[k] * v + z2[k]) - c3[k] * y;
-                        b = c2[k] * v - c4[k] * y;
-                        mc_vl keep = ((mc_vd)((mc_vl)a & absmask) >= tiny)
-                                   | ((mc_vd)((mc_vl)b & absmask) >= tiny);
-                        z1[k] = (mc_vd)((mc_vl)a & keep);
-                        z2[k] = (mc_vd)((mc_vl)b & keep);
-                        __builtin_memcpy(q + MC_W * k, &y, sizeof(mc_vd));
-                    }
-                }
-            }
-            for (int k = 0; k < MC_NV; k++) {
-                __builtin_memcpy(z + 0 * 16 + MC_W * k, &z1[k], sizeof(mc_vd));
-                __builtin_memcpy(z + 1 * 16 + MC_W * k, &z2[k], sizeof(mc_vd));
-            }
-        }
-    }
-    """
+cdef extern from "eqbank_kernel.h":
+    enum:
+        LG "MC_EQ_LG"   # lanes per group (16: mc_sections assumes it)
+        CH "MC_EQ_CH"   # samples per chunk (128: CH * LG float64 = 16 KiB, in L1)
     void mc_sections(double* xb, Py_ssize_t m, const double* co, double* zz, Py_ssize_t ns, Py_ssize_t ph) nogil
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _group(float** xp, double** cp, double** zp, Py_ssize_t ns, Py_ssize_t n, double* co,
                  double* zz, Py_ssize_t phase) noexcept nogil:
     # xp[l]: lane l's samples (n); cp[l]: its coefficients (ns x 5); zp[l]: its state (ns x 2);
@@ -187,8 +117,10 @@ def cascade_bank(list blocks, list coeffs, list states, Py_ssize_t phase):
             zp[l] = padz
             l += 1
         with nogil:
-            for g in range(0, nl, LG):
+            g = 0
+            while g < nl:
                 _group(&xp[g], &cp[g], &zp[g], ns, n, co, zz, phase % 16)
+                g += LG
     finally:
         free(xp)
         free(cp)

@@ -107,8 +107,10 @@ cdef class CascadeBankOp:
             self.xp[l] = b[l] + self.chan[l] * n if self.chan[l] >= 0 else b[l]
         if n and self.ns:
             with nogil:
-                for g in range(0, self.nl, LG):
+                g = 0
+                while g < self.nl:  # (range() with an extern enum's step is not a C loop)
                     _group(&self.xp[g], &self.cp[g], &self.zp[g], self.ns, n, self.co, self.zz, phase)
+                    g += LG
         pos = phase + n
         for p in self._procs:  # the members' stream positions, past their instance __setattr__
             PyObject_GenericSetAttr(p, "_pos", pos)

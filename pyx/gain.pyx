@@ -1,11 +1,8 @@
 # cython: language_level=3
 """Gain kernel: x *= g[i], with g ramping linearly per sample (see smoothing.py)."""
-cimport cython
 from smooth cimport smooth_next
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _gain(float[:, ::1] x, double[::1] ramp) noexcept nogil:
     cdef Py_ssize_t c, i, n = x.shape[1], nc = x.shape[0]
     cdef double g

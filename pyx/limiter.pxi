@@ -1,4 +1,3 @@
-# cython: language_level=3
 """True-peak lookahead limiter kernel.
 
 Stage 1, per block: for every new sample t, the segment m = t - K between x[m] and x[m+1] gets its
@@ -19,8 +18,9 @@ Stage 2, per sample:
 How it runs fast, with the bits of the plain scalar version (tests/test_limiter_reverb_speed_kernels.py
 holds that version and compares bit for bit):
 
-- Stage 1 in native vectors (8 float32 lanes in the limiter_avx2 build, 4 in the baseline; GCC vector extensions,
-  no FMA, each lane the same IEEE operations in the same order as one scalar sample): the FIR for
+- Stage 1 in native vectors (8 float32 lanes in the limiter_avx2 build, 4 in the baseline; GCC vector
+  extensions in pyx/include/limiter_kernel.h, no FMA, each lane the same IEEE operations in the same
+  order as one scalar sample): the FIR for
   two groups of outputs at once (six independent sums hide the add latency), the parabolas in
   float64 lanes, branch-free (local maximum and curvature tests as masks).
 - Only segments above the ceiling matter (stage 2 uses seg only through tp > ceiling), so a group
@@ -35,180 +35,18 @@ holds that version and compares bit for bit):
   (the only true recursions) sample by sample; then, per channel, the block into the delay ring and
   the delayed samples times the gain, clipped, out (contiguous spans, vectorised).
 """
-cimport cython
 from automation cimport at, changed, run_end
 from derive cimport gain_from_db, one_pole
 from libc.string cimport memcpy
 
-DEF LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
+cdef enum:
+    LCH = 256   # samples per chunk of the gain stage (limiter.py sizes the delay ring for it)
 
-
-cdef extern from *:
-    """
-    #include <string.h>
-    #include <stddef.h>
-    /* Native vectors: 8 float32 / 4 float64 lanes with AVX, 4 / 2 in the baseline (SSE2 on x86-64, NEON
-       on arm64). Lane arithmetic is plain IEEE in source order: no FMA, no reassociation, so every lane
-       computes exactly what the scalar code computes (same bits, whatever the lane, block or build). */
-    #ifdef __AVX__
-    #define MC_LIM_VF 8
-    #else
-    #define MC_LIM_VF 4
-    #endif
-    #define MC_LIM_VD (MC_LIM_VF / 2)
-    typedef float mc_lim_vf __attribute__((vector_size(MC_LIM_VF * 4)));
-    typedef int mc_lim_vi __attribute__((vector_size(MC_LIM_VF * 4)));
-    typedef double mc_lim_vd __attribute__((vector_size(MC_LIM_VD * 8)));
-    typedef long long mc_lim_vl __attribute__((vector_size(MC_LIM_VD * 8)));
-    typedef float mc_lim_hf __attribute__((vector_size(MC_LIM_VD * 4)));
-
-    static inline mc_lim_vf mc_lim_loadf(const float *p) { mc_lim_vf v; memcpy(&v, p, sizeof v); return v; }
-    static inline mc_lim_vf mc_lim_absf(mc_lim_vf v) { return (mc_lim_vf)((mc_lim_vi)v & 0x7fffffff); }
-    static inline mc_lim_vf mc_lim_maxf(mc_lim_vf a, mc_lim_vf b) {
-        mc_lim_vi gt = (mc_lim_vi)(a > b);
-        return (mc_lim_vf)(((mc_lim_vi)a & gt) | ((mc_lim_vi)b & ~gt));
-    }
-    static inline mc_lim_vd mc_lim_absd(const float *p) {  /* |p[0 .. VD-1]| as doubles */
-        mc_lim_hf h; memcpy(&h, p, sizeof h);
-        mc_lim_vd v = __builtin_convertvector(h, mc_lim_vd);
-        return (mc_lim_vd)((mc_lim_vl)v & 0x7fffffffffffffffLL);
-    }
-    static inline mc_lim_vd mc_lim_sel(mc_lim_vl c, mc_lim_vd a, mc_lim_vd b) {  /* c ? a : b per lane */
-        return (mc_lim_vd)(((mc_lim_vl)a & c) | ((mc_lim_vl)b & ~c));
-    }
-    static inline mc_lim_vd mc_lim_maxd(mc_lim_vd a, mc_lim_vd b) { return mc_lim_sel(a > b, a, b); }
-
-    /* The candidate of point p with neighbours a0, a4 (all >= 0): its parabola vertex if p is a local
-       maximum (p itself when the curvature is ~0), else 0 (neutral in the max). The operations of the
-       scalar code: curv = a0 - 2 p + a4, v = p - (a0 - a4)^2 / (8 curv). */
-    static inline mc_lim_vd mc_lim_cand(mc_lim_vd a0, mc_lim_vd p, mc_lim_vd a4) {
-        mc_lim_vd curv = a0 - 2.0 * p + a4;
-        mc_lim_vd d = a0 - a4;
-        mc_lim_vd v = p - d * d / (8.0 * curv);
-        mc_lim_vl bent = curv < -1e-12;
-        mc_lim_vl ismax = (p >= a0) & (p >= a4);
-        mc_lim_vd zero = {0.0};
-        return mc_lim_sel(ismax, mc_lim_sel(bent, v, p), zero);
-    }
-
-    /* y_k[q] = sum_j fir[k][j] x[q + taps - j] for q = 0 .. 2 VF - 1: tap order j = 0 .. taps - 1 from 0,
-       as the scalar loop (same bits). Two groups at once: six independent sums hide the add latency. */
-    static inline __attribute__((always_inline)) void mc_lim_fir2(const float *x, const float *fir, int taps,
-                                                                  float *y1, float *y2, float *y3) {
-        mc_lim_vf a1 = {0}, a2 = {0}, a3 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
-        for (int j = 0; j < taps; j++) {
-            mc_lim_vf v = mc_lim_loadf(x + taps - j), u = mc_lim_loadf(x + taps - j + MC_LIM_VF);
-            float f1 = fir[j], f2 = fir[taps + j], f3 = fir[2 * taps + j];
-            a1 = a1 + f1 * v; b1 = b1 + f1 * u;
-            a2 = a2 + f2 * v; b2 = b2 + f2 * u;
-            a3 = a3 + f3 * v; b3 = b3 + f3 * u;
-        }
-        memcpy(y1, &a1, sizeof a1); memcpy(y1 + MC_LIM_VF, &b1, sizeof b1);
-        memcpy(y2, &a2, sizeof a2); memcpy(y2 + MC_LIM_VF, &b2, sizeof b2);
-        memcpy(y3, &a3, sizeof a3); memcpy(y3 + MC_LIM_VF, &b3, sizeof b3);
-    }
-    static void mc_lim_fir2_24(const float *x, const float *fir, float *y1, float *y2, float *y3) {
-        mc_lim_fir2(x, fir, 24, y1, y2, y3);   /* the limiter's size, unrolled */
-    }
-    static void mc_lim_fir2_any(const float *x, const float *fir, int taps, float *y1, float *y2, float *y3) {
-        mc_lim_fir2(x, fir, taps, y1, y2, y3);
-    }
-
-    #define MC_LIM_G (2 * MC_LIM_VF)
-    /* w: (nc, taps + n) rows of stride `stride` (taps inputs of history, then the block).
-       seg[q] (q < n) = the peak of segment q over all channels: the largest of |x[q + 1]| and the
-       parabola vertices of the local maxima among |x[q]|, the three interpolated points and their
-       neighbours (the module docstring). Exact, except that a segment whose every candidate is
-       provably <= skip (the vertex of a local maximum p is at most 9/8 p) may get any value <= skip
-       (0): the caller only compares it with ceilings >= skip. The last segment is always exact (it is
-       the next call's seg_prev). */
-    static void mc_lim_segments(const float *w, Py_ssize_t nc, Py_ssize_t stride, Py_ssize_t n,
-                                const float *fir, int taps, double skip, double *seg) {
-        const int K = taps / 2;
-        /* bound: 9/8 max p, with a margin far above float32 rounding */
-        const float fskip = (float)(skip / (1.125 * (1.0 + 1e-5)));
-        /* every interpolated point is at most gain * max |x| over the taps it reads */
-        double gain = 1.0;
-        for (int k = 0; k < 3; k++) {
-            double g = 0.0;
-            for (int j = 0; j < taps; j++) g += fir[k * taps + j] < 0.0f ? -fir[k * taps + j] : fir[k * taps + j];
-            gain = g > gain ? g : gain;
-        }
-        const float xskip = (float)(skip / (1.125 * gain * (1.0 + 1e-5)));
-        float pad[MC_LIM_G + 2 * 64];
-        float y1[MC_LIM_G], y2[MC_LIM_G], y3[MC_LIM_G + 1], xs[MC_LIM_G + 1];
-        for (Py_ssize_t q = 0; q < n; q++) seg[q] = 0.0;
-        for (Py_ssize_t c = 0; c < nc; c++) {
-            const float *xrow = w + c * stride;
-            float lo = 0.0f;  /* y3 at q0 - 1 */
-            int lo_ok = 0;
-            for (Py_ssize_t q0 = 0; q0 < n; q0 += MC_LIM_G) {
-                const float *x = xrow + q0;
-                Py_ssize_t cnt = n - q0 < MC_LIM_G ? n - q0 : MC_LIM_G;
-                if (cnt < MC_LIM_G) {  /* a short last group on a zero-padded copy; lanes past cnt unused */
-                    memset(pad, 0, sizeof pad);
-                    memcpy(pad, x, (size_t)(cnt + taps) * sizeof(float));
-                    x = pad;
-                }
-                if (q0 + cnt < n) {  /* the group reads x[1 .. taps + G - 1]: skip it if that is quiet enough */
-                    mc_lim_vf m = mc_lim_absf(mc_lim_loadf(x + taps + MC_LIM_G - MC_LIM_VF));
-                    for (int o = 1; o + MC_LIM_VF <= taps + MC_LIM_G; o += MC_LIM_VF)
-                        m = mc_lim_maxf(m, mc_lim_absf(mc_lim_loadf(x + o)));
-                    float mx = 0.0f;
-                    for (int e = 0; e < MC_LIM_VF; e++) mx = m[e] > mx ? m[e] : mx;
-                    if (mx <= xskip) { lo_ok = 0; continue; }
-                }
-                if (!lo_ok) {  /* y3 at q0 - 1, as the group loop computes it */
-                    lo = 0.0f;
-                    for (int j = 0; j < taps; j++) lo = lo + fir[2 * taps + j] * xrow[q0 - 1 + taps - j];
-                }
-                lo_ok = 1;
-                y3[0] = lo;
-                if (taps == 24)
-                    mc_lim_fir2_24(x, fir, y1, y2, y3 + 1);
-                else
-                    mc_lim_fir2_any(x, fir, taps, y1, y2, y3 + 1);
-                lo = y3[cnt];
-                memcpy(xs, x + K, (MC_LIM_G + 1) * sizeof(float));
-                mc_lim_vf m = mc_lim_absf(mc_lim_loadf(y3));
-                for (int k = 0; k < MC_LIM_G; k += MC_LIM_VF) {
-                    m = mc_lim_maxf(m, mc_lim_maxf(mc_lim_absf(mc_lim_loadf(xs + k)),
-                                                   mc_lim_absf(mc_lim_loadf(xs + k + 1))));
-                    m = mc_lim_maxf(m, mc_lim_maxf(mc_lim_absf(mc_lim_loadf(y1 + k)),
-                                                   mc_lim_maxf(mc_lim_absf(mc_lim_loadf(y2 + k)),
-                                                               mc_lim_absf(mc_lim_loadf(y3 + 1 + k)))));
-                }
-                float mx = 0.0f;   /* (lanes past cnt hold the zero padding's values: still a bound) */
-                for (int e = 0; e < MC_LIM_VF; e++) mx = m[e] > mx ? m[e] : mx;
-                if (mx <= fskip && q0 + cnt < n) continue;  /* nothing here can pass skip (last segment: exact) */
-                for (int k = 0; k < MC_LIM_G; k += MC_LIM_VD) {
-                    mc_lim_vd l = mc_lim_absd(y3 + k);
-                    mc_lim_vd p0 = mc_lim_absd(xs + k), p1 = mc_lim_absd(y1 + k), p2 = mc_lim_absd(y2 + k);
-                    mc_lim_vd p3 = mc_lim_absd(y3 + 1 + k), p4 = mc_lim_absd(xs + k + 1);
-                    mc_lim_vd best = p4;
-                    best = mc_lim_maxd(best, mc_lim_cand(l, p0, p1));
-                    best = mc_lim_maxd(best, mc_lim_cand(p0, p1, p2));
-                    best = mc_lim_maxd(best, mc_lim_cand(p1, p2, p3));
-                    best = mc_lim_maxd(best, mc_lim_cand(p2, p3, p4));
-                    if (k + MC_LIM_VD <= cnt) {   /* seg = max(seg, best), over the channels */
-                        mc_lim_vd sv; memcpy(&sv, seg + q0 + k, sizeof sv);
-                        sv = mc_lim_maxd(best, sv);
-                        memcpy(seg + q0 + k, &sv, sizeof sv);
-                    } else {
-                        for (int e = 0; k + e < cnt; e++)
-                            if (best[e] > seg[q0 + k + e]) seg[q0 + k + e] = best[e];
-                    }
-                }
-            }
-        }
-    }
-    """
+cdef extern from "limiter_kernel.h":
     void mc_lim_segments(const float* w, Py_ssize_t nc, Py_ssize_t stride, Py_ssize_t n, const float* fir, int taps,
                          double skip, double* seg) nogil
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _segments(const float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, const float[:, ::1] fir,
                     double[::1] seg, double skip) noexcept nogil:
     # the interpolator's input per channel in wbuf: the last taps inputs (tail), then the block x;
@@ -226,9 +64,6 @@ cdef void _segments(const float[:, ::1] x, float[:, ::1] tail, float[::1] wbuf, 
         memcpy(&tail[c, 0], w + c * stride + n, taps * sizeof(float))
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.cdivision(True)
 cdef void _limit(float[:, ::1] x, Py_ssize_t i0, Py_ssize_t i1, const double[::1] segv, float[:, ::1] dline,
                  double[:, ::1] vh, double[::1] hring, double[::1] st, long long[::1] ist,
                  double ceiling, double clip, double a_rel, Py_ssize_t D, Py_ssize_t K) noexcept nogil:
@@ -394,6 +229,8 @@ def process_limiter_automated(float[:, ::1] x, float[:, ::1] tail, float[::1] wb
     cdef double lowest
     cdef Py_ssize_t i
     _check(x, tail, wbuf, fir, segv, dline, vh, state, istate, lookahead, "process_limiter_automated")
+    if n == 0:  # nothing to do (and the parameter arrays may be empty: no ceiling_dbtp[0] to read)
+        return
     with nogil:
         lowest = ceiling_dbtp[0]
         for i in range(ceiling_dbtp.shape[0]):

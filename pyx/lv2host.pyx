@@ -20,7 +20,6 @@ A :class:`Runner` passes the track's audio through a FIFO of ``block`` samples: 
 delayed by exactly ``block`` (the plugin's own latency comes on top), whatever the sizes of the
 calls, so the output never depends on the render's block size or threads.
 """
-cimport cython
 from libc.stdint cimport uint32_t, int32_t, int64_t
 from libc.string cimport memset, memcpy
 from libc.stdlib cimport malloc, free
@@ -374,8 +373,6 @@ cdef class Runner:
         self.latency = self.controls[0, self.lat_port] if self.lat_port >= 0 else 0.0
         return self.latency
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void _run(self) noexcept nogil:
         cdef int k, i
         cdef int F = self.F
@@ -397,8 +394,6 @@ cdef class Runner:
         if self.lat_port >= 0 and self.controls[0, self.lat_port] != self.latency:
             self.latency_changed = 1
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def process(self, float[:, ::1] block, float[:, ::1] key):
         """``block`` (C, n) in place: out = the plugin's output ``block`` samples late. ``key``
         (rows, n): the sidechain input (None: the block itself). Returns 1 when the plugin's

@@ -5,26 +5,16 @@ sample of the mix; numpy would need a temporary array and two passes for each.
 All buffers are float32 (channels, n) C-contiguous; gains are float64.
 A mono source (one channel) feeds both output channels.
 """
-cimport cython
 from libc.stdint cimport uint32_t
 from libc.math cimport fabs
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 
-cdef extern from *:
-    """
-    #ifdef __AVX2__
-    #define MIXCORE_HAS_UMAX 1  /* vpmaxud: an unsigned max of 8 lanes in one instruction */
-    #else
-    #define MIXCORE_HAS_UMAX 0  /* SSE2 has no unsigned 32-bit max */
-    #endif
-    """
-    const bint MIXCORE_HAS_UMAX
+cdef extern from "mix_kernel.h":
+    const bint MIXCORE_HAS_UMAX   # AVX2 builds: an unsigned 32-bit max (_finite's choice of loop)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef bint _finite(const float* x, Py_ssize_t n) noexcept nogil:
     # A float32 is NaN or +-Inf exactly when its exponent bits are all ones: without the sign bit its
     # bits are then >= 0x7f800000 as an unsigned integer, those of every finite float below. Integer
@@ -45,8 +35,6 @@ cdef bint _finite(const float* x, Py_ssize_t n) noexcept nogil:
 
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
     cdef Py_ssize_t i, n = out.shape[1]
     cdef Py_ssize_t r = src.shape[0] - 1   # the channel that feeds the right output
@@ -62,8 +50,6 @@ cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double g
         o[i] = <float>(s[i] * gr)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef uint32_t _gains_peak(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
     # _gains, the same operations, while taking the largest magnitude of the input as its bits (the
     # unsigned max of _finite, in the same pass: the check costs no second pass over the block)
@@ -87,8 +73,6 @@ cdef uint32_t _gains_peak(const float[:, ::1] src, float[:, ::1] out, double gl,
     return acc
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _gain_arrays(const float[:, ::1] src, float[:, ::1] out, const double[::1] gl,
                        const double[::1] gr) noexcept nogil:
     cdef Py_ssize_t i, n = out.shape[1]
@@ -98,8 +82,6 @@ cdef void _gain_arrays(const float[:, ::1] src, float[:, ::1] out, const double[
         out[1, i] = <float>(src[r, i] * gr[i])
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _accumulate(float[:, ::1] dst, const float[:, ::1] src, double g) noexcept nogil:
     cdef Py_ssize_t c, i, n = dst.shape[1]
     cdef Py_ssize_t r
@@ -165,8 +147,6 @@ def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
         _accumulate(dst, src, gain)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 def deinterleave(const float[:, ::1] src,  # IN  (n, channels): frames as a file holds them
                  float[:, :] out):          # OUT (channels, n), rows may be slices of longer rows
     """out[c, i] = src[i, c]: a file's interleaved frames into the engine's planar block."""
@@ -192,11 +172,10 @@ def deinterleave(const float[:, ::1] src,  # IN  (n, channels): frames as a file
                     out[c, i] = src[i, c]
 
 
-DEF SUM_CHUNK = 512
+cdef enum:
+    SUM_CHUNK = 512   # samples of _sum_rows's accumulator (2 KiB, in L1)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _sum_rows(float* d, float** rows, const double* g, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
     # d[i] = (((0 + r0[i] g0) + r1[i] g1) + ...): each product rounded to float32, then added in
     # float32, in the order of the rows -- exactly what zeroing d and calling _accumulate per row
@@ -257,8 +236,6 @@ def sum_into(float[:, ::1] dst,           # OUT (channels, n)
     return ok
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 def interleave(const float[:, :] src,   # IN  (channels, n), rows contiguous
                float[:, ::1] out):      # OUT (n, channels): frames as a file holds them
     """out[i, c] = src[c, i]: the engine's planar block into a file's interleaved frames."""

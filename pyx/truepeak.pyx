@@ -30,110 +30,11 @@ How it is computed fast, and still exactly:
 Reference: Recommendation ITU-R BS.1770-4 (10/2015), Annex 2, "Guidelines for
 accurate measurement of true-peak level", and its filter coefficient table.
 """
-cimport cython
 from libc.string cimport memcpy
 
 import numpy as np
 
-cdef extern from *:
-    """
-    #include <string.h>
-    #if defined(__SSE__) || defined(__x86_64__)
-    #include <xmmintrin.h>
-    #define MC_TP_SSE 1
-    #endif
-    /* 4 float32 lanes in GCC/Clang vector registers (SSE on x86-64, NEON on arm64). Lane arithmetic is
-       plain IEEE single precision in source order. */
-    typedef float mc_tp_v4 __attribute__((vector_size(16)));
-    typedef int mc_tp_v4i __attribute__((vector_size(16)));
-
-    static inline mc_tp_v4 mc_tp_load(const float *p) { mc_tp_v4 v; memcpy(&v, p, sizeof v); return v; }
-    static inline mc_tp_v4 mc_tp_abs(mc_tp_v4 v) {
-        const mc_tp_v4i m = {0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff};
-        return (mc_tp_v4)((mc_tp_v4i)v & m);
-    }
-    static inline mc_tp_v4 mc_tp_max(mc_tp_v4 a, mc_tp_v4 b) {  /* lane-wise (a > b ? a : b) */
-    #ifdef MC_TP_SSE
-        return (mc_tp_v4)_mm_max_ps((__m128)a, (__m128)b);
-    #else
-        mc_tp_v4i gt = (mc_tp_v4i)(a > b);
-        return (mc_tp_v4)(((mc_tp_v4i)a & gt) | ((mc_tp_v4i)b & ~gt));
-    #endif
-    }
-    static inline float mc_tp_hmax(mc_tp_v4 v) {
-        v = mc_tp_max(v, __builtin_shufflevector(v, v, 2, 3, 0, 1));
-        v = mc_tp_max(v, __builtin_shufflevector(v, v, 1, 0, 3, 2));
-        return v[0];
-    }
-
-    /* |S| + |D| of one phase pair for the 4 outputs starting at p (p[-11] .. p[3] are read). */
-    static inline mc_tp_v4 mc_tp_pair(const float *p, const float *u, const float *v) {
-        mc_tp_v4 s = {0.0f, 0.0f, 0.0f, 0.0f}, d = {0.0f, 0.0f, 0.0f, 0.0f};
-        for (int j = 0; j < 6; j++) {
-            mc_tp_v4 a = mc_tp_load(p - j), b = mc_tp_load(p - 11 + j);
-            s = s + (a + b) * u[j];
-            d = d + (a - b) * v[j];
-        }
-        return mc_tp_abs(s) + mc_tp_abs(d);
-    }
-
-    /* The largest candidate of the 8 outputs starting at p (p[-11] .. p[7] are read), phase pair 0/3
-       only if `both`. */
-    static inline float mc_tp_group(const float *p, const float *u0, const float *v0, const float *u1,
-                                    const float *v1, int both) {
-        mc_tp_v4 lo = mc_tp_max(mc_tp_abs(mc_tp_load(p)), mc_tp_pair(p, u1, v1));
-        mc_tp_v4 hi = mc_tp_max(mc_tp_abs(mc_tp_load(p + 4)), mc_tp_pair(p + 4, u1, v1));
-        if (both) {
-            lo = mc_tp_max(lo, mc_tp_pair(p, u0, v0));
-            hi = mc_tp_max(hi, mc_tp_pair(p + 4, u0, v0));
-        }
-        return mc_tp_hmax(mc_tp_max(lo, hi));
-    }
-
-    /* w: 11 samples of history then n new samples. Updates *peak with the candidates of the n new
-       outputs. u0/v0: folded phases 0/3, u1/v1: phases 1/2; g0, g1: their bounds (sum |h|, with a
-       margin for rounding). oversample = 0: samples only. */
-    static void mc_true_peak(const float *w, Py_ssize_t n, const float *u0, const float *v0,
-                             const float *u1, const float *v1, float g0, float g1, int oversample,
-                             float *peak) {
-        float pk = *peak;
-        const float *x = w + 11;
-        Py_ssize_t m0 = 0;
-        if (!oversample) {
-            for (; m0 < n; m0++) {
-                float a = x[m0] < 0.0f ? -x[m0] : x[m0];
-                if (a > pk) pk = a;
-            }
-            *peak = pk;
-            return;
-        }
-        for (; m0 + 8 <= n; m0 += 8) {
-            /* the group reads w[m0 .. m0 + 18]: bound every point by G * max |w| there */
-            mc_tp_v4 win = mc_tp_max(mc_tp_max(mc_tp_abs(mc_tp_load(w + m0)), mc_tp_abs(mc_tp_load(w + m0 + 4))),
-                                     mc_tp_max(mc_tp_abs(mc_tp_load(w + m0 + 8)),
-                                               mc_tp_max(mc_tp_abs(mc_tp_load(w + m0 + 12)),
-                                                         mc_tp_abs(mc_tp_load(w + m0 + 15)))));
-            float bound = mc_tp_hmax(win);
-            if (bound * g1 <= pk) continue;  /* nothing here can exceed the peak */
-            float b = mc_tp_group(x + m0, u0, v0, u1, v1, bound * g0 > pk);
-            if (b > pk) pk = b;
-        }
-        if (m0 < n) {  /* a short last group, evaluated on a zero-padded copy; lanes past n are ignored */
-            int lanes = (int)(n - m0);
-            float t[11 + 8] = {0.0f};
-            memcpy(t, w + m0, (size_t)(11 + lanes) * sizeof(float));
-            mc_tp_v4 lo = mc_tp_max(mc_tp_abs(mc_tp_load(t + 11)),
-                                    mc_tp_max(mc_tp_pair(t + 11, u1, v1), mc_tp_pair(t + 11, u0, v0)));
-            mc_tp_v4 hi = mc_tp_max(mc_tp_abs(mc_tp_load(t + 15)),
-                                    mc_tp_max(mc_tp_pair(t + 15, u1, v1), mc_tp_pair(t + 15, u0, v0)));
-            for (int k = 0; k < lanes; k++) {
-                float c = k < 4 ? lo[k] : hi[k - 4];
-                if (c > pk) pk = c;
-            }
-        }
-        *peak = pk;
-    }
-    """
+cdef extern from "truepeak_kernel.h":
     void mc_true_peak(const float* w, Py_ssize_t n, const float* u0, const float* v0, const float* u1,
                       const float* v1, float g0, float g1, int oversample, float* peak) nogil
 
@@ -195,8 +96,6 @@ cdef class TruePeakKernel:
         self._hist[...] = 0.0
         self._peak[...] = 0.0
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def process(self, const float[:, ::1] x):    # IN (channels, n)
         """Take the next n samples of every channel into the peaks."""
         cdef Py_ssize_t n = x.shape[1], c
@@ -215,8 +114,6 @@ cdef class TruePeakKernel:
                              self.oversample, &self._peak[c])
                 memcpy(&self._hist[c, 0], w + n, _HIST * sizeof(float))
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     def peaks(self, bint flush=True):
         """Linear true peak of every channel (float64). ``flush``: include the points after the last
         sample (11 zeros pushed through a copy of the state, as if the signal were followed by silence)."""

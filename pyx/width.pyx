@@ -4,7 +4,6 @@
 w[i] comes from the width ramp (smooth.pxd) or, under sample-accurate automation, from an array:
 one step (_ms) for both, so a width held constant by automation gives the ramp's bits.
 """
-cimport cython
 from smooth cimport smooth_next
 
 
@@ -24,8 +23,6 @@ cdef inline void _ms(float* left, float* right, double w, const double* hp, doub
     right[0] = <float>(m - s)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef void _width(float[:, ::1] x, double[::1] ramp, const double[::1] hp, double[::1] z) noexcept nogil:
     # hp: side high-pass [b0 b1 b2 a1 a2] (bass mono) or empty; z its TDF-II state
     cdef Py_ssize_t i, n = x.shape[1]
