@@ -226,9 +226,9 @@ class EQ(Processor):
         for i, b in enumerate(bands):
             auto = per_band.get(i)
             if not auto:
-                # a constant band is designed from scalars, as in _update, not as arrays of one value:
-                # numpy's array power (SIMD) differs from its scalar one in the last bit for a few % of
-                # gains, and renders depend on these coefficients bit for bit
+                # a constant band: designed once, as in _update (the design is the same for one value and
+                # for arrays -- 10^(gain/40) through libm, coeffs.gain_from_db -- so a band held constant
+                # by automation gets these bits too)
                 for c in band_sections(sr, b):
                     rows.append(np.broadcast_to(c, (n, 5)))
                 continue

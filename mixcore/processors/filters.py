@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .coeffs import gain_from_db
+
 KINDS = ("peak", "lowshelf", "highshelf", "highpass", "lowpass", "bandpass", "notch")
 
 
@@ -53,14 +55,14 @@ def notch_coeffs(sample_rate: float, freq_hz: float, q: float = 0.70710678118654
 
 def peak_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """Peaking EQ: H(s) = (s^2 + s (A/Q) + 1) / (s^2 + s/(A Q) + 1); gain_db at f0."""
-    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
+    A = gain_from_db(np.asarray(gain_db, dtype=np.float64) / 2.0)  # 10^(gain_db/40), libm: see coeffs.py
     c, _s, al = _w(sample_rate, freq_hz, q)
     return _norm(1 + al * A, -2 * c, 1 - al * A, 1 + al / A, -2 * c, 1 - al / A)
 
 
 def lowshelf_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """Low shelf: gain_db below f0, gain_db/2 at f0 (RBJ, Q form)."""
-    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
+    A = gain_from_db(np.asarray(gain_db, dtype=np.float64) / 2.0)  # 10^(gain_db/40), libm: see coeffs.py
     c, _s, al = _w(sample_rate, freq_hz, q)
     k = 2 * np.sqrt(A) * al
     return _norm(A * ((A + 1) - (A - 1) * c + k), 2 * A * ((A - 1) - (A + 1) * c), A * ((A + 1) - (A - 1) * c - k),
@@ -69,7 +71,7 @@ def lowshelf_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float
 
 def highshelf_coeffs(sample_rate: float, freq_hz: float, q: float, gain_db: float) -> np.ndarray:
     """High shelf: gain_db above f0, gain_db/2 at f0 (RBJ, Q form)."""
-    A = 10.0 ** (np.asarray(gain_db, dtype=np.float64) / 40.0)
+    A = gain_from_db(np.asarray(gain_db, dtype=np.float64) / 2.0)  # 10^(gain_db/40), libm: see coeffs.py
     c, _s, al = _w(sample_rate, freq_hz, q)
     k = 2 * np.sqrt(A) * al
     return _norm(A * ((A + 1) + (A - 1) * c + k), -2 * A * ((A - 1) + (A + 1) * c), A * ((A + 1) + (A - 1) * c - k),

@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..graph.plan import EdgePlan, RenderPlan, schedule
+from ..processors.coeffs import gain_from_db
 from ..errors import MixcoreError
 from ..simd import kernel
 from .automation import CONTROL_INTERVAL, Lane
@@ -358,7 +359,7 @@ class Engine:
         lane = src.send_lanes.get(e.dst) if e.kind == "send" else None
         if lane is not None:  # automated send level: per-sample gain at the tap, before any delay
             pos = np.arange(e0 - src.plan.out_latency, e0 - src.plan.out_latency + n)
-            g = np.power(10.0, lane.at_samples(pos, self.plan.sample_rate) / 20.0)
+            g = gain_from_db(lane.at_samples(pos, self.plan.sample_rate))
             g *= gain / ep.gain
             sig = (sig if sig.shape[0] == 2 else np.repeat(sig, 2, 0)).astype(np.float64) * g
             sig = np.ascontiguousarray(sig, dtype=np.float32)

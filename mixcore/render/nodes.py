@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..graph.plan import NodePlan
+from ..processors.coeffs import gain_from_db
 from .automation import Lane
 
 HALF_PI = math.pi / 2.0
@@ -25,7 +26,7 @@ def pan_gains(pan, gain_db, mono: bool):
     Mono: constant power, theta = (pan + 1) * pi / 4, L = cos(theta), R = sin(theta).
     Stereo: balance; the far channel is attenuated by cos(|pan| * pi / 2).
     """
-    g = np.power(10.0, np.asarray(gain_db, dtype=np.float64) / 20.0)
+    g = gain_from_db(np.asarray(gain_db, dtype=np.float64))  # libm: a held fader lane gives the constant's bits
     p = np.asarray(pan, dtype=np.float64)
     if mono:
         theta = (p + 1.0) * (math.pi / 4.0)
