@@ -19,8 +19,10 @@ import mixcore
 
 
 def slow_session(folder: Path) -> Path:
-    """30 s of 8 kHz audio rendered one sample per block: long enough to be stopped midway."""
-    sf.write(str(folder / "a.wav"), noise(8000 * 30, 1, seed=3).T, 8000, subtype="FLOAT")
+    """120 s of 8 kHz audio rendered one sample per block: long enough to be stopped midway (about 11 s
+    on this kind of machine since the engine's per-block cost fell; 30 s of audio ended before a signal
+    sent from a loaded machine arrived)."""
+    sf.write(str(folder / "a.wav"), noise(8000 * 120, 1, seed=3).T, 8000, subtype="FLOAT")
     (folder / "s.toml").write_text('block_size = 1\n[[tracks]]\nname = "a"\nsource = "a.wav"\n'
                                    'chain = [ { type = "eq" } ]\n')
     return folder / "s.toml"
