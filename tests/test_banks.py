@@ -114,3 +114,20 @@ def test_parameters_changed_between_blocks_reach_the_banks(session, monkeypatch)
     plain = _stepped(session, 512, 1, True, monkeypatch, {})
     assert out.tobytes() == ref.tobytes()
     assert out.tobytes() != plain.tobytes()  # the changes were heard
+
+
+
+def test_a_change_outside_a_bank_does_not_plan_it_again(session, monkeypatch):
+    # t2 runs alone (its compressor is automated); setting its makeup between blocks moves
+    # Processor._epoch, but no bank member changed, so the banks keep their prepared operations
+    plans = []
+    real = engine_mod.Bank.plan
+
+    def counting(self):
+        plans.append(id(self))
+        real(self)
+
+    monkeypatch.setattr(engine_mod.Bank, "plan", counting)
+    changes = {b: [("t2", 1, "makeup_db", float(b % 3))] for b in range(1, 40)}
+    _stepped(session, 512, 1, True, monkeypatch, changes)
+    assert len(plans) == len(set(plans)) > 0  # each bank planned once

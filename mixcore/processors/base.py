@@ -42,9 +42,11 @@ class Processor:
     """
 
     type_name: ClassVar[str] = ""
-    #: Bumped whenever any processor's parameters change or it is prepared: the engine's prepared
-    #: native operations (``bank_op``) hold addresses of derived values and are re-planned then.
+    #: Bumped whenever any processor's parameters change or it is prepared (and the processor's own
+    #: ``_version`` with it): the engine's prepared native operations (``bank_op``) hold addresses of
+    #: derived values, and a bank whose members' versions moved is planned again.
     _epoch: ClassVar[int] = 0
+    _version = 0  # (class default for subclasses that set their own state up)
     PARAMS: ClassVar[tuple[Param, ...]] = ()
     #: True when ``process_automated`` takes per-sample parameter arrays (sample-accurate automation);
     #: otherwise the engine sets parameters on its automation grid and the processor smooths.
@@ -61,6 +63,7 @@ class Processor:
         object.__setattr__(self, "_values", ParamSet(self.PARAMS))
         object.__setattr__(self, "spec", None)
         object.__setattr__(self, "id", id or self.type_name)
+        object.__setattr__(self, "_version", 0)
         for name, value in params.items():
             self._values.set(name, value)
 
@@ -81,6 +84,7 @@ class Processor:
         """Set one parameter (validated); smoothed processors ramp to it."""
         self._values.set(name, value)
         Processor._epoch += 1
+        object.__setattr__(self, "_version", self._version + 1)
         if self.spec is not None:
             self._update()
 
@@ -116,6 +120,7 @@ class Processor:
             raise MixcoreError(f"{type(self).__name__}: invalid process spec {spec}")
         object.__setattr__(self, "spec", spec)
         Processor._epoch += 1
+        object.__setattr__(self, "_version", self._version + 1)
         self._prepare(spec)
         self._update()
         self.reset()
@@ -153,7 +158,7 @@ class Processor:
         """A native operation doing ``process_bank`` for ``procs`` (all of one ``bank_key``) on the engine's
         flat buffers, prepared once: ``works[slot][i]`` is member i's flat float32 buffer for that slot,
         its block the C-contiguous ``(channels[i], n)`` front. It has ``run(slot, n)`` and stays valid
-        until a parameter of any processor changes (``Processor._epoch``). None: no such operation
+        until a parameter of one of ``procs`` changes (their ``_version``). None: no such operation
         (the engine calls ``process_bank``)."""
         return None
 

@@ -5,7 +5,8 @@ position as one native call per ``bank_key`` (``Processor.bank_op``: one kernel 
 every member, SIMD across tracks; else ``process_bank``; a processor that cannot join runs alone),
 then every fader in one call (``GainsOp``). The native operations are prepared once, with their
 buffers' addresses; the chains are planned again whenever any parameter changes
-(``Processor._epoch``) or while a member could not join (a glide running). Same bits as node by node.
+(when ``Processor._epoch`` moved, the members' ``_version``s are compared: automation elsewhere costs
+one look) or while a member could not join (a glide running). Same bits as node by node.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class Bank:
     members: list[NodeState]
     started: int = 0  # from here on every member's processors run on whole blocks
     steps: list = field(default_factory=list)  # the chains as calls run(slot, n), planned by _plan_bank
-    epoch: int = -1  # Processor._epoch when the steps were planned (-1: not planned)
+    epoch: int = -1  # Processor._epoch when the steps were last known valid (-1: not planned)
+    versions: list = field(default_factory=list)  # the members' processors' _version when planned
     provisional: bool = True  # planned while a member could not join its bank (plan again next block)
     gain_op: object = None  # the faders of the members without gain/pan lanes (mix.GainsOp)
     faded: list = field(default_factory=list)  # those members, in the order of gain_op
@@ -40,6 +42,7 @@ class Bank:
     def __post_init__(self) -> None:
         self.started = max(st.started for st in self.members)
         self.depth = max(len(st.plan.node.processors) for st in self.members)
+        self.procs = [p for st in self.members for p in st.plan.node.processors]
         self.faded = [st for st in self.members if st.gain_op is not None]
         slots = len(self.members[0].works)
         self.read = [st for st in self.members if st.plan.node.source is not None and not st.sums
@@ -61,7 +64,9 @@ class Bank:
         """The chains and faders of every member on its block (inputs read): the first member whose
         output is not finite, else None."""
         if self.provisional or self.epoch != Processor._epoch:
-            self.plan()
+            if self.provisional or [p._version for p in self.procs] != self.versions:
+                self.plan()
+            self.epoch = Processor._epoch
         for step in self.steps:
             step(slot, n)
         if self.gain_op is not None:
@@ -75,6 +80,7 @@ class Bank:
         processors of one ``bank_key`` in one prepared native operation (``bank_op``; else one
         ``process_bank`` call), the others alone. Planned again whenever a parameter changes."""
         self.epoch = Processor._epoch
+        self.versions = [p._version for p in self.procs]
         self.provisional = False
         self.steps = []
         members = self.members
