@@ -358,7 +358,7 @@ def compress_bank(list blocks,   # INOUT float32 (channels, n), one per compress
     """Compress every block in place, detecting on itself with the peak detector, constant parameters
     and a makeup that is not gliding: the same bits as ``process_compressor(block, block, state,
     params, False, False, a_rms, makeup)`` for each."""
-    cdef Py_ssize_t L = len(blocks), lp, l, n, nc, j
+    cdef Py_ssize_t L = len(blocks), l, n, nc
     if len(states) != L or len(params) != L or len(makeups) != L:
         raise ValueError("compress_bank: one state, parameter column and makeup per block")
     if L == 0:
@@ -382,45 +382,5 @@ def compress_bank(list blocks,   # INOUT float32 (channels, n), one per compress
             raise ValueError("compress_bank: a makeup glide is running; process this compressor alone")
     if n == 0:
         return
-    lp = (L + 3) // 4 * 4  # whole vectors (four doubles with AVX2, two with SSE2) for mcc_smooth
-    cdef float** xp = <float**>malloc(L * sizeof(float*))
-    cdef Py_ssize_t* stride = <Py_ssize_t*>malloc(L * sizeof(Py_ssize_t))
-    cdef double** par = <double**>malloc(L * sizeof(double*))
-    cdef double* lanes = <double*>calloc(6 * lp, sizeof(double))  # g, grm, aA, aR, mk per lane
-    cdef long long* nonunity = <long long*>calloc(lp, sizeof(long long))
-    cdef float* gcT = <float*>calloc(CHUNK * lp, sizeof(float))  # the padding lanes' rows stay 0
-    cdef double* gdbT = <double*>malloc(CHUNK * lp * sizeof(double))
-    cdef double* g
-    cdef double* grm
-    try:
-        if xp == NULL or stride == NULL or par == NULL or lanes == NULL or nonunity == NULL or gcT == NULL or gdbT == NULL:
-            raise MemoryError()
-        g, grm = lanes, lanes + lp
-        for l in range(L):
-            xv = blocks[l]
-            sv = states[l]
-            pv = params[l]
-            mv = makeups[l]
-            xp[l] = &xv[0, 0]
-            stride[l] = xv.shape[1]
-            par[l] = <double*>&pv[0, 0]  # column 0 of (7, 1): rows are consecutive
-            g[l] = sv[0]
-            grm[l] = sv[2]
-            lanes[2 * lp + l] = pv[P_AA, 0]
-            lanes[3 * lp + l] = pv[P_AR, 0]
-            lanes[4 * lp + l] = mv[0]
-        with nogil:
-            _compress_bank(xp, stride, nc, n, L, lp, par, g, grm, lanes + 2 * lp, lanes + 3 * lp, lanes + 4 * lp,
-                           gcT, gdbT, nonunity)
-        for l in range(L):
-            sv = states[l]
-            sv[0] = g[l]
-            sv[2] = grm[l]
-    finally:
-        free(xp)
-        free(stride)
-        free(par)
-        free(lanes)
-        free(nonunity)
-        free(gcT)
-        free(gdbT)
+    # the prepared operation the engine's banks use (compressor_ops.pxi), made for this one call
+    CompressorBankOp([[(<object>b).reshape(-1) for b in blocks]], nc, states, params, makeups).run(0, n)

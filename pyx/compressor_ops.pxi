@@ -27,8 +27,8 @@ cdef class CompressorBankOp:
         cdef Py_ssize_t L = len(states), s, l
         cdef float[::1] wv
         cdef double[::1] sv
-        cdef double[:, ::1] pv
-        cdef double[::1] mv
+        cdef const double[:, ::1] pv
+        cdef const double[::1] mv
         self.slots = len(works)
         if L == 0 or self.slots == 0 or len(params) != L or len(makeups) != L or channels < 1:
             raise ValueError("CompressorBankOp: one state, parameter column and makeup per member")
@@ -66,8 +66,8 @@ cdef class CompressorBankOp:
             if pv.shape[0] != NPARAM or pv.shape[1] != 1 or sv.shape[0] < 3 or mv.shape[0] < 4:
                 raise ValueError("CompressorBankOp: params must have shape (7, 1), state 3 values, makeup 4")
             self.st[l] = &sv[0]
-            self.par[l] = &pv[0, 0]
-            self.mk_src[l] = &mv[0]
+            self.par[l] = <double*>&pv[0, 0]
+            self.mk_src[l] = <double*>&mv[0]
 
     def __dealloc__(self):
         free(self.bases)

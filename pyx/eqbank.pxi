@@ -66,7 +66,7 @@ def cascade_bank(list blocks, list coeffs, list states, Py_ssize_t phase):
     modulo 16). Same bits as ``biquad.process_cascade(block, coeffs, state, phase)`` on each."""
     if phase < 0:
         raise ValueError("cascade_bank: phase must be >= 0")
-    cdef Py_ssize_t nb = len(blocks), i, c, l, g, L, ns, n, nl
+    cdef Py_ssize_t nb = len(blocks), i, L, ns, n
     if len(coeffs) != nb or len(states) != nb:
         raise ValueError("cascade_bank: one coefficient array and one state per block")
     if nb == 0:
@@ -86,47 +86,6 @@ def cascade_bank(list blocks, list coeffs, list states, Py_ssize_t phase):
         L += xv.shape[0]
     if n == 0 or ns == 0 or L == 0:
         return
-    nl = (L + LG - 1) // LG * LG
-    cdef float** xp = <float**>malloc(nl * sizeof(float*))
-    cdef double** cp = <double**>malloc(nl * sizeof(double*))
-    cdef double** zp = <double**>malloc(nl * sizeof(double*))
-    cdef float* pad = <float*>calloc(n, sizeof(float))          # silent input of the padding lanes
-    cdef double* padc = <double*>calloc(ns * 5, sizeof(double))  # identity sections (b0 = 1)
-    cdef double* padz = <double*>calloc(ns * 2, sizeof(double))
-    cdef double* co = <double*>malloc(ns * 5 * LG * sizeof(double))
-    cdef double* zz = <double*>malloc(ns * 2 * LG * sizeof(double))
-    try:
-        if (xp == NULL or cp == NULL or zp == NULL or pad == NULL or padc == NULL or padz == NULL or co == NULL
-                or zz == NULL):
-            raise MemoryError()
-        for i in range(ns):
-            padc[i * 5] = 1.0
-        l = 0
-        for i in range(nb):
-            xv = blocks[i]
-            cv = coeffs[i]
-            sv = states[i]
-            for c in range(xv.shape[0]):
-                xp[l] = &xv[c, 0]
-                cp[l] = <double*>&cv[0, 0]
-                zp[l] = &sv[c, 0, 0]
-                l += 1
-        while l < nl:
-            xp[l] = pad
-            cp[l] = padc
-            zp[l] = padz
-            l += 1
-        with nogil:
-            g = 0
-            while g < nl:
-                _group(&xp[g], &cp[g], &zp[g], ns, n, co, zz, phase % 16)
-                g += LG
-    finally:
-        free(xp)
-        free(cp)
-        free(zp)
-        free(pad)
-        free(padc)
-        free(padz)
-        free(co)
-        free(zz)
+    # the prepared operation the engine's banks use (eqbank_ops.pxi), made for this one call
+    CascadeBankOp([[(<object>b).reshape(-1) for b in blocks]], [(<object>b).shape[0] for b in blocks],
+                  coeffs, states, None).run(0, n, phase)

@@ -11,7 +11,8 @@ cdef class CascadeBankOp:
     ``works[s][i]``: member i's flat float32 work buffer of slot s (its block is the (channels[i], n)
     C-contiguous front of it); ``coeffs[i]`` (sections, 5) and ``states[i]`` (>= channels, sections,
     2) float64, all with one number of sections; ``procs[i]``: the members, whose ``_pos`` (stream
-    position, for the flush phase) is advanced by each run, as ``process`` would."""
+    position, for the flush phase) is advanced by each run, as ``process`` would (None: no members to
+    advance; each run is then given its phase)."""
     cdef list _refs, _procs
     cdef Py_ssize_t nl, ns, slots, cap
     cdef float** bases
@@ -26,15 +27,17 @@ cdef class CascadeBankOp:
     cdef double* zz
 
     def __cinit__(self, list works, list channels, list coeffs, list states, list procs):
+        # (procs may be None)
         cdef Py_ssize_t nb = len(channels), s, i, c, l, L = 0
         cdef float[::1] wv
-        cdef double[:, ::1] cv
+        cdef const double[:, ::1] cv
         cdef double[:, :, ::1] sv
         self.slots = len(works)
-        if nb == 0 or self.slots == 0 or len(coeffs) != nb or len(states) != nb or len(procs) != nb:
+        if nb == 0 or self.slots == 0 or len(coeffs) != nb or len(states) != nb or (procs is not None
+                                                                                    and len(procs) != nb):
             raise ValueError("CascadeBankOp: one work buffer per slot, coefficients, state and processor per member")
         self._refs = [works, coeffs, states]
-        self._procs = list(procs)
+        self._procs = list(procs) if procs is not None else []
         self.ns = (<object>coeffs[0]).shape[0]
         for i in range(nb):
             L += <Py_ssize_t>channels[i]
@@ -73,7 +76,7 @@ cdef class CascadeBankOp:
                     wv = works[s][i]
                     self.bases[s * self.nl + l] = &wv[0]
                 self.chan[l] = c
-                self.cp[l] = &cv[0, 0]
+                self.cp[l] = <double*>&cv[0, 0]
                 self.zp[l] = &sv[c, 0, 0]
                 l += 1
         while l < self.nl:
@@ -96,11 +99,16 @@ cdef class CascadeBankOp:
         free(self.co)
         free(self.zz)
 
-    def run(self, Py_ssize_t slot, Py_ssize_t n):
-        """Filter the first n frames of every member's block of ``slot`` in place."""
+    def run(self, Py_ssize_t slot, Py_ssize_t n, Py_ssize_t phase=-1):
+        """Filter the first n frames of every member's block of ``slot`` in place; ``phase``: samples
+        before this run, modulo 16 (default: the members' own position)."""
         if slot < 0 or slot >= self.slots or n < 0 or n > self.cap:
             raise ValueError("CascadeBankOp.run: slot or length out of range")
-        cdef Py_ssize_t phase = <Py_ssize_t>(<object>self._procs[0])._pos % 16
+        if phase < 0:
+            if not self._procs:
+                raise ValueError("CascadeBankOp.run: a phase, or members that know theirs")
+            phase = <Py_ssize_t>(<object>self._procs[0])._pos % 16
+        phase %= 16
         cdef Py_ssize_t l, g
         cdef float** b = self.bases + slot * self.nl
         for l in range(self.nl):

@@ -35,42 +35,33 @@ cdef bint _finite(const float* x, Py_ssize_t n) noexcept nogil:
 
 
 
-cdef void _gains(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
-    cdef Py_ssize_t i, n = out.shape[1]
-    cdef Py_ssize_t r = src.shape[0] - 1   # the channel that feeds the right output
-    if n == 0:
-        return
-    cdef const float* s = &src[0, 0]
-    cdef float* o = &out[0, 0]
-    for i in range(n):  # one channel per loop, raw pointers: vectorised
-        o[i] = <float>(s[i] * gl)
-    s = &src[r, 0]
-    o = &out[1, 0]
-    for i in range(n):
-        o[i] = <float>(s[i] * gr)
-
-
-cdef uint32_t _gains_peak(const float[:, ::1] src, float[:, ::1] out, double gl, double gr) noexcept nogil:
-    # _gains, the same operations, while taking the largest magnitude of the input as its bits (the
-    # unsigned max of _finite, in the same pass: the check costs no second pass over the block)
-    cdef Py_ssize_t i, n = out.shape[1]
-    cdef Py_ssize_t r = src.shape[0] - 1
+cdef uint32_t _gains_peak_p(const float* s0, const float* s1, float* o0, float* o1, Py_ssize_t n,
+                            double gl, double gr) noexcept nogil:
+    # out = src * gain per channel, while taking the largest magnitude of the input as its bits (the
+    # unsigned max of _finite, in the same pass: the check costs no second pass over the block). s1 is
+    # s0 for a mono source.
+    cdef Py_ssize_t i
     cdef uint32_t acc = 0, v
-    cdef const float* s = &src[0, 0]
-    cdef const uint32_t* u = <const uint32_t*>s
-    cdef float* o = &out[0, 0]
+    cdef const uint32_t* u = <const uint32_t*>s0
     for i in range(n):
-        o[i] = <float>(s[i] * gl)
+        o0[i] = <float>(s0[i] * gl)
         v = u[i] & 0x7fffffffu
         acc = v if v > acc else acc
-    s = &src[r, 0]
-    u = <const uint32_t*>s
-    o = &out[1, 0]
+    u = <const uint32_t*>s1
     for i in range(n):
-        o[i] = <float>(s[i] * gr)
+        o1[i] = <float>(s1[i] * gr)
         v = u[i] & 0x7fffffffu
         acc = v if v > acc else acc
     return acc
+
+
+cdef void _gains_p(const float* s0, const float* s1, float* o0, float* o1, Py_ssize_t n,
+                   double gl, double gr) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        o0[i] = <float>(s0[i] * gl)
+    for i in range(n):
+        o1[i] = <float>(s1[i] * gr)
 
 
 cdef void _gain_arrays(const float[:, ::1] src, float[:, ::1] out, const double[::1] gl,
@@ -108,7 +99,7 @@ def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
         return True
     with nogil:
         if MIXCORE_HAS_UMAX:  # finite and small enough in: finite out (checked exactly near the float range)
-            peak = _gains_peak(src, out, gl, gr)
+            peak = _gains_peak_p(&src[0, 0], &src[src.shape[0] - 1, 0], &out[0, 0], &out[1, 0], out.shape[1], gl, gr)
             if peak >= 0x7f800000u:
                 ok = False
             else:
@@ -116,7 +107,7 @@ def apply_gains(const float[:, ::1] src,  # IN  (1 or 2, n)
                 if top * max(fabs(gl), fabs(gr)) >= 1e38:
                     ok = _finite(&out[0, 0], 2 * out.shape[1])
         else:
-            _gains(src, out, gl, gr)
+            _gains_p(&src[0, 0], &src[src.shape[0] - 1, 0], &out[0, 0], &out[1, 0], out.shape[1], gl, gr)
             ok = _finite(&out[0, 0], 2 * out.shape[1])
     return ok
 
@@ -147,29 +138,33 @@ def accumulate(float[:, ::1] dst,        # INOUT (channels, n)
         _accumulate(dst, src, gain)
 
 
+cdef void _deinterleave_p(const float* s, Py_ssize_t nc, Py_ssize_t n, float* o, Py_ssize_t row) noexcept nogil:
+    # o[c * row + i] = s[i * nc + c]: n interleaved frames into nc rows ``row`` floats apart
+    cdef Py_ssize_t i, c
+    cdef float* o1
+    if nc == 2:
+        o1 = o + row
+        for i in range(n):  # raw pointers with a constant stride: the compiler vectorises it
+            o[i] = s[2 * i]
+            o1[i] = s[2 * i + 1]
+    else:
+        for c in range(nc):
+            for i in range(n):
+                o[c * row + i] = s[i * nc + c]
+
+
 def deinterleave(const float[:, ::1] src,  # IN  (n, channels): frames as a file holds them
                  float[:, :] out):          # OUT (channels, n), rows may be slices of longer rows
     """out[c, i] = src[i, c]: a file's interleaved frames into the engine's planar block."""
-    cdef Py_ssize_t i, c, n = src.shape[0], nc = src.shape[1]
+    cdef Py_ssize_t n = src.shape[0], nc = src.shape[1]
     if out.shape[0] != nc or out.shape[1] != n:
         raise ValueError("deinterleave: shapes do not match")
     if n and out.strides[1] != sizeof(float):
         raise ValueError("deinterleave: out's rows must be contiguous")
-    cdef float* o0
-    cdef float* o1
-    cdef const float* s
+    if n == 0 or nc == 0:
+        return
     with nogil:
-        if nc == 2 and n:
-            o0 = &out[0, 0]
-            o1 = &out[1, 0]
-            s = &src[0, 0]
-            for i in range(n):  # raw pointers with a constant stride: the compiler vectorises it
-                o0[i] = s[2 * i]
-                o1[i] = s[2 * i + 1]
-        else:
-            for c in range(nc):
-                for i in range(n):
-                    out[c, i] = src[i, c]
+        _deinterleave_p(&src[0, 0], nc, n, &out[0, 0], out.strides[0] // sizeof(float))
 
 
 cdef enum:

@@ -91,33 +91,6 @@ cdef class SumOp:
         return ok
 
 
-cdef uint32_t _gains_peak_p(const float* s0, const float* s1, float* o0, float* o1, Py_ssize_t n,
-                            double gl, double gr) noexcept nogil:
-    # _gains_peak on pointers: the same operations
-    cdef Py_ssize_t i
-    cdef uint32_t acc = 0, v
-    cdef const uint32_t* u = <const uint32_t*>s0
-    for i in range(n):
-        o0[i] = <float>(s0[i] * gl)
-        v = u[i] & 0x7fffffffu
-        acc = v if v > acc else acc
-    u = <const uint32_t*>s1
-    for i in range(n):
-        o1[i] = <float>(s1[i] * gr)
-        v = u[i] & 0x7fffffffu
-        acc = v if v > acc else acc
-    return acc
-
-
-cdef void _gains_p(const float* s0, const float* s1, float* o0, float* o1, Py_ssize_t n,
-                   double gl, double gr) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        o0[i] = <float>(s0[i] * gl)
-    for i in range(n):
-        o1[i] = <float>(s1[i] * gr)
-
-
 cdef class GainsOp:
     """Fader and pan of several nodes (as apply_gains on each): ``srcs[s][i]`` member i's flat work
     buffer of slot s (``channels[i]`` rows, 1 or 2), ``outs[s][i]`` its flat (2 rows) output."""
@@ -273,7 +246,7 @@ cdef class SourceReadOp:
         """Read n frames into every member's block of ``slot``."""
         if slot < 0 or slot >= self.slots or n < 0 or n > self.cap:
             raise ValueError("SourceReadOp.run: slot or length out of range")
-        cdef Py_ssize_t i, j, c, nc, pos = 0
+        cdef Py_ssize_t i, nc, pos = 0
         cdef const float* s
         cdef float* o
         cdef bint ok
@@ -286,14 +259,7 @@ cdef class SourceReadOp:
                 with nogil:
                     ok = _finite(s, n * nc)
                     if ok:
-                        if nc == 2:
-                            for j in range(n):  # as deinterleave: vectorised
-                                o[j] = s[2 * j]
-                                o[n + j] = s[2 * j + 1]
-                        else:
-                            for c in range(nc):
-                                for j in range(n):
-                                    o[c * n + j] = s[j * nc + c]
+                        _deinterleave_p(s, nc, n, o, n)
                 if ok:
                     PyObject_GenericSetAttr(src, "_pos", pos + n)
                     PyObject_GenericSetAttr(src, "_produced", src._produced + n)
