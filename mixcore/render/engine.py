@@ -112,12 +112,10 @@ class Engine:
         for st in self.states.values():
             st.sums = [self._sum_entry(st, ep) for ep in st.plan.sums]
             every_plain = not st.keys and all(plain for _src, _ep, plain, _key in st.sums)
-            st.plain = [src for src, _ep, _plain, _key in st.sums] if every_plain else None
-            st.plain_gains = np.array([ep.gain for _src, ep, _plain, _key in st.sums], dtype=np.float64)
-            if st.plain is not None and st.inbuf is None and st.plan.node.source is None:
+            if every_plain and st.inbuf is None and st.plan.node.source is None:  # the common case, prepared
                 st.sum_op = mix.SumOp(st.works, st.plan.node.channels,
-                                      [[src.outs[s] for src in st.plain] for s in range(S)],
-                                      [2] * len(st.plain), st.plain_gains)
+                                      [[src.outs[s] for src, _ep, _p, _k in st.sums] for s in range(S)],
+                                      [2] * len(st.sums), np.array([ep.gain for _s, ep, _p, _k in st.sums]))
             if st.gain_lane is None and st.pan_lane is None:
                 st.gain_op = mix.GainsOp([[w] for w in st.works], [[o] for o in st.outs], [st.plan.node.channels],
                                          np.array(st.gains[:1]), np.array(st.gains[1:]))

@@ -86,11 +86,9 @@ class NodeState:
     started: int = 0  # max(starts): from here on every processor runs on whole blocks
     work_views: list[np.ndarray] = field(default_factory=list)  # per slot: works as (channels, B)
     out_views: list[np.ndarray] = field(default_factory=list)  # per slot: outs as (2, B)
-    plain: list | None = None  # the sources, in summation order, when every input is a plain edge
-    plain_gains: np.ndarray | None = None  # their edge gains
     guarded: frozenset = frozenset()  # chain positions bypassed (not refused) on a non-finite output
     locate: bool = False  # check after every processor (set while locating a non-finite output)
-    sum_op: object = None  # mix.SumOp: the plain sum of the inputs into the work buffer, prepared
+    sum_op: object = None  # mix.SumOp: the sum of the inputs into the work buffer when every edge is plain
     gain_op: object = None  # mix.GainsOp: fader and pan into the output slot, prepared (no gain/pan lanes)
 
     def __post_init__(self) -> None:
